@@ -1,0 +1,194 @@
+package bufio
+
+// This file compares our Reader and Writer with the standard library's
+// bufio in the same run; it is the only file that imports it.
+
+import (
+	stdbufio "bufio"
+	"encoding/binary"
+	"io"
+	"sync"
+	"testing"
+)
+
+// Benchmarked packets: a 16-byte header whose first 4 bytes hold the
+// packet length, and a 128-byte body, as in the client protocol.
+const (
+	benchHeaderLen = 16
+	benchBodyLen   = 128
+	benchBufSize   = 4096
+)
+
+// benchStream returns n packets back to back.
+func benchStream(n int) []byte {
+	var s []byte
+	for i := range n {
+		s = binary.BigEndian.AppendUint32(s, benchHeaderLen+benchBodyLen)
+		s = append(s, pattern(i, benchHeaderLen-4)...)
+		s = append(s, pattern(i, benchBodyLen)...)
+	}
+	return s
+}
+
+func BenchmarkReader(b *testing.B) {
+	stream := benchStream(7)
+	b.Run("ours", func(b *testing.B) {
+		r := NewReaderSize(&loopReader{data: stream}, benchBufSize)
+		b.SetBytes(benchHeaderLen + benchBodyLen)
+		b.ReportAllocs()
+		for b.Loop() {
+			hdr, err := r.Pop(benchHeaderLen)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := r.Pop(int(binary.BigEndian.Uint32(hdr)) - benchHeaderLen); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("stdlib", func(b *testing.B) { // Peek + Discard: the zero-copy equivalent
+		r := stdbufio.NewReaderSize(&loopReader{data: stream}, benchBufSize)
+		b.SetBytes(benchHeaderLen + benchBodyLen)
+		b.ReportAllocs()
+		for b.Loop() {
+			hdr, err := r.Peek(benchHeaderLen)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n := int(binary.BigEndian.Uint32(hdr))
+			if _, err := r.Discard(benchHeaderLen); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := r.Peek(n - benchHeaderLen); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := r.Discard(n - benchHeaderLen); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("stdlib-readfull", func(b *testing.B) { // copying into a packet buffer
+		r := stdbufio.NewReaderSize(&loopReader{data: stream}, benchBufSize)
+		buf := make([]byte, benchBufSize)
+		b.SetBytes(benchHeaderLen + benchBodyLen)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := io.ReadFull(r, buf[:benchHeaderLen]); err != nil {
+				b.Fatal(err)
+			}
+			n := int(binary.BigEndian.Uint32(buf))
+			if _, err := io.ReadFull(r, buf[:n-benchHeaderLen]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkWriter(b *testing.B) {
+	body := pattern(0, benchBodyLen)
+	b.Run("ours", func(b *testing.B) { // header encoded in place with Peek
+		w := NewWriterSize(io.Discard, benchBufSize)
+		b.SetBytes(benchHeaderLen + benchBodyLen)
+		b.ReportAllocs()
+		for b.Loop() {
+			hdr, err := w.Peek(benchHeaderLen)
+			if err != nil {
+				b.Fatal(err)
+			}
+			binary.BigEndian.PutUint32(hdr, benchHeaderLen+benchBodyLen)
+			clear(hdr[4:])
+			if _, err := w.Write(body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("stdlib", func(b *testing.B) { // header appended to AvailableBuffer
+		w := stdbufio.NewWriterSize(io.Discard, benchBufSize)
+		var zero [benchHeaderLen - 4]byte
+		b.SetBytes(benchHeaderLen + benchBodyLen)
+		b.ReportAllocs()
+		for b.Loop() {
+			hdr := binary.BigEndian.AppendUint32(w.AvailableBuffer(), benchHeaderLen+benchBodyLen)
+			hdr = append(hdr, zero[:]...)
+			if _, err := w.Write(hdr); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := w.Write(body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkSharedBatch writes a 2 KiB batch shared by many connections,
+// then flushes, as a connection's writer does when its queue empties.
+func BenchmarkSharedBatch(b *testing.B) {
+	batch := pattern(0, 2048)
+	b.Run("ours-WriteRaw", func(b *testing.B) {
+		w := NewWriterSize(io.Discard, benchBufSize)
+		b.SetBytes(int64(len(batch)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := w.WriteRaw(batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("ours-Write", func(b *testing.B) {
+		w := NewWriterSize(io.Discard, benchBufSize)
+		b.SetBytes(int64(len(batch)))
+		b.ReportAllocs()
+		for b.Loop() {
+			w.Write(batch)
+			if err := w.Flush(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("stdlib", func(b *testing.B) {
+		w := stdbufio.NewWriterSize(io.Discard, benchBufSize)
+		b.SetBytes(int64(len(batch)))
+		b.ReportAllocs()
+		for b.Loop() {
+			w.Write(batch)
+			if err := w.Flush(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkPool(b *testing.B) {
+	b.Run("ours", func(b *testing.B) {
+		p := NewPool(PoolConfig{})
+		b.ReportAllocs()
+		for b.Loop() {
+			p.Put(p.Get(benchBufSize))
+		}
+	})
+	b.Run("ours-parallel", func(b *testing.B) {
+		p := NewPool(PoolConfig{})
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				p.Put(p.Get(benchBufSize))
+			}
+		})
+	})
+	b.Run("syncpool", func(b *testing.B) { // baseline: one sync.Pool of *[4096]byte
+		p := sync.Pool{New: func() any { return new([benchBufSize]byte) }}
+		b.ReportAllocs()
+		for b.Loop() {
+			p.Put(p.Get().(*[benchBufSize]byte))
+		}
+	})
+	b.Run("syncpool-parallel", func(b *testing.B) {
+		p := sync.Pool{New: func() any { return new([benchBufSize]byte) }}
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				p.Put(p.Get().(*[benchBufSize]byte))
+			}
+		})
+	})
+}

@@ -1,0 +1,167 @@
+// Command goim-client connects to a goim comet, authenticates, and prints
+// every packet it receives, one line per message, until the connection
+// ends or it is interrupted.
+//
+// Usage:
+//
+//	goim-client [-transport tcp|ws|wss|tcp+tls] [-addr host:port] [-mid 123]
+//	            [-key k] [-room live://1000] [-accepts 1000,1001] [-heartbeat 30s]
+//
+// Each line is "op=OP seq=SEQ" followed by "online=N" for heartbeat
+// replies or "body=BODY" for messages with a body (printed as is when it is
+// printable UTF-8, else quoted).
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/goimx/goim/client"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "goim-client:", err)
+		os.Exit(1)
+	}
+}
+
+// defaultPorts are the comet's default ports per transport.
+var defaultPorts = map[string]string{
+	client.TransportTCP: "3101",
+	client.TransportTLS: "3101",
+	client.TransportWS:  "3102",
+	client.TransportWSS: "3103",
+}
+
+// parseFlags turns the command line into a client.Config.
+func parseFlags(args []string, stderr io.Writer) (client.Config, error) {
+	fs := flag.NewFlagSet("goim-client", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg client.Config
+	fs.StringVar(&cfg.Transport, "transport", client.TransportTCP, "transport: tcp, ws, wss or tcp+tls")
+	fs.StringVar(&cfg.Addr, "addr", "", "comet address host:port or ws:// URL (default 127.0.0.1 and the transport's default port)")
+	fs.Int64Var(&cfg.Token.Mid, "mid", 0, "user id (0: anonymous)")
+	fs.StringVar(&cfg.Token.Key, "key", "", "connection key (empty: assigned by the server)")
+	fs.StringVar(&cfg.Token.RoomID, "room", "", "room to join, type://id (e.g. live://1000)")
+	fs.StringVar(&cfg.Token.Platform, "platform", "web", "platform: web, android or ios")
+	accepts := fs.String("accepts", "", "comma-separated push operations to accept (e.g. 1000,1001)")
+	fs.DurationVar(&cfg.Heartbeat, "heartbeat", 30*time.Second, "heartbeat interval (0: none)")
+	fs.StringVar(&cfg.LocalAddr, "local", "", "local IP address to connect from")
+	insecure := fs.Bool("insecure", false, "skip TLS certificate verification (tcp+tls, wss)")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	ops, err := parseOps(*accepts)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Token.Accepts = ops
+	if cfg.Addr == "" {
+		port, ok := defaultPorts[cfg.Transport]
+		if !ok {
+			return cfg, fmt.Errorf("unknown transport %q", cfg.Transport)
+		}
+		cfg.Addr = "127.0.0.1:" + port
+	}
+	if *insecure {
+		cfg.TLSConfig = &tls.Config{InsecureSkipVerify: true}
+	}
+	return cfg, nil
+}
+
+// parseOps parses "1000,1001" into operations; "" gives none.
+func parseOps(s string) ([]int32, error) {
+	var ops []int32
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(f, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("-accepts: %q is not an operation", f)
+		}
+		ops = append(ops, int32(n))
+	}
+	return ops, nil
+}
+
+// run connects and prints messages to out until the connection ends or
+// ctx is cancelled (which ends it cleanly).
+func run(ctx context.Context, args []string, out io.Writer) error {
+	cfg, err := parseFlags(args, os.Stderr)
+	if err != nil {
+		return err
+	}
+	c, err := client.Dial(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	var line []byte
+	for {
+		m, err := c.Read()
+		if err != nil {
+			if errors.Is(err, client.ErrClosed) && ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		line = appendLine(line[:0], m)
+		if _, err := out.Write(line); err != nil {
+			return err
+		}
+	}
+}
+
+// appendLine appends the printed form of m and a newline to b.
+func appendLine(b []byte, m client.Message) []byte {
+	b = append(b, "op="...)
+	b = strconv.AppendInt(b, int64(m.Op), 10)
+	b = append(b, " seq="...)
+	b = strconv.AppendInt(b, int64(m.Seq), 10)
+	if n, ok := client.OnlineCount(m); ok {
+		b = append(b, " online="...)
+		b = strconv.AppendInt(b, int64(n), 10)
+	} else if len(m.Body) > 0 {
+		b = append(b, " body="...)
+		if printable(m.Body) {
+			b = append(b, m.Body...)
+		} else {
+			b = strconv.AppendQuote(b, string(m.Body))
+		}
+	}
+	return append(b, '\n')
+}
+
+// printable reports whether body is valid UTF-8 without control
+// characters, so that it can be printed on one line as is.
+func printable(body []byte) bool {
+	if !utf8.Valid(body) {
+		return false
+	}
+	for _, r := range string(body) {
+		if unicode.IsControl(r) || !unicode.IsPrint(r) && r != ' ' {
+			return false
+		}
+	}
+	return true
+}

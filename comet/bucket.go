@@ -1,0 +1,229 @@
+package comet
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/goimx/goim/logic/logicrpc"
+)
+
+// bucket is one shard of the comet's connections, chosen by
+// xxhash(key) for authenticated connections and by connection id for
+// those still in their handshake. It owns its connections' key map, its
+// rooms and its room workers' queues.
+//
+// Lock order (docs/locking.md): bucket.mu, then conn.mu. Nothing that can
+// block (a socket write, a logic call, a channel send) happens while mu is
+// held; pushes under mu only enqueue, which never blocks.
+type bucket struct {
+	cm    *Comet
+	tasks []chan task // room worker queues, fixed after New
+
+	// mu guards conns, pending and rooms, every room in rooms, and the
+	// room, prev and next fields of every connection in them.
+	mu      sync.RWMutex
+	conns   map[string]*conn   // authenticated connections by key
+	pending map[*conn]struct{} // connections still in their handshake
+	rooms   map[string]*room   // rooms with at least one member here
+
+	enqueued atomic.Uint64                 // messages put on send queues
+	drops    [numDropReasons]atomic.Uint64 // messages dropped, by reason
+}
+
+// newBucket returns an empty bucket of cm with workers queues of size
+// queue (the workers are started by the Comet).
+func newBucket(cm *Comet, workers, queue int) *bucket {
+	b := &bucket{
+		cm:      cm,
+		tasks:   make([]chan task, workers),
+		conns:   make(map[string]*conn),
+		pending: make(map[*conn]struct{}),
+		rooms:   make(map[string]*room),
+	}
+	for i := range b.tasks {
+		b.tasks[i] = make(chan task, queue)
+	}
+	return b
+}
+
+// addPending records c as in its handshake. It reports false when the
+// comet is closing (c must then be closed).
+func (b *bucket) addPending(c *conn) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cm.closing.Load() {
+		return false
+	}
+	b.pending[c] = struct{}{}
+	return true
+}
+
+// delPending forgets c as in its handshake.
+func (b *bucket) delPending(c *conn) {
+	b.mu.Lock()
+	delete(b.pending, c)
+	b.mu.Unlock()
+}
+
+// put registers the authenticated c under its key and in room roomID
+// (empty: none). A connection it replaces is taken out of its room and
+// returned, for the caller to close. ok is false when the comet is
+// closing; c is then not registered.
+func (b *bucket) put(c *conn, roomID string) (old *conn, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cm.closing.Load() {
+		return nil, false
+	}
+	old = b.conns[c.key]
+	if old != nil {
+		b.leaveLocked(old)
+	}
+	b.conns[c.key] = c
+	if roomID != "" {
+		b.joinLocked(c, roomID)
+	}
+	return old, true
+}
+
+// del removes c from its room and, unless a newer connection took its
+// key, from the key map. It reports whether c was registered.
+func (b *bucket) del(c *conn) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.leaveLocked(c)
+	if b.conns[c.key] != c {
+		return false
+	}
+	delete(b.conns, c.key)
+	return true
+}
+
+// changeRoom moves c to room roomID (empty: out of any room).
+func (b *bucket) changeRoom(c *conn, roomID string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.conns[c.key] != c {
+		return // replaced meanwhile: it stays out of rooms
+	}
+	if c.room != nil && c.room.id == roomID {
+		return
+	}
+	b.leaveLocked(c)
+	if roomID != "" {
+		b.joinLocked(c, roomID)
+	}
+}
+
+// joinLocked adds c, in no room, to room id, creating the room.
+func (b *bucket) joinLocked(c *conn, id string) {
+	r := b.rooms[id]
+	if r == nil {
+		r = &room{id: id}
+		b.rooms[id] = r
+	}
+	r.addLocked(c)
+}
+
+// leaveLocked takes c out of its room, if any, deleting the room when it
+// empties.
+func (b *bucket) leaveLocked(c *conn) {
+	r := c.room
+	if r == nil {
+		return
+	}
+	r.removeLocked(c)
+	if r.head == nil {
+		delete(b.rooms, r.id)
+	}
+}
+
+// get returns the connection with key, or nil.
+func (b *bucket) get(key string) *conn {
+	b.mu.RLock()
+	c := b.conns[key]
+	b.mu.RUnlock()
+	return c
+}
+
+// roomOnline returns the number of members of room id in this bucket.
+func (b *bucket) roomOnline(id string) int32 {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if r := b.rooms[id]; r != nil {
+		return r.online
+	}
+	return 0
+}
+
+// all returns every connection of the bucket, in handshake or not.
+func (b *bucket) all() []*conn {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	out := make([]*conn, 0, len(b.conns)+len(b.pending))
+	for _, c := range b.conns {
+		out = append(out, c)
+	}
+	for c := range b.pending {
+		out = append(out, c)
+	}
+	return out
+}
+
+// count adds this bucket's per-room member counts to rooms and returns its
+// number of authenticated connections.
+func (b *bucket) count(rooms map[string]int32) int {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for id, r := range b.rooms {
+		rooms[id] += r.online
+	}
+	return len(b.conns)
+}
+
+// record adds the outcome of one push to the bucket's counters.
+func (b *bucket) record(res pushResult) {
+	switch res {
+	case pushQueued:
+		b.enqueued.Add(1)
+	case pushQueueFull:
+		b.drops[DropQueueFull].Add(1)
+	case pushClosed:
+		b.drops[DropClosed].Add(1)
+	}
+}
+
+// roomOf returns the id of c's room, or "".
+func (b *bucket) roomOf(c *conn) string {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if c.room == nil {
+		return ""
+	}
+	return c.room.id
+}
+
+// authed returns the bucket's authenticated connections.
+func (b *bucket) authed() []*conn {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	out := make([]*conn, 0, len(b.conns))
+	for _, c := range b.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+// sessions appends a session for each authenticated connection of b.
+func (b *bucket) sessions(dst []logicrpc.Session) []logicrpc.Session {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for key, c := range b.conns {
+		s := logicrpc.Session{Mid: c.mid, Key: key, ConnID: c.id}
+		if c.room != nil {
+			s.RoomID = c.room.id
+		}
+		dst = append(dst, s)
+	}
+	return dst
+}

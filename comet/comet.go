@@ -1,0 +1,238 @@
+package comet
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/goimx/goim/bufio"
+	"github.com/goimx/goim/comet/cometrpc"
+	"github.com/goimx/goim/logic/logicrpc"
+	"github.com/goimx/goim/rpc"
+	"github.com/goimx/goim/timer"
+	"github.com/goimx/goim/websocket"
+)
+
+// ErrServerClosed is returned by the Serve methods after Shutdown or
+// Close, and by pushes made while the comet stops.
+var ErrServerClosed = errors.New("comet: server closed")
+
+// ErrNoLogic is returned by New without a logic service.
+var ErrNoLogic = errors.New("comet: no logic service")
+
+// Comet is the connection tier: it holds client connections (TCP and
+// WebSocket, plain or TLS) in buckets and rooms, authenticates them
+// through logic, and serves job's pushes (it implements
+// cometrpc.Service, in process and over the RPC).
+//
+// Lock order (docs/locking.md): bucket.mu, then conn.mu; conn.wmu,
+// Comet.mu, ipShard.mu and the timer's lock are leaves taken with no
+// other lock of the comet held, except conn.mu which may start a writer
+// goroutine but never takes another lock.
+type Comet struct {
+	cfg         Config
+	logic       logicrpc.Service
+	logger      *slog.Logger
+	buckets     []*bucket
+	bucketMask  uint64
+	timers      *timer.Sharded
+	pool        *bufio.Pool // packet bodies, replies, upgrade scratch
+	queues      sync.Pool   // *sendQueue
+	ips         ipCounter
+	rpc         *rpc.Server
+	wsHandshake websocket.HandshakeConfig
+	hostname    string
+
+	ctx    context.Context // parent of logic calls; cancelled by Close
+	cancel context.CancelFunc
+	done   chan struct{} // closed when background goroutines must stop
+
+	connID  atomic.Uint64
+	closing atomic.Bool
+	offline atomic.Bool
+	// counts holds the online count per room from the last report: the
+	// cluster-wide count when logic knows it, else this node's.
+	counts atomic.Pointer[map[string]int32]
+
+	accepted, pushes, keyMisses atomic.Uint64
+	tcpConns, wsConns           atomic.Int64
+	closes                      [numCloseReasons]atomic.Uint64
+
+	// mu guards listeners, bound and stopped.
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	bound     BoundAddrs
+	stopped   bool
+
+	wg sync.WaitGroup // accept loops, connection readers and writers
+	bg sync.WaitGroup // room workers, reporter, paced broadcasts, Start's serve loops
+
+	// reportMu serializes reports and guards epoch and resend.
+	reportMu sync.Mutex
+	epoch    int64 // logic's epoch at the last report
+	resend   bool  // sessions must be re-sent to logic
+}
+
+// New returns a comet configured by cfg that authenticates through logic.
+// It starts the room workers, the deadline timers and (unless
+// ReportInterval is negative) the report loop, but no listener: use Start
+// or the Serve methods. A nil logger means slog.Default().
+func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error) {
+	if logic == nil {
+		return nil, ErrNoLogic
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	cfg = cfg.withDefaults()
+	cm := &Comet{
+		cfg:        cfg,
+		logic:      logic,
+		logger:     logger,
+		bucketMask: uint64(cfg.Buckets - 1),
+		timers:     timer.NewSharded(cfg.TimerShards, 1024),
+		pool:       bufio.NewPool(bufio.PoolConfig{}),
+		done:       make(chan struct{}),
+		listeners:  make(map[net.Listener]struct{}),
+		wsHandshake: websocket.HandshakeConfig{
+			Path:           cfg.WSPath,
+			AllowedOrigins: cfg.AllowedOrigins,
+		},
+	}
+	cm.hostname = hostnameOr(cfg.NodeID)
+	cm.ctx, cm.cancel = context.WithCancel(context.Background())
+	cm.queues.New = func() any { return &sendQueue{msgs: make([][]byte, 0, cfg.SendQueue)} }
+	cm.connID.Store(uint64(time.Now().UnixNano())) // ids stay unique across restarts
+	cm.offline.Store(cfg.Offline)
+	cm.rpc = rpc.NewServer(cfg.RPC, logger)
+	cometrpc.Register(cm.rpc, cm, logger)
+	cm.buckets = make([]*bucket, cfg.Buckets)
+	for i := range cm.buckets {
+		b := newBucket(cm, cfg.RoomWorkers, cfg.RoomQueue)
+		cm.buckets[i] = b
+		for _, tasks := range b.tasks {
+			cm.bg.Add(1)
+			go func() {
+				defer cm.bg.Done()
+				b.runWorker(tasks, cm.done)
+			}()
+		}
+	}
+	if cfg.ReportInterval > 0 {
+		cm.bg.Add(1)
+		go cm.reportLoop()
+	}
+	return cm, nil
+}
+
+// Config returns the configuration in effect, defaults applied.
+func (cm *Comet) Config() Config { return cm.cfg }
+
+// SetOffline sets the offline flag reported to logic, which then stops
+// directing new clients here (for draining a node before maintenance).
+func (cm *Comet) SetOffline(offline bool) { cm.offline.Store(offline) }
+
+// ServeTCP accepts TCP client connections (plain, or TLS when ln is a TLS
+// listener) until Shutdown or Close, then returns ErrServerClosed. It
+// closes ln when it returns.
+func (cm *Comet) ServeTCP(ln net.Listener) error { return cm.serve(ln, false) }
+
+// ServeWS accepts WebSocket client connections (plain, or TLS when ln is
+// a TLS listener) on path Config.WSPath until Shutdown or Close, then
+// returns ErrServerClosed. It closes ln when it returns.
+func (cm *Comet) ServeWS(ln net.Listener) error { return cm.serve(ln, true) }
+
+// ServeRPC serves the comet RPC service (cometrpc) for jobs on ln until
+// Shutdown or Close, then returns ErrServerClosed.
+func (cm *Comet) ServeRPC(ln net.Listener) error {
+	err := cm.rpc.Serve(ln)
+	if errors.Is(err, rpc.ErrServerClosed) {
+		return ErrServerClosed
+	}
+	return err
+}
+
+// bucketByKey returns the bucket of connection key.
+func (cm *Comet) bucketByKey(key string) *bucket {
+	return cm.buckets[xxhash.Sum64String(key)&cm.bucketMask]
+}
+
+// bucketByID returns the bucket that tracks connection id during its
+// handshake.
+func (cm *Comet) bucketByID(id uint64) *bucket {
+	return cm.buckets[id&cm.bucketMask]
+}
+
+// getQueue returns an empty send queue.
+func (cm *Comet) getQueue() *sendQueue { return cm.queues.Get().(*sendQueue) }
+
+// putQueue returns q, emptied, to the pool.
+func (cm *Comet) putQueue(q *sendQueue) { cm.queues.Put(q) }
+
+// added counts the newly registered c.
+func (cm *Comet) added(c *conn) {
+	if c.ws != nil {
+		cm.wsConns.Add(1)
+	} else {
+		cm.tcpConns.Add(1)
+	}
+	cm.ips.add(c.ip)
+}
+
+// removed uncounts the registered c.
+func (cm *Comet) removed(c *conn) {
+	if c.ws != nil {
+		cm.wsConns.Add(-1)
+	} else {
+		cm.tcpConns.Add(-1)
+	}
+	cm.ips.del(c.ip)
+}
+
+// online returns the online count of room id for a heartbeat reply: from
+// the last report when it knew the room, else counted now on this node.
+func (cm *Comet) online(id string) int32 {
+	if id == "" {
+		return 0
+	}
+	if m := cm.counts.Load(); m != nil {
+		if n, ok := (*m)[id]; ok {
+			return n
+		}
+	}
+	var n int32
+	for _, b := range cm.buckets {
+		n += b.roomOnline(id)
+	}
+	return n
+}
+
+// goBackground runs fn on a goroutine counted in cm.bg, unless the comet
+// is stopping.
+func (cm *Comet) goBackground(fn func()) bool {
+	cm.mu.Lock()
+	defer cm.mu.Unlock()
+	if cm.stopped {
+		return false
+	}
+	cm.bg.Add(1)
+	go func() {
+		defer cm.bg.Done()
+		fn()
+	}()
+	return true
+}
+
+// hostnameOr returns the host name, or def when it is unknown.
+func hostnameOr(def string) string {
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return def
+}

@@ -1,0 +1,207 @@
+// Package cometrpc is the comet tier's RPC surface: the pushes a job sends
+// to a comet, their encoding, a typed client, and the registration of a
+// Service on an rpc.Server.
+//
+// Pushes are one-way messages: on one connection they are handled in the
+// order they were sent, so a room's messages stay in order end to end.
+package cometrpc
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/goimx/goim/rpc"
+)
+
+// Method numbers of the comet RPC service.
+const (
+	MethodPushKeys      uint16 = 1 // one-way
+	MethodBroadcastRoom uint16 = 2 // one-way
+	MethodBroadcast     uint16 = 3 // one-way
+	MethodRooms         uint16 = 4
+)
+
+// PushKeysReq pushes one message to connections by key. Only connections
+// whose accept set holds Op receive it.
+type PushKeysReq struct {
+	Op   int32
+	Keys []string
+	Body []byte
+}
+
+// BroadcastRoomReq pushes a batch to every connection in a room, with no op
+// filter. Batch holds client packets back to back (protocol.AppendPush).
+type BroadcastRoomReq struct {
+	RoomID string
+	Batch  []byte
+}
+
+// BroadcastReq pushes one message to every connection whose accept set
+// holds Op, at most Speed connections per second (0: unpaced).
+type BroadcastReq struct {
+	Op    int32
+	Speed int32
+	Body  []byte
+}
+
+// Append appends the encoded request to b.
+func (m *PushKeysReq) Append(b []byte) []byte {
+	b = rpc.AppendVarint(b, int64(m.Op))
+	b = rpc.AppendStrings(b, m.Keys)
+	return rpc.AppendBytes(b, m.Body)
+}
+
+// Decode decodes p into m. m.Body aliases p.
+func (m *PushKeysReq) Decode(p []byte) error {
+	d := rpc.NewDecoder(p)
+	m.Op = d.Int32()
+	m.Keys = d.Strings()
+	m.Body = d.Bytes()
+	return d.Finish()
+}
+
+// Append appends the encoded request to b.
+func (m *BroadcastRoomReq) Append(b []byte) []byte {
+	b = rpc.AppendString(b, m.RoomID)
+	return rpc.AppendBytes(b, m.Batch)
+}
+
+// Decode decodes p into m. m.Batch aliases p.
+func (m *BroadcastRoomReq) Decode(p []byte) error {
+	d := rpc.NewDecoder(p)
+	m.RoomID = d.String()
+	m.Batch = d.Bytes()
+	return d.Finish()
+}
+
+// Append appends the encoded request to b.
+func (m *BroadcastReq) Append(b []byte) []byte {
+	b = rpc.AppendVarint(b, int64(m.Op))
+	b = rpc.AppendVarint(b, int64(m.Speed))
+	return rpc.AppendBytes(b, m.Body)
+}
+
+// Decode decodes p into m. m.Body aliases p.
+func (m *BroadcastReq) Decode(p []byte) error {
+	d := rpc.NewDecoder(p)
+	m.Op = d.Int32()
+	m.Speed = d.Int32()
+	m.Body = d.Bytes()
+	return d.Finish()
+}
+
+// Service is what a comet offers to jobs. Byte slices in requests are valid
+// only during the call: an implementation copies what it keeps.
+type Service interface {
+	PushKeys(ctx context.Context, req *PushKeysReq) error
+	BroadcastRoom(ctx context.Context, req *BroadcastRoomReq) error
+	Broadcast(ctx context.Context, req *BroadcastReq) error
+	// Rooms lists the ids of the rooms with at least one connection.
+	Rooms(ctx context.Context) ([]string, error)
+}
+
+// Client is the typed RPC client of one comet. It implements Service and
+// is safe for concurrent use. Its pushes are one-way: a nil error means the
+// message was handed to the connection, not that it was delivered.
+type Client struct {
+	c    *rpc.Client
+	bufs sync.Pool // *[]byte scratch buffers for encoding
+}
+
+// NewClient returns a client for the comet RPC service at addr.
+func NewClient(addr string, cfg rpc.ClientConfig, logger *slog.Logger) *Client {
+	return &Client{c: rpc.NewClient(addr, cfg, logger)}
+}
+
+// RPC returns the underlying rpc.Client.
+func (c *Client) RPC() *rpc.Client { return c.c }
+
+// Close closes the underlying connection.
+func (c *Client) Close() error { return c.c.Close() }
+
+type appender interface{ Append([]byte) []byte }
+
+func (c *Client) send(ctx context.Context, method uint16, req appender) error {
+	bp, ok := c.bufs.Get().(*[]byte)
+	if !ok {
+		b := make([]byte, 0, 1024)
+		bp = &b
+	}
+	defer c.bufs.Put(bp)
+	buf := req.Append((*bp)[:0])
+	*bp = buf[:0]
+	if err := c.c.Send(ctx, method, buf); err != nil {
+		return fmt.Errorf("cometrpc: method %d to %s: %w", method, c.c.Addr(), err)
+	}
+	return nil
+}
+
+// PushKeys implements Service.
+func (c *Client) PushKeys(ctx context.Context, req *PushKeysReq) error {
+	return c.send(ctx, MethodPushKeys, req)
+}
+
+// BroadcastRoom implements Service.
+func (c *Client) BroadcastRoom(ctx context.Context, req *BroadcastRoomReq) error {
+	return c.send(ctx, MethodBroadcastRoom, req)
+}
+
+// Broadcast implements Service.
+func (c *Client) Broadcast(ctx context.Context, req *BroadcastReq) error {
+	return c.send(ctx, MethodBroadcast, req)
+}
+
+// Rooms implements Service.
+func (c *Client) Rooms(ctx context.Context) ([]string, error) {
+	out, err := c.c.Call(ctx, MethodRooms, nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("cometrpc: rooms from %s: %w", c.c.Addr(), err)
+	}
+	d := rpc.NewDecoder(out)
+	rooms := d.Strings()
+	if err := d.Finish(); err != nil {
+		return nil, fmt.Errorf("cometrpc: rooms reply: %w", err)
+	}
+	return rooms, nil
+}
+
+// Register serves svc on s. Decoding failures of one-way pushes are logged
+// and dropped.
+func Register(s *rpc.Server, svc Service, logger *slog.Logger) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	s.HandleOneway(MethodPushKeys, func(ctx context.Context, p []byte) {
+		var req PushKeysReq
+		if err := req.Decode(p); err != nil {
+			logger.Warn("cometrpc: bad push keys", "err", err)
+			return
+		}
+		_ = svc.PushKeys(ctx, &req)
+	})
+	s.HandleOneway(MethodBroadcastRoom, func(ctx context.Context, p []byte) {
+		var req BroadcastRoomReq
+		if err := req.Decode(p); err != nil {
+			logger.Warn("cometrpc: bad broadcast room", "err", err)
+			return
+		}
+		_ = svc.BroadcastRoom(ctx, &req)
+	})
+	s.HandleOneway(MethodBroadcast, func(ctx context.Context, p []byte) {
+		var req BroadcastReq
+		if err := req.Decode(p); err != nil {
+			logger.Warn("cometrpc: bad broadcast", "err", err)
+			return
+		}
+		_ = svc.Broadcast(ctx, &req)
+	})
+	s.Handle(MethodRooms, func(ctx context.Context, _, reply []byte) ([]byte, error) {
+		rooms, err := svc.Rooms(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return rpc.AppendStrings(reply, rooms), nil
+	})
+}

@@ -1,0 +1,65 @@
+package cometrpc
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+type message interface {
+	Append([]byte) []byte
+	Decode([]byte) error
+}
+
+func TestRoundTrip(t *testing.T) {
+	cases := []struct {
+		name    string
+		in, out message
+	}{
+		{"keys", &PushKeysReq{Op: 1000, Keys: []string{"a", "bb"}, Body: []byte("x")}, new(PushKeysReq)},
+		{"room", &BroadcastRoomReq{RoomID: "live://1", Batch: []byte{0, 0, 0, 16}}, new(BroadcastRoomReq)},
+		{"all", &BroadcastReq{Op: 5, Speed: 1000, Body: []byte("y")}, new(BroadcastReq)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := tc.in.Append(nil)
+			if err := tc.out.Decode(b); err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if diff := cmp.Diff(tc.in, tc.out); diff != "" {
+				t.Fatalf("(-in +out):\n%s", diff)
+			}
+			for n := range len(b) {
+				if err := tc.out.Decode(b[:n]); err == nil {
+					t.Fatalf("prefix %d/%d decoded", n, len(b))
+				}
+			}
+		})
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add((&PushKeysReq{Op: 1, Keys: []string{"k"}, Body: []byte("b")}).Append(nil))
+	f.Add((&BroadcastRoomReq{RoomID: "r", Batch: []byte("b")}).Append(nil))
+	f.Add((&BroadcastReq{Op: 1, Speed: 2, Body: []byte("b")}).Append(nil))
+	f.Fuzz(func(t *testing.T, p []byte) {
+		for _, m := range []message{new(PushKeysReq), new(BroadcastRoomReq), new(BroadcastReq)} {
+			if m.Decode(p) == nil {
+				if err := m.Decode(m.Append(nil)); err != nil {
+					t.Fatalf("%T re-decode: %v", m, err)
+				}
+			}
+		}
+	})
+}
+
+func BenchmarkBroadcastRoomDecode(b *testing.B) {
+	p := (&BroadcastRoomReq{RoomID: "live://1000", Batch: make([]byte, 512)}).Append(nil)
+	b.ReportAllocs()
+	var m BroadcastRoomReq
+	for b.Loop() {
+		if err := m.Decode(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

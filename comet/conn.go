@@ -1,0 +1,146 @@
+package comet
+
+import (
+	"crypto/tls"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/goimx/goim/bufio"
+	"github.com/goimx/goim/timer"
+	"github.com/goimx/goim/websocket"
+)
+
+// conn is one client connection, TCP or WebSocket, plain or TLS.
+//
+// Goroutines: while it is idle a connection has exactly one goroutine,
+// its reader, blocked reading a packet header into rbuf; it holds no
+// buffer. The writer goroutine exists only while the send queue is not
+// empty (enqueue starts it, it exits after writing an empty queue).
+//
+// Ownership: the fields from id to body are set before the reader
+// goroutine starts and then read-only, except those marked "reader",
+// which only the reader goroutine touches. The reader goroutine is the
+// only one that writes room (with bucket.mu held), so it may read room
+// without the lock. Lock order: bucket.mu, then mu; wmu is taken with no
+// other lock held.
+type conn struct {
+	cm      *Comet
+	id      uint64          // unique on this comet; sent to logic
+	nc      net.Conn        // the client connection (maybe *tls.Conn)
+	ws      *websocket.Conn // nil for a TCP connection
+	ip      netip.Addr      // remote IP, for the distinct-IP count
+	onTimer func()          // c.deadline, made once for the timer
+	writeFn func()          // c.writeLoop, made once so starting a writer does not allocate
+	th      timer.Handle    // reader: handshake, then heartbeat deadline
+	key     string          // set at auth
+	mid     int64           // set at auth
+	bucket  *bucket         // set at auth
+	hb      time.Duration   // heartbeat deadline, set at auth
+	renewAt int64           // reader: unix nanoseconds of the next session renewal
+	body    *bufio.Buffer   // reader: pooled buffer holding the body being handled
+	reason  atomic.Uint32   // CloseReason, set once by the first closer
+	authed  atomic.Bool     // logic accepted the auth token
+	have    uint8           // reader: header bytes waitPacket read into rbuf
+	inBody  bool            // reader: Pop returns the body next
+	rbuf    [rbufLen]byte   // reader: packet header, small messages and replies
+
+	// room, prev and next are guarded by bucket.mu (see room).
+	room       *room
+	prev, next *conn
+
+	// mu guards accepts, queue, writing and closed.
+	mu      sync.Mutex
+	accepts []int32    // ops pushed by key and broadcast reach this connection
+	queue   *sendQueue // messages waiting for the writer; nil when empty
+	writing bool       // a writer goroutine runs
+	closed  bool       // no more messages are queued
+
+	// wmu serializes writes to nc of a TCP connection (writer and replies);
+	// a WebSocket connection serializes inside ws.
+	wmu sync.Mutex
+}
+
+// rbufLen holds a packet header plus a 4-byte heartbeat reply body.
+const rbufLen = 20
+
+// newConn returns the connection state for nc, accepted by cm.
+func newConn(cm *Comet, nc net.Conn) *conn {
+	c := &conn{cm: cm, id: cm.connID.Add(1), nc: nc}
+	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		c.ip = a.AddrPort().Addr().Unmap()
+	}
+	c.onTimer = c.deadline
+	c.writeFn = c.writeLoop
+	return c
+}
+
+// timer returns the deadline timer shard of c.
+func (c *conn) timer() *timer.Timer { return c.cm.timers.Shard(c.id) }
+
+// deadline runs on the timer goroutine when the handshake or heartbeat
+// deadline passes. It must not block: it closes the socket, which ends
+// the reader.
+func (c *conn) deadline() {
+	reason := CloseHeartbeatTimeout
+	if !c.authed.Load() {
+		reason = CloseHandshakeTimeout
+	}
+	c.close(reason)
+}
+
+// close records reason (the first one wins) and closes the socket, which
+// makes the reader goroutine tear the connection down. It never blocks on
+// the network: it may run on the timer goroutine or under a bucket lock.
+func (c *conn) close(reason CloseReason) {
+	c.reason.CompareAndSwap(uint32(CloseNone), uint32(reason))
+	closeRaw(c.nc)
+}
+
+// closeGracefully is close for reasons worth telling a WebSocket client
+// about: it first sends a close frame (code, text), waiting at most a
+// second for the socket. It may block that long: call it only where that
+// is fine (the reader goroutine, a replacing connection, shutdown).
+func (c *conn) closeGracefully(reason CloseReason) {
+	if c.ws != nil && c.reason.CompareAndSwap(uint32(CloseNone), uint32(reason)) {
+		code, text := wsCloseCode(reason)
+		_ = c.nc.SetWriteDeadline(time.Now().Add(closeFrameTimeout))
+		_ = c.ws.WriteClose(code, text)
+	}
+	c.close(reason)
+}
+
+// closeFrameTimeout bounds the write of a WebSocket close frame.
+const closeFrameTimeout = time.Second
+
+// wsCloseCode returns the WebSocket close status sent for reason.
+func wsCloseCode(reason CloseReason) (uint16, string) {
+	switch reason {
+	case CloseShutdown:
+		return websocket.CloseGoingAway, "server shutting down"
+	case CloseReplaced:
+		return websocket.ClosePolicyViolation, "replaced by a newer connection"
+	case CloseAuthRefused:
+		return websocket.ClosePolicyViolation, "auth refused"
+	case CloseProtocol:
+		return websocket.CloseProtocolError, "bad packet"
+	case CloseSlow:
+		return websocket.ClosePolicyViolation, "too slow"
+	}
+	return websocket.CloseNormal, ""
+}
+
+// closeRaw closes nc without writing to it: for TLS the underlying
+// connection, since tls.Conn.Close may block sending an alert.
+func closeRaw(nc net.Conn) {
+	if tc, ok := nc.(*tls.Conn); ok {
+		_ = tc.NetConn().Close()
+		return
+	}
+	_ = nc.Close()
+}
+
+// closeReason returns the recorded reason, or CloseNone.
+func (c *conn) closeReason() CloseReason { return CloseReason(c.reason.Load()) }

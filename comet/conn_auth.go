@@ -1,0 +1,154 @@
+package comet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/goimx/goim/logic/logicrpc"
+	"github.com/goimx/goim/protocol"
+	"github.com/goimx/goim/websocket"
+)
+
+// errAuth wraps logic's refusal (or failure) of an auth token.
+var errAuth = errors.New("comet: auth refused")
+
+// errDeadline reports that the handshake deadline passed during auth.
+var errDeadline = errors.New("comet: handshake deadline passed")
+
+// handshakeBufSize is the scratch buffer of a WebSocket upgrade; requests
+// larger than websocket's default limit (4096) are refused anyway.
+const handshakeBufSize = 4096
+
+// handshake upgrades a WebSocket connection, reads the auth packet, asks
+// logic, answers the client and registers the connection.
+func (c *conn) handshake(ws bool) error {
+	if ws {
+		if err := c.upgrade(); err != nil {
+			return err
+		}
+	}
+	var p protocol.Packet
+	if err := c.readAuth(&p); err != nil {
+		return err
+	}
+	rep, err := c.connect(p.Body)
+	c.releaseBody()
+	if err != nil {
+		return err
+	}
+	c.key, c.mid, c.hb = rep.Key, rep.Mid, rep.Heartbeat
+	if c.hb <= 0 {
+		c.hb = c.cm.cfg.HeartbeatTimeout
+	}
+	c.setAccepts(rep.Accepts)
+	c.renewAt = time.Now().Add(c.cm.cfg.RenewInterval).UnixNano()
+	reply := (&protocol.Packet{Ver: p.Ver, Op: protocol.OpAuthReply, Seq: p.Seq}).Append(c.rbuf[:0])
+	if err := c.writePacket(reply); err != nil {
+		return err
+	}
+	if !c.timer().Reset(c.th, c.hb) {
+		return errDeadline // the handshake deadline fired: c is closing
+	}
+	return c.register(rep.RoomID)
+}
+
+// upgrade runs the WebSocket opening handshake with a pooled scratch
+// buffer.
+func (c *conn) upgrade() error {
+	buf := c.cm.pool.Get(handshakeBufSize)
+	defer c.cm.pool.Put(buf)
+	_, leftover, err := websocket.ServerHandshake(c.nc, buf.Bytes(), &c.cm.wsHandshake)
+	if err != nil {
+		return err
+	}
+	c.ws = websocket.NewServerConn(c.nc, leftover, websocket.ConnConfig{MaxMessageSize: c.cm.cfg.WSMaxMessage})
+	return nil
+}
+
+// connect asks logic to accept token. On success c counts as authed: its
+// teardown tells logic.
+func (c *conn) connect(token []byte) (*logicrpc.ConnectReply, error) {
+	req := logicrpc.ConnectReq{
+		Server: c.cm.cfg.NodeID,
+		ConnID: c.id,
+		Addr:   c.nc.RemoteAddr().String(),
+		Token:  token,
+	}
+	ctx, cancel := context.WithTimeout(c.cm.ctx, c.cm.cfg.LogicTimeout)
+	defer cancel()
+	rep, err := c.cm.logic.Connect(ctx, &req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errAuth, err)
+	}
+	if rep.Key == "" {
+		return nil, fmt.Errorf("%w: logic assigned no key", errAuth)
+	}
+	c.authed.Store(true)
+	return rep, nil
+}
+
+// setAccepts replaces the accept set with ops (deduplicated).
+func (c *conn) setAccepts(ops []int32) {
+	ops = slices.Clip(slices.Compact(slices.Sorted(slices.Values(ops))))
+	c.mu.Lock()
+	c.accepts = ops
+	c.mu.Unlock()
+}
+
+// register puts the authenticated c into its bucket and room, closing a
+// connection it replaces.
+func (c *conn) register(roomID string) error {
+	b := c.cm.bucketByKey(c.key)
+	old, ok := b.put(c, roomID)
+	if !ok {
+		return ErrServerClosed
+	}
+	c.bucket = b
+	c.cm.added(c)
+	if old != nil {
+		old.closeGracefully(CloseReplaced)
+	}
+	return nil
+}
+
+// finish tears c down on its reader goroutine once reading ended with
+// err: it closes the socket, cancels the deadline, drops queued messages,
+// leaves bucket and room, tells logic, counts and logs the close.
+func (c *conn) finish(err error) {
+	reason := c.closeReason()
+	if reason == CloseNone {
+		reason = classify(err)
+		switch reason {
+		case CloseProtocol, CloseAuthRefused:
+			c.closeGracefully(reason)
+		default:
+			c.close(reason)
+		}
+		reason = c.closeReason()
+	}
+	c.timer().Del(c.th)
+	c.releaseBody()
+	c.stopQueue()
+	if c.bucket != nil {
+		c.bucket.del(c) // a no-op for the key when a newer connection took it
+		c.cm.removed(c)
+	}
+	if c.authed.Load() {
+		c.disconnect()
+	}
+	c.cm.closes[reason].Add(1)
+	c.logClose(reason, err)
+}
+
+// disconnect tells logic that c closed.
+func (c *conn) disconnect() {
+	ctx, cancel := context.WithTimeout(c.cm.ctx, c.cm.cfg.LogicTimeout)
+	defer cancel()
+	req := logicrpc.DisconnectReq{Mid: c.mid, Key: c.key, Server: c.cm.cfg.NodeID, ConnID: c.id}
+	if _, err := c.cm.logic.Disconnect(ctx, &req); err != nil {
+		c.cm.logger.Debug("comet: disconnect to logic failed", "conn", c.id, "key", c.key, "err", err)
+	}
+}

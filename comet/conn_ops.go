@@ -1,0 +1,145 @@
+package comet
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goimx/goim/logic/logicrpc"
+	"github.com/goimx/goim/protocol"
+)
+
+// handle acts on one packet of an authenticated connection and answers
+// it. Replies keep the request's ver and seq; like goim's, the change
+// room, sub and unsub replies echo the request body.
+func (c *conn) handle(p *protocol.Packet) error {
+	switch p.Op {
+	case protocol.OpHeartbeat:
+		return c.heartbeat(p)
+	case protocol.OpChangeRoom:
+		c.bucket.changeRoom(c, string(p.Body))
+		return c.reply(p, protocol.OpChangeRoomReply, p.Body)
+	case protocol.OpSub:
+		c.sub(p.Body, true)
+		return c.reply(p, protocol.OpSubReply, p.Body)
+	case protocol.OpUnsub:
+		c.sub(p.Body, false)
+		return c.reply(p, protocol.OpUnsubReply, p.Body)
+	}
+	c.receive(p)
+	return c.reply(p, p.Op, nil)
+}
+
+// heartbeat moves the heartbeat deadline, renews the session with logic
+// when due, and answers with the room's online count.
+func (c *conn) heartbeat(p *protocol.Packet) error {
+	c.timer().Reset(c.th, c.hb)
+	if now := time.Now().UnixNano(); c.cm.cfg.RenewInterval > 0 && now >= c.renewAt {
+		c.renewAt = now + int64(c.cm.cfg.RenewInterval)
+		c.renew()
+	}
+	online := c.cm.online(c.bucket.roomOf(c))
+	return c.writePacket(protocol.AppendHeartbeatReply(c.rbuf[:0], p.Seq, online))
+}
+
+// renew renews c's session with logic.
+func (c *conn) renew() {
+	ctx, cancel := context.WithTimeout(c.cm.ctx, c.cm.cfg.LogicTimeout)
+	defer cancel()
+	req := logicrpc.HeartbeatReq{Mid: c.mid, Key: c.key, Server: c.cm.cfg.NodeID, ConnID: c.id}
+	if err := c.cm.logic.Heartbeat(ctx, &req); err != nil {
+		c.cm.logger.Debug("comet: session renewal failed", "conn", c.id, "key", c.key, "err", err)
+	}
+}
+
+// receive forwards an application message to logic.
+func (c *conn) receive(p *protocol.Packet) {
+	ctx, cancel := context.WithTimeout(c.cm.ctx, c.cm.cfg.LogicTimeout)
+	defer cancel()
+	req := logicrpc.ReceiveReq{Mid: c.mid, Key: c.key, Op: p.Op, Body: p.Body}
+	if err := c.cm.logic.Receive(ctx, &req); err != nil {
+		c.cm.logger.Debug("comet: receive to logic failed", "conn", c.id, "op", p.Op, "err", err)
+	}
+}
+
+// sub adds (add) or removes the ops listed in body, comma-separated
+// decimals, to or from the accept set. A malformed list changes nothing,
+// as in goim.
+func (c *conn) sub(body []byte, add bool) {
+	ops, ok := parseOps(string(body))
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	accepts := c.accepts
+	for _, op := range ops {
+		i, found := slices.BinarySearch(accepts, op)
+		switch {
+		case add && !found:
+			accepts = slices.Insert(accepts, i, op)
+		case !add && found:
+			accepts = slices.Delete(accepts, i, i+1)
+		}
+	}
+	c.accepts = accepts
+}
+
+// parseOps parses comma-separated decimal int32s ("1000,1001").
+func parseOps(s string) ([]int32, bool) {
+	if s == "" {
+		return nil, true
+	}
+	var ops []int32
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 32)
+		if err != nil {
+			return nil, false
+		}
+		ops = append(ops, int32(n))
+	}
+	return ops, true
+}
+
+// reply answers p with op and body.
+func (c *conn) reply(p *protocol.Packet, op int32, body []byte) error {
+	rp := protocol.Packet{Ver: p.Ver, Op: op, Seq: p.Seq, Body: body}
+	if len(body) == 0 {
+		return c.writePacket(rp.Append(c.rbuf[:0]))
+	}
+	buf := c.cm.pool.Get(protocol.HeaderLen + len(body))
+	defer c.cm.pool.Put(buf)
+	return c.writePacket(rp.Append(buf.Bytes()[:0]))
+}
+
+// logClose writes the one log line of a connection's close: at debug
+// level for ordinary departures, info otherwise.
+func (c *conn) logClose(reason CloseReason, err error) {
+	level := slog.LevelInfo
+	switch reason {
+	case CloseClient, CloseReplaced, CloseShutdown:
+		level = slog.LevelDebug
+	}
+	ctx := context.Background()
+	if !c.cm.logger.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.Uint64("conn", c.id),
+		slog.String("remote", c.nc.RemoteAddr().String()),
+		slog.String("reason", reason.String()),
+	}
+	if c.ws != nil {
+		attrs = append(attrs, slog.Bool("ws", true))
+	}
+	if c.key != "" {
+		attrs = append(attrs, slog.String("key", c.key), slog.Int64("mid", c.mid))
+	}
+	if err != nil && reason != CloseClient {
+		attrs = append(attrs, slog.String("err", err.Error()))
+	}
+	c.cm.logger.LogAttrs(ctx, level, "comet: connection closed", attrs...)
+}

@@ -1,0 +1,113 @@
+package comet
+
+import (
+	"encoding/binary"
+	"testing"
+	"time"
+
+	"github.com/goimx/goim/protocol"
+)
+
+// transports runs f for TCP and for WebSocket.
+func transports(t *testing.T, f func(t *testing.T, dial func(testing.TB, *server) *client)) {
+	t.Run("tcp", func(t *testing.T) {
+		f(t, func(tb testing.TB, s *server) *client { return dialTCP(tb, s.tcp) })
+	})
+	t.Run("ws", func(t *testing.T) {
+		f(t, func(tb testing.TB, s *server) *client { return dialWS(tb, s.ws) })
+	})
+}
+
+func TestAuthAccepted(t *testing.T) {
+	transports(t, func(t *testing.T, dial func(testing.TB, *server) *client) {
+		s := startServer(t, Config{}, &fakeLogic{})
+		c := dial(t, s)
+		c.auth(token{Mid: 7, Key: "k1", RoomID: "live://1", Platform: "web", Accepts: []int32{1000}})
+		waitFor(t, "registration", func() bool { return s.cm.Stats().Conns == 1 })
+		s.logic.mu.Lock()
+		got := s.logic.connects[0]
+		s.logic.mu.Unlock()
+		if got.Server != "comet-test" || got.ConnID == 0 || got.Addr != c.nc.LocalAddr().String() {
+			t.Errorf("Connect request = %+v", got)
+		}
+		st := s.cm.Stats()
+		if st.Rooms != 1 || st.IPs != 1 || st.TCPConns+st.WSConns != 1 {
+			t.Errorf("stats = %+v", st)
+		}
+	})
+}
+
+func TestAuthRefused(t *testing.T) {
+	transports(t, func(t *testing.T, dial func(testing.TB, *server) *client) {
+		s := startServer(t, Config{}, &fakeLogic{})
+		c := dial(t, s)
+		c.send(protocol.OpAuth, tokenJSON(token{Mid: -1}))
+		if c.ws {
+			op, _, payload, err := c.readFrame()
+			if err != nil || op != 0x8 || binary.BigEndian.Uint16(payload) != 1008 {
+				t.Fatalf("close frame = %v %x %v, want close 1008", op, payload, err)
+			}
+		}
+		c.expectClosed()
+		waitFor(t, "close count", func() bool { return s.cm.Stats().Closes[CloseAuthRefused] == 1 })
+		if n := len(s.logic.disconnected()); n != 0 {
+			t.Errorf("%d Disconnects for a refused connection", n)
+		}
+		if !hasLine(s.log.String(), "connection closed", "reason=\"auth refused\"") {
+			t.Errorf("no close log line in:\n%s", s.log)
+		}
+	})
+}
+
+func TestHandshakeDeadline(t *testing.T) {
+	transports(t, func(t *testing.T, dial func(testing.TB, *server) *client) {
+		s := startServer(t, Config{HandshakeTimeout: 100 * time.Millisecond}, &fakeLogic{})
+		c := dial(t, s)
+		c.send(protocol.OpHeartbeat, nil) // ignored before auth
+		c.expectClosed()
+		waitFor(t, "close count", func() bool { return s.cm.Stats().Closes[CloseHandshakeTimeout] == 1 })
+	})
+}
+
+func TestHeartbeatReply(t *testing.T) {
+	transports(t, func(t *testing.T, dial func(testing.TB, *server) *client) {
+		s := startServer(t, Config{}, &fakeLogic{})
+		a, b := dial(t, s), dial(t, s)
+		a.auth(token{Key: "a", RoomID: "live://1"})
+		b.auth(token{Key: "b", RoomID: "live://1"})
+		waitFor(t, "registration", func() bool { return s.cm.Stats().Conns == 2 })
+		seq := a.send(protocol.OpHeartbeat, nil)
+		msg, err := a.readMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []byte{0, 0, 0, 20, 0, 16, 0, 1, 0, 0, 0, 3, 0, 0, 0, byte(seq), 0, 0, 0, 2}
+		if string(msg) != string(want) {
+			t.Errorf("heartbeat reply % x, want % x", msg, want)
+		}
+	})
+}
+
+func TestHeartbeatExpiry(t *testing.T) {
+	transports(t, func(t *testing.T, dial func(testing.TB, *server) *client) {
+		s := startServer(t, Config{}, &fakeLogic{heartbeat: 300 * time.Millisecond})
+		quiet, alive := dial(t, s), dial(t, s)
+		quiet.auth(token{Key: "quiet"})
+		alive.auth(token{Key: "alive"})
+		start := time.Now()
+		for time.Since(start) < 600*time.Millisecond {
+			alive.heartbeat()
+			time.Sleep(50 * time.Millisecond)
+		}
+		quiet.expectClosed()
+		waitFor(t, "close count", func() bool { return s.cm.Stats().Closes[CloseHeartbeatTimeout] == 1 })
+		alive.heartbeat()
+		if st := s.cm.Stats(); st.Conns != 1 {
+			t.Errorf("conns = %d, want 1", st.Conns)
+		}
+		waitFor(t, "disconnect", func() bool { return len(s.logic.disconnected()) == 1 })
+		if d := s.logic.disconnected()[0]; d.Key != "quiet" || d.Server != "comet-test" {
+			t.Errorf("Disconnect = %+v", d)
+		}
+	})
+}

@@ -1,0 +1,164 @@
+// Package goim_test holds repository-wide checks.
+package goim_test
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/goimx/goim"
+
+// allowed lists, for each package of the module, the packages of the
+// module it may import. Packages not listed (cmd/..., bench) may import
+// anything. Test files are checked too, except where testOK says otherwise.
+var allowed = map[string][]string{
+	"protocol":       nil,
+	"bufio":          nil,
+	"timer":          nil,
+	"websocket":      nil,
+	"rpc":            {"bufio"},
+	"comet/cometrpc": {"rpc", "protocol"},
+	"logic/logicrpc": {"rpc", "protocol"},
+	"job/jobrpc":     {"rpc", "protocol"},
+	"client":         {"protocol", "bufio", "websocket"},
+	"comet":          {"protocol", "bufio", "timer", "websocket", "rpc", "comet/cometrpc", "logic/logicrpc"},
+	"logic":          {"protocol", "bufio", "timer", "rpc", "logic/logicrpc", "job/jobrpc", "comet/cometrpc"},
+	"job":            {"protocol", "bufio", "timer", "rpc", "job/jobrpc", "comet/cometrpc", "logic/logicrpc"},
+}
+
+// testOK lists extra packages test files may import (tests of a tier may
+// use the client library and other tiers' fakes).
+var testOK = map[string][]string{
+	"protocol": {"bufio"},
+	"comet":    {"client"},
+	"logic":    {"client"},
+	"job":      {"client"},
+	"rpc":      {"rpc"},
+}
+
+// external lists the modules outside the standard library that non-test
+// code may import.
+var external = []string{"golang.org/x/net", "github.com/google/go-cmp", "github.com/cespare/xxhash/v2"}
+
+// ownerOf maps a directory (relative, slash-separated) to the entry of
+// allowed that governs it: the longest listed prefix.
+func ownerOf(dir string) (string, bool) {
+	best := ""
+	for p := range allowed {
+		if (dir == p || strings.HasPrefix(dir, p+"/")) && len(p) > len(best) {
+			best = p
+		}
+	}
+	return best, best != ""
+}
+
+func TestDependencies(t *testing.T) {
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); name == "testdata" || (strings.HasPrefix(name, ".") && p != ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(p, ".go") {
+			return nil
+		}
+		dir := filepath.ToSlash(filepath.Dir(p))
+		owner, ok := ownerOf(dir)
+		if !ok {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, p, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		isTest := strings.HasSuffix(p, "_test.go")
+		for _, imp := range f.Imports {
+			ip, _ := strconv.Unquote(imp.Path.Value)
+			if msg := checkImport(owner, dir, ip, isTest); msg != "" {
+				t.Errorf("%s: %s", p, msg)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func checkImport(owner, dir, ip string, isTest bool) string {
+	if rel, ok := strings.CutPrefix(ip, module+"/"); ok {
+		if rel == dir || strings.HasPrefix(rel, owner+"/") && strings.HasPrefix(dir, owner) && !isContract(rel) {
+			return "" // itself or its own sub-packages
+		}
+		for _, a := range allowed[owner] {
+			if rel == a {
+				return ""
+			}
+		}
+		if isTest {
+			for _, a := range testOK[owner] {
+				if rel == a || strings.HasPrefix(rel, a+"/") {
+					return ""
+				}
+			}
+		}
+		return "imports " + rel + ", not allowed for " + owner
+	}
+	first := strings.Split(ip, "/")[0]
+	if !strings.Contains(first, ".") {
+		return "" // standard library
+	}
+	if isTest {
+		return ""
+	}
+	for _, e := range external {
+		if ip == e || strings.HasPrefix(ip, e+"/") {
+			return ""
+		}
+	}
+	return "imports " + ip + ", not an allowed dependency"
+}
+
+// isContract reports whether rel is another tier's contract package.
+func isContract(rel string) bool {
+	return path.Base(rel) == "cometrpc" || path.Base(rel) == "logicrpc" || path.Base(rel) == "jobrpc"
+}
+
+// TestNoDoubleBufio checks that no file imports both our bufio and the
+// standard library's.
+func TestNoDoubleBufio(t *testing.T) {
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") {
+			return err
+		}
+		f, err := parser.ParseFile(fset, p, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		var std, ours bool
+		for _, imp := range f.Imports {
+			ip, _ := strconv.Unquote(imp.Path.Value)
+			std = std || ip == "bufio"
+			ours = ours || ip == module+"/bufio"
+		}
+		if std && ours {
+			t.Errorf("%s imports both bufio packages", p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

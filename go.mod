@@ -1,0 +1,9 @@
+module github.com/goimx/goim
+
+go 1.26.0
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0
+	github.com/google/go-cmp v0.7.0
+	golang.org/x/net v0.62.0
+)

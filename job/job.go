@@ -1,0 +1,251 @@
+// Package job is the job tier: it takes pushes from logic, batches room
+// messages per room, encodes each batch once and fans it out to every
+// comet through per-comet worker queues. It learns the comets from logic's
+// registry and reports itself there so logic can find it.
+//
+// A Job implements jobrpc.Service in process and serves it over the RPC
+// (Serve). Push returns once the message is queued, not delivered: what
+// cannot be delivered later (a comet's full queue, a failed send, no comet)
+// is counted in Stats and logged at a bounded rate.
+package job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/goimx/goim/comet/cometrpc"
+	"github.com/goimx/goim/job/jobrpc"
+	"github.com/goimx/goim/logic/logicrpc"
+	"github.com/goimx/goim/rpc"
+)
+
+// Errors returned by Push. Over the RPC the caller sees their text.
+var (
+	// ErrClosed is returned for pushes once Shutdown or Close began.
+	ErrClosed = errors.New("job: closed")
+	// ErrBadPush is returned for a push without room, without keys, or of
+	// an unknown type.
+	ErrBadPush = errors.New("job: bad push")
+	// ErrUnknownComet is returned for a push to keys on a comet that is not
+	// in logic's registry, even after fetching it again.
+	ErrUnknownComet = errors.New("job: unknown comet")
+)
+
+// Job is one job node. Its methods are safe for concurrent use.
+type Job struct {
+	cfg      Config
+	logger   *slog.Logger
+	hostname string
+	batchOff bool
+	logic    logicrpc.Service
+	ownLogic io.Closer // the logic client the job dialed itself, nil if injected
+	srv      *rpc.Server
+
+	pool   payloadPool
+	rooms  roomSet
+	comets atomic.Pointer[cometList] // never nil
+	stats  counters
+
+	closing    atomic.Bool
+	ctx        context.Context // cancelled when the background loops must end
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup // the background loops
+	stopOnce   sync.Once
+	reportNow  chan struct{} // asks logicLoop for a report now
+	logicLog   logLimiter    // failed calls to logic
+	noCometLog logLimiter    // messages with no comet to go to
+
+	// refreshMu guards lastRefresh and cometsStopped, and serializes
+	// changes of the comet list.
+	refreshMu     sync.Mutex
+	lastRefresh   time.Time
+	cometsStopped bool
+
+	addrMu    sync.Mutex // guards advertise
+	advertise string     // address reported to logic, "" while unknown
+}
+
+// New returns a running Job: it fetches the comet list and starts its
+// background loops at once. Serve it with Serve, or call Push in process.
+// A nil logger means slog.Default().
+func New(cfg Config, logger *slog.Logger) (*Job, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	j := &Job{
+		cfg:       cfg,
+		logger:    logger,
+		batchOff:  cfg.batchingOff(),
+		logic:     cfg.Logic,
+		advertise: cfg.AdvertiseAddr,
+		reportNow: make(chan struct{}, 1),
+	}
+	j.hostname, _ = os.Hostname()
+	if j.logic == nil {
+		c := logicrpc.NewClient(cfg.LogicAddr, cfg.Client, logger)
+		j.logic, j.ownLogic = c, c
+	}
+	j.rooms.init()
+	j.comets.Store(emptyComets())
+	j.srv = rpc.NewServer(cfg.Server, logger)
+	jobrpc.Register(j.srv, j)
+	j.ctx, j.cancel = context.WithCancel(context.Background())
+	j.wg.Add(2)
+	go j.logicLoop()
+	go j.sweepLoop()
+	return j, nil
+}
+
+// dialComet returns the service of the comet at addr.
+func (j *Job) dialComet(addr string) cometrpc.Service {
+	if j.cfg.DialComet != nil {
+		return j.cfg.DialComet(addr)
+	}
+	return cometrpc.NewClient(addr, j.cfg.Client, j.logger)
+}
+
+// Serve serves the job RPC (jobrpc) on ln until Shutdown or Close, after
+// which it returns rpc.ErrServerClosed. The first listener's address is
+// the advertised one unless Config.AdvertiseAddr is set.
+func (j *Job) Serve(ln net.Listener) error {
+	j.setListenAddr(ln.Addr())
+	return j.srv.Serve(ln)
+}
+
+// Push implements jobrpc.Service: it queues msg for delivery and returns
+// without waiting for it. It fails with ErrClosed once the job is shutting
+// down, ErrBadPush for a malformed push and ErrUnknownComet for keys on a
+// comet not in logic's registry (the list is fetched again first, at most
+// every 100ms). msg is not used after Push returns.
+func (j *Job) Push(ctx context.Context, msg *jobrpc.PushMsg) error {
+	if j.closing.Load() {
+		j.stats.rejectedClosed.Add(1)
+		return ErrClosed
+	}
+	switch msg.Type {
+	case jobrpc.PushRoom:
+		return j.pushRoom(msg)
+	case jobrpc.PushKeys:
+		return j.pushKeys(ctx, msg)
+	case jobrpc.PushAll:
+		j.pushAll(msg)
+		return nil
+	}
+	j.stats.rejectedBad.Add(1)
+	return fmt.Errorf("%w: type %v", ErrBadPush, msg.Type)
+}
+
+// pushKeys queues a push to keys for the comet that holds them.
+func (j *Job) pushKeys(ctx context.Context, m *jobrpc.PushMsg) error {
+	if len(m.Keys) == 0 {
+		j.stats.rejectedBad.Add(1)
+		return fmt.Errorf("%w: keys push without keys", ErrBadPush)
+	}
+	w := j.comets.Load().byID[m.Server]
+	if w == nil {
+		j.refreshIfStale(ctx)
+		if w = j.comets.Load().byID[m.Server]; w == nil {
+			j.stats.rejectedUnknown.Add(1)
+			return fmt.Errorf("%w: %q", ErrUnknownComet, m.Server)
+		}
+	}
+	p := j.pool.get()
+	p.kind, p.op, p.msgs = jobrpc.PushKeys, m.Op, 1
+	p.keys = append(p.keys, m.Keys...)
+	p.buf = append(p.buf, m.Msg...)
+	p.refs.Store(1)
+	j.stats.pushKeys.Add(1)
+	if !w.enqueue(p) {
+		j.release(p)
+	}
+	return nil
+}
+
+// pushAll queues a broadcast to every comet, the speed split among them.
+func (j *Job) pushAll(m *jobrpc.PushMsg) {
+	p := j.pool.get()
+	p.kind, p.op, p.msgs = jobrpc.PushAll, m.Op, 1
+	p.buf = append(p.buf, m.Msg...)
+	list := j.comets.Load().list
+	p.speed = splitSpeed(m.Speed, len(list))
+	j.stats.pushAll.Add(1)
+	j.fanout(p, list)
+	j.release(p)
+}
+
+// splitSpeed returns each of n comets' share of a broadcast pace: speed
+// divided by n, rounded up; 0 (or less) stays 0, unpaced.
+func splitSpeed(speed int32, n int) int32 {
+	if speed <= 0 || n <= 1 {
+		return max(speed, 0)
+	}
+	return int32((int64(speed) + int64(n) - 1) / int64(n))
+}
+
+// Shutdown stops the job gracefully: it reports itself offline to logic,
+// refuses new pushes, lets the RPC calls in progress finish, flushes every
+// room's pending batch and waits for the comet queues to drain, then stops.
+// When ctx ends first, what is still queued is dropped (counted in
+// DroppedShutdown) and Shutdown returns ctx.Err().
+func (j *Job) Shutdown(ctx context.Context) error {
+	j.report(ctx, true)
+	j.closing.Store(true)
+	err := j.srv.Shutdown(ctx)
+	j.rooms.close()
+	if werr := j.waitIdle(ctx); err == nil {
+		err = werr
+	}
+	j.stop()
+	return err
+}
+
+// waitIdle waits until no comet has work queued, or ctx ends.
+func (j *Job) waitIdle(ctx context.Context) error {
+	delay := time.Millisecond
+	for !j.cometsIdle() {
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		delay = min(2*delay, 50*time.Millisecond)
+	}
+	return nil
+}
+
+// Close stops the job at once: pushes are refused, the RPC server closes,
+// and pending and queued messages are dropped (counted in DroppedShutdown).
+func (j *Job) Close() error {
+	j.closing.Store(true)
+	err := j.srv.Close()
+	j.rooms.close()
+	j.stop()
+	return err
+}
+
+// stop ends the background loops and the comet workers and closes the
+// logic client the job dialed. It runs once.
+func (j *Job) stop() {
+	j.stopOnce.Do(func() {
+		j.cancel()
+		j.wg.Wait()
+		j.stopComets()
+		if j.ownLogic != nil {
+			_ = j.ownLogic.Close()
+		}
+	})
+}

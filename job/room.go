@@ -1,0 +1,243 @@
+package job
+
+import (
+	"fmt"
+	"hash/maphash"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/goimx/goim/job/jobrpc"
+	"github.com/goimx/goim/protocol"
+)
+
+// roomShards is the number of room map shards (a power of two).
+const roomShards = 64
+
+// roomSet holds the rooms with state, sharded by a hash of the room id so
+// pushes to different rooms rarely share a lock.
+//
+// Lock order: roomShard.mu, then room.mu. Nothing else is locked while a
+// room.mu is held; handing a batch to the comets under room.mu only queues
+// it without blocking (cometWorker.enqueue).
+type roomSet struct {
+	seed   maphash.Seed
+	shards [roomShards]roomShard
+}
+
+// roomShard is one shard of a roomSet.
+type roomShard struct {
+	mu     sync.Mutex // guards closed and rooms; taken before a room's mu
+	closed bool       // no more messages: the job is shutting down
+	rooms  map[string]*room
+}
+
+// room batches the messages of one room. It has no goroutine of its own:
+// the push that finds the room idle sends its message at once; messages
+// arriving while a batch is in flight wait in pending and go out when that
+// batch is released by the last comet (done), when the batch is full, or
+// when the window timer fires.
+type room struct {
+	j  *Job
+	id string
+
+	mu       sync.Mutex  // guards the fields below
+	pending  *payload    // batch being filled, nil when none
+	inflight int         // batches handed to comets and not yet released by all
+	touched  bool        // a message arrived since the last idle sweep
+	timer    *time.Timer // window timer, made at first use
+}
+
+// init makes the shard maps.
+func (s *roomSet) init() {
+	s.seed = maphash.MakeSeed()
+	for i := range s.shards {
+		s.shards[i].rooms = make(map[string]*room)
+	}
+}
+
+// shard returns the shard of room id.
+func (s *roomSet) shard(id string) *roomShard {
+	return &s.shards[maphash.String(s.seed, id)&(roomShards-1)]
+}
+
+// count returns the number of rooms with state.
+func (s *roomSet) count() int {
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		n += len(sh.rooms)
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// pushRoom adds a room message to its room's batch.
+func (j *Job) pushRoom(m *jobrpc.PushMsg) error {
+	if m.Room == "" {
+		j.stats.rejectedBad.Add(1)
+		return fmt.Errorf("%w: room push without room", ErrBadPush)
+	}
+	sh := j.rooms.shard(m.Room)
+	sh.mu.Lock()
+	if sh.closed {
+		sh.mu.Unlock()
+		j.stats.rejectedClosed.Add(1)
+		return ErrClosed
+	}
+	r := sh.rooms[m.Room]
+	if r == nil {
+		r = &room{j: j, id: strings.Clone(m.Room)}
+		sh.rooms[r.id] = r
+	}
+	r.mu.Lock()
+	sh.mu.Unlock()
+	out := r.addLocked(m.Op, m.Msg)
+	r.mu.Unlock()
+	j.stats.pushRoom.Add(1)
+	if out != nil {
+		j.release(out)
+	}
+	return nil
+}
+
+// addLocked appends one message to the pending batch and flushes it when
+// it is due. It returns the flushed batch, which the caller must release
+// after unlocking r.mu, or nil.
+func (r *room) addLocked(op int32, msg []byte) *payload {
+	r.touched = true
+	p := r.pending
+	if p == nil {
+		p = r.j.pool.get()
+		p.kind, p.room, p.roomID = jobrpc.PushRoom, r, r.id
+		r.pending = p
+	}
+	p.buf = protocol.AppendPush(p.buf, op, msg)
+	p.msgs++
+	if r.dueLocked() {
+		return r.flushLocked()
+	}
+	if p.msgs == 1 {
+		r.armLocked()
+	}
+	return nil
+}
+
+// dueLocked reports whether the pending batch must go now.
+func (r *room) dueLocked() bool {
+	c := &r.j.cfg
+	return r.inflight == 0 || r.j.batchOff ||
+		r.pending.msgs >= uint64(c.BatchSize) || len(r.pending.buf) >= c.BatchBytes
+}
+
+// armLocked starts the window timer for a new pending batch.
+func (r *room) armLocked() {
+	if r.timer == nil {
+		r.timer = time.AfterFunc(r.j.cfg.BatchWindow, r.onTimer)
+		return
+	}
+	r.timer.Reset(r.j.cfg.BatchWindow)
+}
+
+// flushLocked hands the pending batch to every comet. It returns the
+// batch, holding one reference the caller must release after unlocking
+// r.mu (releasing it may call r.done).
+func (r *room) flushLocked() *payload {
+	p := r.pending
+	r.pending = nil
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+	r.inflight++
+	j := r.j
+	j.stats.batches.Add(1)
+	j.stats.batchedMsgs.Add(p.msgs)
+	j.fanout(p, j.comets.Load().list)
+	return p
+}
+
+// flush sends the pending batch now, if any.
+func (r *room) flush() {
+	r.mu.Lock()
+	var out *payload
+	if r.pending != nil {
+		out = r.flushLocked()
+	}
+	r.mu.Unlock()
+	if out != nil {
+		r.j.release(out)
+	}
+}
+
+// onTimer flushes a batch whose window elapsed.
+func (r *room) onTimer() { r.flush() }
+
+// done is called when every comet has released one of the room's batches:
+// what accumulated meanwhile goes out now, unless other batches are still
+// in flight.
+func (r *room) done() {
+	r.mu.Lock()
+	r.inflight--
+	var out *payload
+	if r.pending != nil && r.inflight == 0 {
+		out = r.flushLocked()
+	}
+	r.mu.Unlock()
+	if out != nil {
+		r.j.release(out)
+	}
+}
+
+// sweep drops the rooms that had no message since the previous sweep and
+// have nothing pending or in flight.
+func (s *roomSet) sweep() {
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for id, r := range sh.rooms {
+			r.mu.Lock()
+			if !r.touched && r.pending == nil && r.inflight == 0 {
+				delete(sh.rooms, id)
+				if r.timer != nil {
+					r.timer.Stop()
+				}
+			}
+			r.touched = false
+			r.mu.Unlock()
+		}
+		sh.mu.Unlock()
+	}
+}
+
+// close refuses further messages and flushes every pending batch.
+func (s *roomSet) close() {
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		sh.closed = true
+		rooms := make([]*room, 0, len(sh.rooms))
+		for _, r := range sh.rooms {
+			rooms = append(rooms, r)
+		}
+		sh.mu.Unlock()
+		for _, r := range rooms {
+			r.flush()
+		}
+	}
+}
+
+// sweepLoop drops idle rooms every RoomIdleTimeout until the job stops.
+func (j *Job) sweepLoop() {
+	defer j.wg.Done()
+	t := time.NewTicker(j.cfg.RoomIdleTimeout)
+	defer t.Stop()
+	for {
+		select {
+		case <-j.ctx.Done():
+			return
+		case <-t.C:
+			j.rooms.sweep()
+		}
+	}
+}

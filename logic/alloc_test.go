@@ -1,0 +1,54 @@
+//go:build !race
+
+package logic
+
+import (
+	"context"
+	"net/http"
+	"testing"
+)
+
+// TestZeroAllocs pins the per-push paths that must not allocate.
+func TestZeroAllocs(t *testing.T) {
+	l := benchEnv(t, 1000)
+	ctx := context.Background()
+	keys := []string{"k1", "k2", "nope"}
+	mids := []int64{1, 2, 99999}
+	routes := make([]Route, 0, 8)
+	var p params
+	out := make([]byte, 0, 128)
+	tests := []struct {
+		name string
+		fn   func()
+	}{
+		{"AppendByKeys", func() { routes, _ = l.sessions.AppendByKeys(ctx, routes[:0], keys) }},
+		{"AppendByMids", func() { routes, _ = l.sessions.AppendByMids(ctx, routes[:0], mids) }},
+		{"pickJob", func() { _, _ = l.reg.pickJob("live://1", l.cfg.Now()) }},
+		{"parseParams", func() { p.reset(); _ = parseParams("operation=1&keys=a&keys=b&mids=1,2", &p) }},
+		{"appendPushAnswer", func() { out = appendPushAnswer(out[:0], PushResult{Conns: 12, Comets: 3}, true) }},
+	}
+	for _, tt := range tests {
+		tt.fn() // warm up scratch capacity
+		if n := testing.AllocsPerRun(100, tt.fn); n != 0 {
+			t.Errorf("%s: %v allocs, want 0", tt.name, n)
+		}
+	}
+}
+
+// TestPushKeysAllocs bounds the whole HTTP push handler: only the push
+// timeout's context and the Content-Type header allocate.
+func TestPushKeysAllocs(t *testing.T) {
+	l := benchEnv(t, 1000)
+	h := l.Handler()
+	p := newPushRequest("/goim/push/keys?operation=1000&keys=k1&keys=k2&keys=k3", make([]byte, 64))
+	w := &discardWriter{h: make(http.Header)}
+	run := func() {
+		p.reset()
+		h.ServeHTTP(w, p.req)
+	}
+	run()
+	// 1 for the test's own io.NopCloser, 4 for context.WithTimeout, 1 header.
+	if n := testing.AllocsPerRun(100, run); n > 6 {
+		t.Errorf("push handler: %v allocs, want at most 6", n)
+	}
+}

@@ -1,0 +1,131 @@
+package logic
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+)
+
+// pushFunc runs one kind of push with the parsed parameters in sc.params.
+type pushFunc func(ctx context.Context, sc *pushScratch, msg []byte) (PushResult, error)
+
+// handlePushKeys serves POST /goim/push/keys?operation=&keys=..
+func (l *Logic) handlePushKeys(w http.ResponseWriter, r *http.Request) {
+	l.servePush(w, r, true, func(p *params) error {
+		if len(p.keys) == 0 {
+			return missing("keys")
+		}
+		return nil
+	}, func(ctx context.Context, sc *pushScratch, msg []byte) (PushResult, error) {
+		return l.pushKeys(ctx, sc, sc.params.op, sc.params.keys, msg)
+	})
+}
+
+// handlePushMids serves POST /goim/push/mids?operation=&mids=..
+func (l *Logic) handlePushMids(w http.ResponseWriter, r *http.Request) {
+	l.servePush(w, r, true, func(p *params) error {
+		if len(p.mids) == 0 {
+			return missing("mids")
+		}
+		return nil
+	}, func(ctx context.Context, sc *pushScratch, msg []byte) (PushResult, error) {
+		return l.pushMids(ctx, sc, sc.params.op, sc.params.mids, msg)
+	})
+}
+
+// handlePushRoom serves POST /goim/push/room?operation=&type=&room=
+func (l *Logic) handlePushRoom(w http.ResponseWriter, r *http.Request) {
+	l.servePush(w, r, false, func(p *params) error {
+		if p.typ == "" {
+			return missing("type")
+		}
+		if p.room == "" {
+			return missing("room")
+		}
+		return nil
+	}, func(ctx context.Context, sc *pushScratch, msg []byte) (PushResult, error) {
+		return l.pushRoom(ctx, sc, sc.params.op, RoomKey(sc.params.typ, sc.params.room), msg)
+	})
+}
+
+// handlePushAll serves POST /goim/push/all?operation=&speed=
+func (l *Logic) handlePushAll(w http.ResponseWriter, r *http.Request) {
+	l.servePush(w, r, false, func(*params) error { return nil },
+		func(ctx context.Context, sc *pushScratch, msg []byte) (PushResult, error) {
+			return l.pushAll(ctx, sc, sc.params.op, sc.params.speed, msg)
+		})
+}
+
+// servePush parses and checks the parameters (operation is always
+// required), reads the body, runs push and answers. withConns says whether
+// the answer's data carries the connection count.
+func (l *Logic) servePush(w http.ResponseWriter, r *http.Request, withConns bool, check func(*params) error, push pushFunc) {
+	sc := l.getScratch()
+	defer l.putScratch(sc)
+	p := &sc.params
+	err := parseParams(r.URL.RawQuery, p)
+	if err == nil && !p.hasOp {
+		err = missing("operation")
+	}
+	if err == nil {
+		err = check(p)
+	}
+	var msg []byte
+	if err == nil {
+		msg, err = l.readBody(r, sc)
+	}
+	if err != nil {
+		writeRequestErr(w, err)
+		return
+	}
+	res, err := push(r.Context(), sc, msg)
+	if err != nil {
+		writeServerErr(w, err)
+		return
+	}
+	sc.out = appendPushAnswer(sc.out[:0], res, withConns)
+	writeBody(w, http.StatusOK, sc.out)
+}
+
+// readBody reads the push message into sc.body; a body over
+// Config.MaxMessageSize is ErrMessageTooLarge.
+func (l *Logic) readBody(r *http.Request, sc *pushScratch) ([]byte, error) {
+	limit := l.cfg.MaxMessageSize
+	if r.ContentLength > int64(limit) {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrMessageTooLarge, r.ContentLength, limit)
+	}
+	if cap(sc.body) < limit+1 {
+		sc.body = make([]byte, 0, limit+1)
+	}
+	buf := sc.body[:limit+1]
+	n := 0
+	for n < len(buf) {
+		m, err := r.Body.Read(buf[n:])
+		n += m
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: read body: %v", ErrBadParam, err)
+		}
+	}
+	if n > limit {
+		return nil, fmt.Errorf("%w: over %d bytes", ErrMessageTooLarge, limit)
+	}
+	return buf[:n], nil
+}
+
+// appendPushAnswer appends the JSON answer of a successful push.
+func appendPushAnswer(b []byte, res PushResult, withConns bool) []byte {
+	b = append(b, `{"code":0,"message":"","data":{`...)
+	if withConns {
+		b = append(b, `"conns":`...)
+		b = strconv.AppendInt(b, int64(res.Conns), 10)
+		b = append(b, ',')
+	}
+	b = append(b, `"comets":`...)
+	b = strconv.AppendInt(b, int64(res.Comets), 10)
+	return append(b, "}}"...)
+}

@@ -1,0 +1,204 @@
+// Package logic is the logic tier: the HTTP push API of goim, the session
+// store (key and mid -> comet), the registry of live comet and job nodes,
+// the weighted node balancer, the cluster-wide online counts, and the
+// logic RPC service comets and jobs call.
+//
+// A Logic serves two listeners, like net/http.Server: ServeAPI (the HTTP
+// push API) and ServeRPC (logicrpc). Shutdown or Close stops both and every
+// background goroutine.
+package logic
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/goimx/goim/job/jobrpc"
+	"github.com/goimx/goim/logic/logicrpc"
+	"github.com/goimx/goim/rpc"
+)
+
+// Timeouts of the HTTP server.
+const (
+	httpReadHeaderTimeout = 10 * time.Second
+	httpReadTimeout       = 30 * time.Second
+	httpWriteTimeout      = 30 * time.Second
+	httpIdleTimeout       = 2 * time.Minute
+	httpMaxHeaderBytes    = 1 << 20
+)
+
+// Logic is one logic node. Its methods are safe for concurrent use.
+type Logic struct {
+	cfg      Config
+	log      *slog.Logger
+	epoch    int64 // ReportReply.Epoch, fixed per process
+	sessions SessionStore
+	reg      *registry
+	jobs     *jobPool
+	scratch  sync.Pool // *pushScratch
+	handler  http.Handler
+	httpSrv  *http.Server
+	rpcSrv   *rpc.Server
+
+	stopOnce sync.Once
+	stop     chan struct{} // closed to stop the sweeper
+	done     chan struct{} // closed when the sweeper returned
+}
+
+// sweeper is implemented by session stores that purge expired sessions
+// on demand (MemoryStore).
+type sweeper interface{ Sweep() int }
+
+// New returns a Logic for cfg and starts its background sweeper; call
+// Shutdown or Close to stop it. A nil logger means slog.Default().
+func New(cfg Config, logger *slog.Logger) (*Logic, error) {
+	cfg.setDefaults()
+	if logger == nil {
+		logger = slog.Default()
+	}
+	l := &Logic{
+		cfg:   cfg,
+		log:   logger,
+		epoch: newEpoch(),
+		reg:   newRegistry(cfg.NodeTTL),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+	l.sessions = cfg.Sessions
+	if l.sessions == nil {
+		l.sessions = NewMemoryStore(MemoryStoreConfig{TTL: cfg.SessionTTL, Shards: cfg.SessionShards, Now: cfg.Now})
+	}
+	dial := cfg.DialJob
+	if dial == nil {
+		dial = func(n logicrpc.NodeInfo) (jobrpc.Service, error) {
+			return jobrpc.NewClient(n.RPCAddr, cfg.JobClient, logger), nil
+		}
+	}
+	l.jobs = newJobPool(dial, logger)
+	l.handler = l.newHandler()
+	l.httpSrv = &http.Server{
+		Handler:           l.handler,
+		ReadHeaderTimeout: httpReadHeaderTimeout,
+		ReadTimeout:       httpReadTimeout,
+		WriteTimeout:      httpWriteTimeout,
+		IdleTimeout:       httpIdleTimeout,
+		MaxHeaderBytes:    httpMaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	l.rpcSrv = rpc.NewServer(cfg.RPCServer, logger)
+	logicrpc.Register(l.rpcSrv, l, logger)
+	go l.sweep()
+	return l, nil
+}
+
+// Config returns the configuration in use, defaults filled in.
+func (l *Logic) Config() Config { return l.cfg }
+
+// Handler returns the HTTP push API, for serving it on another server or
+// testing it with httptest.
+func (l *Logic) Handler() http.Handler { return l.handler }
+
+// Epoch returns the value this process answers in ReportReply.Epoch.
+func (l *Logic) Epoch() int64 { return l.epoch }
+
+// ServeAPI serves the HTTP push API on ln until Shutdown or Close, then
+// returns ErrClosed. It closes ln.
+func (l *Logic) ServeAPI(ln net.Listener) error {
+	err := l.httpSrv.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return ErrClosed
+	}
+	return err
+}
+
+// ServeRPC serves the logic RPC service on ln until Shutdown or Close,
+// then returns ErrClosed.
+func (l *Logic) ServeRPC(ln net.Listener) error {
+	err := l.rpcSrv.Serve(ln)
+	if errors.Is(err, rpc.ErrServerClosed) {
+		return ErrClosed
+	}
+	return err
+}
+
+// Shutdown stops accepting, waits for in-flight HTTP requests and RPC
+// calls to finish (or ctx to end), then stops the sweeper and closes the
+// job clients and the session store. It returns the first error.
+func (l *Logic) Shutdown(ctx context.Context) error {
+	err := l.httpSrv.Shutdown(ctx)
+	if e := l.rpcSrv.Shutdown(ctx); err == nil {
+		err = e
+	}
+	if e := l.stopBackground(); err == nil {
+		err = e
+	}
+	return err
+}
+
+// Close closes the listeners and connections at once, stops the sweeper
+// and closes the job clients and the session store.
+func (l *Logic) Close() error {
+	err := l.httpSrv.Close()
+	if e := l.rpcSrv.Close(); err == nil {
+		err = e
+	}
+	if e := l.stopBackground(); err == nil {
+		err = e
+	}
+	return err
+}
+
+// stopBackground stops the sweeper and closes job clients and the session
+// store, once.
+func (l *Logic) stopBackground() error {
+	var err error
+	l.stopOnce.Do(func() {
+		close(l.stop)
+		<-l.done
+		l.jobs.close()
+		err = l.sessions.Close()
+	})
+	return err
+}
+
+// sweep periodically closes the clients of departed job nodes and purges
+// expired sessions.
+func (l *Logic) sweep() {
+	defer close(l.done)
+	nodes := time.NewTicker(max(l.cfg.NodeTTL/2, 10*time.Millisecond))
+	defer nodes.Stop()
+	sessions := time.NewTicker(l.cfg.SessionSweep)
+	defer sessions.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-nodes.C:
+			l.jobs.retain(l.reg.liveJobIDs(l.cfg.Now()))
+		case <-sessions.C:
+			if s, ok := l.sessions.(sweeper); ok {
+				if n := s.Sweep(); n > 0 {
+					l.log.Debug("logic: expired sessions", "count", n)
+				}
+			}
+		}
+	}
+}
+
+// newEpoch returns a random positive epoch.
+func newEpoch() int64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	e := int64(binary.BigEndian.Uint64(b[:]) & math.MaxInt64)
+	if e == 0 {
+		e = 1
+	}
+	return e
+}

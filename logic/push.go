@@ -1,0 +1,188 @@
+package logic
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/goimx/goim/job/jobrpc"
+)
+
+// routeAll is the routing key of broadcasts: every broadcast goes through
+// the same job, which keeps them in order.
+const routeAll = "all"
+
+// PushResult says where a push was routed.
+type PushResult struct {
+	// Conns is how many connection keys a key or mid push found online.
+	Conns int `json:"conns"`
+	// Comets is how many comets the push was sent to: for keys and mids the
+	// comets holding the keys found, for rooms and broadcasts every live
+	// comet.
+	Comets int `json:"comets"`
+}
+
+// pushScratch holds the per-push buffers, reused through Logic.scratch.
+type pushScratch struct {
+	routes []Route
+	keys   []string
+	msg    jobrpc.PushMsg
+	params params
+	body   []byte
+	out    []byte
+}
+
+func (l *Logic) getScratch() *pushScratch {
+	if sc, ok := l.scratch.Get().(*pushScratch); ok {
+		return sc
+	}
+	return &pushScratch{body: make([]byte, 0, l.cfg.MaxMessageSize+1)}
+}
+
+// maxPooledItems bounds the list capacity a pooled scratch keeps, so one
+// huge request does not pin its buffers forever.
+const maxPooledItems = 4096
+
+// putScratch returns sc to the pool; sc must not be used afterwards.
+func (l *Logic) putScratch(sc *pushScratch) {
+	if cap(sc.routes) > maxPooledItems || cap(sc.keys) > maxPooledItems ||
+		cap(sc.params.keys) > maxPooledItems || cap(sc.params.mids) > maxPooledItems ||
+		cap(sc.params.rooms) > maxPooledItems {
+		return
+	}
+	clear(sc.routes)
+	clear(sc.keys)
+	sc.routes, sc.keys = sc.routes[:0], sc.keys[:0]
+	sc.msg = jobrpc.PushMsg{}
+	sc.params.reset()
+	l.scratch.Put(sc)
+}
+
+// PushKeys pushes msg with operation op to the connections keys. Keys that
+// are offline are skipped, not an error. It returns once a job accepted the
+// message of every comet concerned.
+func (l *Logic) PushKeys(ctx context.Context, op int32, keys []string, msg []byte) (PushResult, error) {
+	sc := l.getScratch()
+	defer l.putScratch(sc)
+	return l.pushKeys(ctx, sc, op, keys, msg)
+}
+
+// PushMids pushes msg with operation op to every connection of the users
+// mids. Users that are offline are skipped, not an error.
+func (l *Logic) PushMids(ctx context.Context, op int32, mids []int64, msg []byte) (PushResult, error) {
+	sc := l.getScratch()
+	defer l.putScratch(sc)
+	return l.pushMids(ctx, sc, op, mids, msg)
+}
+
+// PushRoom pushes msg with operation op to every connection in room (the
+// room id "type://id", see RoomKey).
+func (l *Logic) PushRoom(ctx context.Context, op int32, room string, msg []byte) (PushResult, error) {
+	sc := l.getScratch()
+	defer l.putScratch(sc)
+	return l.pushRoom(ctx, sc, op, room, msg)
+}
+
+// PushAll pushes msg with operation op to every connection accepting op,
+// at most speed connections per second (0: unpaced).
+func (l *Logic) PushAll(ctx context.Context, op, speed int32, msg []byte) (PushResult, error) {
+	sc := l.getScratch()
+	defer l.putScratch(sc)
+	return l.pushAll(ctx, sc, op, speed, msg)
+}
+
+func (l *Logic) pushKeys(ctx context.Context, sc *pushScratch, op int32, keys []string, msg []byte) (PushResult, error) {
+	var err error
+	sc.routes, err = l.sessions.AppendByKeys(ctx, sc.routes[:0], keys)
+	if err != nil {
+		return PushResult{}, fmt.Errorf("logic: look up keys: %w", err)
+	}
+	return l.pushRoutes(ctx, sc, op, msg)
+}
+
+func (l *Logic) pushMids(ctx context.Context, sc *pushScratch, op int32, mids []int64, msg []byte) (PushResult, error) {
+	var err error
+	sc.routes, err = l.sessions.AppendByMids(ctx, sc.routes[:0], mids)
+	if err != nil {
+		return PushResult{}, fmt.Errorf("logic: look up mids: %w", err)
+	}
+	return l.pushRoutes(ctx, sc, op, msg)
+}
+
+// pushRoutes sends one PushKeys message per comet of sc.routes, each to the
+// job that the comet id hashes to. Duplicate keys are sent once.
+func (l *Logic) pushRoutes(ctx context.Context, sc *pushScratch, op int32, msg []byte) (PushResult, error) {
+	rs := sc.routes
+	slices.SortFunc(rs, compareRoutes)
+	rs = slices.Compact(rs)
+	var res PushResult
+	res.Conns = len(rs)
+	if len(rs) == 0 {
+		return res, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, l.cfg.PushTimeout)
+	defer cancel()
+	now := l.cfg.Now()
+	for len(rs) > 0 {
+		server := rs[0].Server
+		sc.keys = sc.keys[:0]
+		n := 0
+		for n < len(rs) && rs[n].Server == server {
+			sc.keys = append(sc.keys, rs[n].Key)
+			n++
+		}
+		rs = rs[n:]
+		sc.msg = jobrpc.PushMsg{Type: jobrpc.PushKeys, Op: op, Server: server, Keys: sc.keys, Msg: msg}
+		if err := l.sendJob(ctx, now, server, &sc.msg); err != nil {
+			return res, err
+		}
+		res.Comets++
+	}
+	return res, nil
+}
+
+func (l *Logic) pushRoom(ctx context.Context, sc *pushScratch, op int32, room string, msg []byte) (PushResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, l.cfg.PushTimeout)
+	defer cancel()
+	sc.msg = jobrpc.PushMsg{Type: jobrpc.PushRoom, Op: op, Room: room, Msg: msg}
+	if err := l.sendJob(ctx, l.cfg.Now(), room, &sc.msg); err != nil {
+		return PushResult{}, err
+	}
+	return PushResult{Comets: l.reg.cometCount(l.cfg.Now())}, nil
+}
+
+func (l *Logic) pushAll(ctx context.Context, sc *pushScratch, op, speed int32, msg []byte) (PushResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, l.cfg.PushTimeout)
+	defer cancel()
+	sc.msg = jobrpc.PushMsg{Type: jobrpc.PushAll, Op: op, Speed: speed, Msg: msg}
+	if err := l.sendJob(ctx, l.cfg.Now(), routeAll, &sc.msg); err != nil {
+		return PushResult{}, err
+	}
+	return PushResult{Comets: l.reg.cometCount(l.cfg.Now())}, nil
+}
+
+// sendJob hands msg to the job live at now that routing key route hashes
+// to.
+func (l *Logic) sendJob(ctx context.Context, now time.Time, route string, msg *jobrpc.PushMsg) error {
+	j, ok := l.reg.pickJob(route, now)
+	if !ok {
+		return ErrNoJob
+	}
+	svc, err := l.jobs.get(&j)
+	if err != nil {
+		return err
+	}
+	if err := svc.Push(ctx, msg); err != nil {
+		return fmt.Errorf("logic: push %s via job %s: %w", msg.Type, j.id, err)
+	}
+	return nil
+}
+
+func compareRoutes(a, b Route) int {
+	if c := strings.Compare(a.Server, b.Server); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Key, b.Key)
+}

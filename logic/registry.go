@@ -1,0 +1,245 @@
+package logic
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/goimx/goim/logic/logicrpc"
+)
+
+// nodeEntry is one live node of the registry.
+type nodeEntry struct {
+	info  logicrpc.NodeInfo
+	seen  atomic.Int64     // unix nanoseconds of the last report; written under registry.mu
+	rooms map[string]int32 // comets: room id -> connections on this node (owned copy)
+	picks int64            // comets: balancer picks since the last report
+}
+
+// jobRef is a live job node as the push path sees it, in an immutable
+// snapshot.
+type jobRef struct {
+	id    string
+	hash  uint64 // xxhash of id, for rendezvous hashing
+	info  logicrpc.NodeInfo
+	entry *nodeEntry // for the last-seen time
+}
+
+// registry holds the live comet and job nodes and the cluster-wide room
+// counts. A node leaves when it has not reported for ttl: every method
+// that takes mu first drops such nodes, so results never include a silent
+// node whether a sweep ran or not.
+type registry struct {
+	ttl time.Duration
+
+	mu     sync.Mutex            // guards comets, jobs, rooms; taken alone
+	comets map[string]*nodeEntry // id -> comet
+	jobs   map[string]*nodeEntry // id -> job
+	rooms  map[string]int64      // room id -> connections on live comets (> 0)
+
+	// jobSnap is the sorted list of jobs, replaced under mu when the job
+	// set or an address changes and read without locks.
+	jobSnap atomic.Pointer[[]jobRef]
+}
+
+func newRegistry(ttl time.Duration) *registry {
+	r := &registry{
+		ttl:    ttl,
+		comets: make(map[string]*nodeEntry),
+		jobs:   make(map[string]*nodeEntry),
+		rooms:  make(map[string]int64),
+	}
+	r.jobSnap.Store(new([]jobRef))
+	return r
+}
+
+// report records a node's report. It returns whether the node was live
+// before and, for a comet, the cluster-wide counts of the rooms it
+// reported.
+func (r *registry) report(req *logicrpc.ReportReq, now time.Time) (bool, map[string]int32, error) {
+	n := &req.Node
+	if n.ID == "" {
+		return false, nil, fmt.Errorf("%w: empty id", ErrBadNode)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.expireLocked(now)
+	switch n.Kind {
+	case logicrpc.KindComet:
+		known, counts := r.reportCometLocked(req, now)
+		return known, counts, nil
+	case logicrpc.KindJob:
+		return r.reportJobLocked(n, now), nil, nil
+	}
+	return false, nil, fmt.Errorf("%w: unknown kind %q", ErrBadNode, n.Kind)
+}
+
+// reportCometLocked replaces the comet's record and room counts.
+func (r *registry) reportCometLocked(req *logicrpc.ReportReq, now time.Time) (bool, map[string]int32) {
+	e, known := r.comets[req.Node.ID]
+	if !known {
+		e = new(nodeEntry)
+		r.comets[req.Node.ID] = e
+	}
+	r.subRoomsLocked(e.rooms)
+	e.info = cloneNode(req.Node)
+	e.seen.Store(now.UnixNano())
+	e.picks = 0
+	e.rooms = make(map[string]int32, len(req.RoomCount))
+	counts := make(map[string]int32, len(req.RoomCount))
+	for room, c := range req.RoomCount {
+		if c > 0 {
+			e.rooms[room] = c
+			r.rooms[room] += int64(c)
+		}
+	}
+	for room := range req.RoomCount {
+		counts[room] = clamp32(r.rooms[room])
+	}
+	return known, counts
+}
+
+// reportJobLocked records a job node and refreshes the job snapshot when
+// the job is new or moved.
+func (r *registry) reportJobLocked(n *logicrpc.NodeInfo, now time.Time) bool {
+	e, known := r.jobs[n.ID]
+	if !known {
+		e = new(nodeEntry)
+		r.jobs[n.ID] = e
+	}
+	moved := !known || e.info.RPCAddr != n.RPCAddr
+	e.info = cloneNode(*n)
+	e.seen.Store(now.UnixNano())
+	if moved {
+		r.snapJobsLocked()
+	}
+	return known
+}
+
+// expireLocked drops every node silent for longer than ttl.
+func (r *registry) expireLocked(now time.Time) {
+	dead := now.Add(-r.ttl).UnixNano()
+	for id, e := range r.comets {
+		if e.seen.Load() < dead {
+			r.subRoomsLocked(e.rooms)
+			delete(r.comets, id)
+		}
+	}
+	gone := false
+	for id, e := range r.jobs {
+		if e.seen.Load() < dead {
+			delete(r.jobs, id)
+			gone = true
+		}
+	}
+	if gone {
+		r.snapJobsLocked()
+	}
+}
+
+// subRoomsLocked takes a comet's counts out of the cluster totals.
+func (r *registry) subRoomsLocked(rooms map[string]int32) {
+	for room, c := range rooms {
+		if v := r.rooms[room] - int64(c); v > 0 {
+			r.rooms[room] = v
+		} else {
+			delete(r.rooms, room)
+		}
+	}
+}
+
+// snapJobsLocked publishes a new job snapshot sorted by id.
+func (r *registry) snapJobsLocked() {
+	refs := make([]jobRef, 0, len(r.jobs))
+	for id, e := range r.jobs {
+		refs = append(refs, jobRef{id: id, hash: xxhash.Sum64String(id), info: e.info, entry: e})
+	}
+	slices.SortFunc(refs, func(a, b jobRef) int { return strings.Compare(a.id, b.id) })
+	r.jobSnap.Store(&refs)
+}
+
+// pickJob chooses the live job for routing key s by rendezvous hashing:
+// the same s goes to the same job while that job lives, and a job joining
+// or leaving moves only the keys it wins or held. It takes no lock.
+func (r *registry) pickJob(s string, now time.Time) (jobRef, bool) {
+	dead := now.Add(-r.ttl).UnixNano()
+	h := xxhash.Sum64String(s)
+	var best jobRef
+	var bestScore uint64
+	found := false
+	for _, j := range *r.jobSnap.Load() {
+		if j.entry.seen.Load() < dead {
+			continue
+		}
+		if score := mix64(h ^ j.hash); !found || score > bestScore {
+			best, bestScore, found = j, score, true
+		}
+	}
+	return best, found
+}
+
+// liveJobIDs returns the ids of the live jobs.
+func (r *registry) liveJobIDs(now time.Time) map[string]bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.expireLocked(now)
+	ids := make(map[string]bool, len(r.jobs))
+	for id := range r.jobs {
+		ids[id] = true
+	}
+	return ids
+}
+
+// nodes returns the live nodes of kind ("" for all), sorted by kind and id.
+func (r *registry) nodes(kind string, now time.Time) []logicrpc.NodeInfo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.expireLocked(now)
+	var out []logicrpc.NodeInfo
+	if kind == "" || kind == logicrpc.KindComet {
+		out = appendNodes(out, r.comets)
+	}
+	if kind == "" || kind == logicrpc.KindJob {
+		out = appendNodes(out, r.jobs)
+	}
+	return out
+}
+
+// appendNodes appends copies of the nodes of m sorted by id.
+func appendNodes(out []logicrpc.NodeInfo, m map[string]*nodeEntry) []logicrpc.NodeInfo {
+	for _, id := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, cloneNode(m[id].info))
+	}
+	return out
+}
+
+// cometCount returns the number of live comets.
+func (r *registry) cometCount(now time.Time) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.expireLocked(now)
+	return len(r.comets)
+}
+
+// cloneNode copies n so that the registry owns its slices.
+func cloneNode(n logicrpc.NodeInfo) logicrpc.NodeInfo {
+	n.Addrs = slices.Clone(n.Addrs)
+	return n
+}
+
+// clamp32 converts a sum to int32, saturating.
+func clamp32(v int64) int32 {
+	switch {
+	case v > math.MaxInt32:
+		return math.MaxInt32
+	case v < 0:
+		return 0
+	}
+	return int32(v)
+}

@@ -1,0 +1,123 @@
+package logic
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/goimx/goim/logic/logicrpc"
+)
+
+// Logic implements logicrpc.Service in process; ServeRPC serves the same
+// methods to comets and jobs over the RPC.
+var _ logicrpc.Service = (*Logic)(nil)
+
+// Connect implements logicrpc.Service: it parses the client's token,
+// assigns a key when the token has none, and records the session. A
+// malformed token is an error wrapping ErrBadToken.
+func (l *Logic) Connect(ctx context.Context, req *logicrpc.ConnectReq) (*logicrpc.ConnectReply, error) {
+	if req.Server == "" {
+		return nil, fmt.Errorf("%w: connect without server", ErrBadRequest)
+	}
+	t, err := ParseToken(req.Token)
+	if err != nil {
+		return nil, err
+	}
+	if t.Key == "" {
+		t.Key = NewKey()
+	}
+	s := Session{Mid: t.Mid, Key: t.Key, Server: req.Server, ConnID: req.ConnID}
+	if err := l.sessions.Put(ctx, s); err != nil {
+		return nil, fmt.Errorf("logic: connect: %w", err)
+	}
+	return &logicrpc.ConnectReply{
+		Mid:       t.Mid,
+		Key:       t.Key,
+		RoomID:    t.RoomID,
+		Platform:  t.Platform,
+		Accepts:   t.Accepts,
+		Heartbeat: l.cfg.Heartbeat * time.Duration(l.cfg.HeartbeatMax),
+	}, nil
+}
+
+// Disconnect implements logicrpc.Service: it removes the session only if
+// it still belongs to req's connection (Server, ConnID).
+func (l *Logic) Disconnect(ctx context.Context, req *logicrpc.DisconnectReq) (*logicrpc.DisconnectReply, error) {
+	s := Session{Mid: req.Mid, Key: req.Key, Server: req.Server, ConnID: req.ConnID}
+	has, err := l.sessions.Delete(ctx, s)
+	if err != nil {
+		return nil, fmt.Errorf("logic: disconnect: %w", err)
+	}
+	return &logicrpc.DisconnectReply{Has: has}, nil
+}
+
+// Heartbeat implements logicrpc.Service: it renews the session, restoring
+// it when logic lost it.
+func (l *Logic) Heartbeat(ctx context.Context, req *logicrpc.HeartbeatReq) error {
+	if req.Key == "" || req.Server == "" {
+		return fmt.Errorf("%w: heartbeat without key or server", ErrBadRequest)
+	}
+	s := Session{Mid: req.Mid, Key: req.Key, Server: req.Server, ConnID: req.ConnID}
+	if _, err := l.sessions.Renew(ctx, s); err != nil {
+		return fmt.Errorf("logic: heartbeat: %w", err)
+	}
+	return nil
+}
+
+// Report implements logicrpc.Service: it records the node and its room
+// counts. For a comet the reply's RoomCount holds the cluster-wide counts
+// of the rooms the comet reported (not of every room).
+func (l *Logic) Report(_ context.Context, req *logicrpc.ReportReq) (*logicrpc.ReportReply, error) {
+	known, counts, err := l.reg.report(req, l.cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	if !known {
+		l.log.Info("logic: node joined", "kind", req.Node.Kind, "id", req.Node.ID, "rpc", req.Node.RPCAddr)
+	}
+	return &logicrpc.ReportReply{Epoch: l.epoch, Known: known, RoomCount: counts}, nil
+}
+
+// Receive implements logicrpc.Service: it logs the message at debug level
+// and hands it to Config.ReceiveHook.
+func (l *Logic) Receive(ctx context.Context, req *logicrpc.ReceiveReq) error {
+	if l.log.Enabled(ctx, slog.LevelDebug) {
+		l.log.Debug("logic: receive", "mid", req.Mid, "key", req.Key, "op", req.Op, "len", len(req.Body))
+	}
+	if l.cfg.ReceiveHook != nil {
+		l.cfg.ReceiveHook(ctx, req)
+	}
+	return nil
+}
+
+// Nodes implements logicrpc.Service: it lists the live nodes of req.Kind
+// (every kind when empty), sorted by id.
+func (l *Logic) Nodes(_ context.Context, req *logicrpc.NodesReq) (*logicrpc.NodesReply, error) {
+	switch req.Kind {
+	case "", logicrpc.KindComet, logicrpc.KindJob:
+	default:
+		return nil, fmt.Errorf("%w: unknown kind %q", ErrBadNode, req.Kind)
+	}
+	return &logicrpc.NodesReply{Nodes: l.reg.nodes(req.Kind, l.cfg.Now())}, nil
+}
+
+// Sessions implements logicrpc.Service: it restores every session of the
+// comet req.Server (after logic restarted) as Heartbeat would: a key that
+// meanwhile moved to a newer connection keeps it. Room ids are not kept:
+// rooms are the comets' business.
+func (l *Logic) Sessions(ctx context.Context, req *logicrpc.SessionsReq) error {
+	if req.Server == "" {
+		return fmt.Errorf("%w: sessions without server", ErrBadRequest)
+	}
+	for _, s := range req.Sessions {
+		if s.Key == "" {
+			continue
+		}
+		sess := Session{Mid: s.Mid, Key: s.Key, Server: req.Server, ConnID: s.ConnID}
+		if _, err := l.sessions.Renew(ctx, sess); err != nil {
+			return fmt.Errorf("logic: sessions: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,79 @@
+//go:build !race
+
+package rpc
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestPayloadZeroAllocs(t *testing.T) {
+	m := newBenchMessage()
+	buf := make([]byte, 0, 1024)
+	if n := testing.AllocsPerRun(100, func() { buf = m.append(buf[:0]) }); n != 0 {
+		t.Errorf("encoding: %v allocs, want 0", n)
+	}
+	var p []byte
+	p = AppendUvarint(p, 1<<40)
+	p = AppendVarint(p, -5)
+	p = AppendBool(p, true)
+	p = AppendBytes(p, make([]byte, 256))
+	n := testing.AllocsPerRun(100, func() {
+		d := NewDecoder(p)
+		_, _, _, _ = d.Uvarint(), d.Int32(), d.Bool(), d.Bytes()
+		if d.Finish() != nil {
+			t.Fatal(d.Err())
+		}
+	})
+	if n != 0 {
+		t.Errorf("decoding scalars and bytes: %v allocs, want 0", n)
+	}
+}
+
+// TestCallZeroAllocs pins a steady-state round trip (client and server
+// together) at zero allocations.
+func TestCallZeroAllocs(t *testing.T) {
+	ts := startServer(t, "", ServerConfig{}, nil, func(s *Server) { s.Handle(1, echo) })
+	c := newTestClient(t, ts.addr, ClientConfig{})
+	ctx := context.Background()
+	req := make([]byte, 64)
+	reply := make([]byte, 0, 64)
+	call := func() {
+		var err error
+		if reply, err = c.Call(ctx, 1, req, reply[:0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 100 {
+		call()
+	}
+	if n := testing.AllocsPerRun(500, call); n != 0 {
+		t.Errorf("Call: %v allocs, want 0", n)
+	}
+}
+
+// TestSendZeroAllocs pins Send (and the server's one-way path) at zero
+// allocations.
+func TestSendZeroAllocs(t *testing.T) {
+	var got atomic.Int64
+	ts := startServer(t, "", ServerConfig{}, nil, func(s *Server) {
+		s.HandleOneway(2, func(context.Context, []byte) { got.Add(1) })
+	})
+	c := newTestClient(t, ts.addr, ClientConfig{})
+	ctx := context.Background()
+	payload := make([]byte, 64)
+	send := func() {
+		if err := c.Send(ctx, 2, payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 1000 {
+		send()
+	}
+	if n := testing.AllocsPerRun(5000, send); n != 0 {
+		t.Errorf("Send: %v allocs, want 0", n)
+	}
+	waitFor(t, 10*time.Second, "every one-way", func() bool { return got.Load() == 1000+5001 })
+}

@@ -1,0 +1,138 @@
+package rpc
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+)
+
+// call is one pending Call. It is pooled by the Client.
+type call struct {
+	done  chan struct{} // capacity 1: receives one value when the call is complete
+	reply []byte        // the caller's buffer; the read loop appends the reply to it
+	err   error
+}
+
+// clientConn is one connection of a Client. Its read loop completes the
+// pending calls; whoever removes a call from pending (the read loop, fail,
+// or a caller giving up) owns it from then on.
+type clientConn struct {
+	c    *Client
+	conn net.Conn
+	fr   frameReader
+	w    *connWriter
+
+	mu      sync.Mutex // guards pending and err
+	pending map[uint32]*call
+	err     error // set once, when the connection became unusable
+
+	framesIn    atomic.Uint64
+	lateReplies atomic.Uint64
+}
+
+func newClientConn(c *Client, nc net.Conn) *clientConn {
+	return &clientConn{
+		c:       c,
+		conn:    nc,
+		fr:      frameReader{r: bufio.NewReaderSize(nc, readBufferSize), maxFrame: c.cfg.MaxFrameSize},
+		w:       newConnWriter(nc, c.cfg.WriteTimeout),
+		pending: make(map[uint32]*call),
+	}
+}
+
+// register adds cl as pending under seq, or returns why the connection is
+// unusable.
+func (cc *clientConn) register(seq uint32, cl *call) error {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.err != nil {
+		return cc.err
+	}
+	cc.pending[seq] = cl
+	return nil
+}
+
+// unregister removes the call under seq and reports whether it was still
+// pending (and so now belongs to the caller).
+func (cc *clientConn) unregister(seq uint32) bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if _, ok := cc.pending[seq]; !ok {
+		return false
+	}
+	delete(cc.pending, seq)
+	return true
+}
+
+// readLoop completes calls with the replies read, until the connection
+// fails; then it fails the calls left and tells the client.
+func (cc *clientConn) readLoop() {
+	defer cc.c.wg.Done()
+	err := cc.read()
+	cc.fail(fmt.Errorf("%w: %w", ErrConnLost, err))
+	cc.c.connLost(cc, err)
+}
+
+func (cc *clientConn) read() error {
+	for {
+		h, p, err := cc.fr.next()
+		if err != nil {
+			return err
+		}
+		cc.framesIn.Add(1)
+		if h.kind != KindReply && h.kind != KindError {
+			return fmt.Errorf("%w: kind %d sent to a client", ErrMalformedFrame, h.kind)
+		}
+		cc.complete(h, p)
+	}
+}
+
+// complete hands a reply or error frame to its call; a reply nobody waits
+// for any more is dropped and counted.
+func (cc *clientConn) complete(h header, p []byte) {
+	cc.mu.Lock()
+	cl, ok := cc.pending[h.seq]
+	if ok {
+		delete(cc.pending, h.seq)
+	}
+	cc.mu.Unlock()
+	if !ok {
+		cc.lateReplies.Add(1)
+		return
+	}
+	if h.kind == KindReply {
+		cl.reply = append(cl.reply, p...)
+	} else {
+		cl.err = &RemoteError{Method: h.method, Message: string(p)}
+	}
+	cl.done <- struct{}{}
+}
+
+// fail makes the connection unusable with err (the first error wins),
+// closes it and fails every pending call with err.
+func (cc *clientConn) fail(err error) {
+	cc.mu.Lock()
+	if cc.err != nil {
+		cc.mu.Unlock()
+		return
+	}
+	cc.err = err
+	pending := cc.pending
+	cc.pending = nil
+	cc.mu.Unlock()
+	cc.conn.Close()
+	cc.w.close(err)
+	for _, cl := range pending {
+		cl.err = err
+		cl.done <- struct{}{}
+	}
+}
+
+// addStats adds the connection's counters to st.
+func (cc *clientConn) addStats(st *ClientStats) {
+	st.FramesIn += cc.framesIn.Load()
+	st.FramesOut += cc.w.framesOut()
+	st.LateReplies += cc.lateReplies.Load()
+}

@@ -1,0 +1,325 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ServerConfig configures a Server. The zero value is usable.
+type ServerConfig struct {
+	// MaxFrameSize is the largest frame length field (header plus payload,
+	// not counting the 4-byte length itself) the server accepts; a
+	// connection that sends a longer frame is closed. A reply that would be
+	// longer is replaced by an error reply. 0 means DefaultMaxFrameSize.
+	MaxFrameSize int
+	// MaxInflight is how many calls of one connection may run at once. When
+	// they all run, the connection is not read until one ends. 0 means 1024.
+	MaxInflight int
+	// WriteTimeout bounds the writing of one batch of frames; a connection
+	// whose peer does not take it in time is closed. 0 means 10s.
+	WriteTimeout time.Duration
+}
+
+// Handler serves one method. req is valid only during the call. The handler
+// appends its reply payload to reply, a buffer the server reuses, and
+// returns the result; the handler must not keep either slice. A non-nil
+// error is sent back as a RemoteError carrying err.Error(). ctx is cancelled
+// when the connection closes or the server is closed. Handlers run
+// concurrently.
+type Handler func(ctx context.Context, req []byte, reply []byte) ([]byte, error)
+
+// OnewayHandler serves one one-way method. payload is valid only during the
+// call. One-way handlers of one connection run one after the other, in
+// arrival order, on the connection's read goroutine: they must be quick and
+// must not block, or they hold up every frame behind them on that
+// connection (a handler that needs to block hands the work to its own
+// queue).
+type OnewayHandler func(ctx context.Context, payload []byte)
+
+// ServerStats are a Server's counters since it was made.
+type ServerStats struct {
+	Conns         int    // connections open now
+	Accepted      uint64 // connections accepted
+	FramesIn      uint64 // frames read
+	FramesOut     uint64 // frames queued for writing (replies and errors)
+	UnknownCalls  uint64 // calls of a method without handler (answered with an error)
+	OnewayDropped uint64 // one-way messages of a method without handler (dropped)
+	Panics        uint64 // handler panics recovered
+	BadFrames     uint64 // connections closed for an oversized or malformed frame
+}
+
+// Server serves calls and one-way messages on the connections it accepts.
+// Its methods are safe for concurrent use.
+//
+// Lock order: Server.mu, then a connection's connWriter.mu; regMu is never
+// held with another lock.
+type Server struct {
+	cfg      ServerConfig
+	logger   *slog.Logger
+	ctx      context.Context // parent of handler contexts; cancelled by Close
+	cancel   context.CancelFunc
+	callPool sync.Pool // *serverCall
+
+	regMu   sync.Mutex // serializes Handle and HandleOneway (copy on write of the maps)
+	calls   atomic.Pointer[map[uint16]Handler]
+	oneways atomic.Pointer[map[uint16]OnewayHandler]
+
+	mu        sync.Mutex // guards the fields below
+	listeners map[net.Listener]struct{}
+	conns     map[*serverConn]struct{}
+	closing   bool          // Shutdown or Close ran: no new listeners or connections
+	done      chan struct{} // closed when closing is set
+	drained   chan struct{} // closed once closing is set and conns is empty
+	totals    ServerStats   // counters of connections already closed
+
+	accepted atomic.Uint64
+	wg       sync.WaitGroup // connection goroutines: serve and the writer loop
+}
+
+// NewServer returns a Server with no handlers. A nil logger means
+// slog.Default().
+func NewServer(cfg ServerConfig, logger *slog.Logger) *Server {
+	if cfg.MaxFrameSize <= 0 {
+		cfg.MaxFrameSize = DefaultMaxFrameSize
+	}
+	if cfg.MaxInflight <= 0 {
+		cfg.MaxInflight = 1024
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 10 * time.Second
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	s := &Server{
+		cfg:       cfg,
+		logger:    logger,
+		listeners: make(map[net.Listener]struct{}),
+		conns:     make(map[*serverConn]struct{}),
+		done:      make(chan struct{}),
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.callPool.New = func() any { return &serverCall{reply: make([]byte, 0, 512)} }
+	s.calls.Store(&map[uint16]Handler{})
+	s.oneways.Store(&map[uint16]OnewayHandler{})
+	return s
+}
+
+// Handle registers h for calls of method, replacing any earlier handler. It
+// may be called while the server runs. It panics if h is nil.
+func (s *Server) Handle(method uint16, h Handler) {
+	if h == nil {
+		panic("rpc: nil handler")
+	}
+	s.regMu.Lock()
+	defer s.regMu.Unlock()
+	m := maps.Clone(*s.calls.Load())
+	m[method] = h
+	s.calls.Store(&m)
+}
+
+// HandleOneway registers h for one-way messages of method, replacing any
+// earlier handler. It may be called while the server runs. It panics if h
+// is nil.
+func (s *Server) HandleOneway(method uint16, h OnewayHandler) {
+	if h == nil {
+		panic("rpc: nil handler")
+	}
+	s.regMu.Lock()
+	defer s.regMu.Unlock()
+	m := maps.Clone(*s.oneways.Load())
+	m[method] = h
+	s.oneways.Store(&m)
+}
+
+func (s *Server) handler(method uint16) Handler { return (*s.calls.Load())[method] }
+
+func (s *Server) onewayHandler(method uint16) OnewayHandler { return (*s.oneways.Load())[method] }
+
+// Serve accepts connections on ln and serves each on its own goroutines
+// until Shutdown or Close, then returns ErrServerClosed. It closes ln when
+// it returns. Accept errors other than a closed listener are logged and
+// retried after a growing delay (5ms to 1s). Serve may run on several
+// listeners at once.
+func (s *Server) Serve(ln net.Listener) error {
+	defer ln.Close()
+	if !s.addListener(ln) {
+		return ErrServerClosed
+	}
+	defer s.removeListener(ln)
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.isClosing() {
+				return ErrServerClosed
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.logger.Warn("rpc: accept failed; retrying", "addr", ln.Addr().String(), "err", err, "delay", delay)
+			if !s.sleep(delay) {
+				return ErrServerClosed
+			}
+			continue
+		}
+		delay = 0
+		s.accepted.Add(1)
+		s.startConn(nc)
+	}
+}
+
+// sleep waits d and reports false if the server began closing meanwhile.
+func (s *Server) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.done:
+		return false
+	}
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+func (s *Server) addListener(ln net.Listener) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.listeners[ln] = struct{}{}
+	return true
+}
+
+func (s *Server) removeListener(ln net.Listener) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.listeners, ln)
+}
+
+// startConn starts serving nc, or closes it if the server is closing.
+func (s *Server) startConn(nc net.Conn) {
+	c := newServerConn(s, nc)
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		nc.Close()
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(2)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		c.w.loop()
+	}()
+	go c.serve()
+}
+
+// removeConn forgets c and adds its counters to the totals.
+func (s *Server) removeConn(c *serverConn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c)
+	c.addStats(&s.totals)
+	if s.closing && len(s.conns) == 0 && s.drained != nil {
+		close(s.drained)
+		s.drained = nil
+	}
+}
+
+// beginCloseLocked stops accepting: it marks the server closing and closes
+// its listeners. It returns the first error closing them.
+func (s *Server) beginCloseLocked() error {
+	var err error
+	if !s.closing {
+		s.closing = true
+		close(s.done)
+		if len(s.conns) > 0 {
+			s.drained = make(chan struct{})
+		}
+	}
+	for ln := range s.listeners {
+		if cerr := ln.Close(); cerr != nil && err == nil && !errors.Is(cerr, net.ErrClosed) {
+			err = cerr
+		}
+		delete(s.listeners, ln)
+	}
+	return err
+}
+
+// Shutdown stops accepting, lets every connection finish the calls it is
+// running (new frames are no longer read) and flush their replies, then
+// closes the connections. When ctx ends first, Shutdown closes the server
+// as Close does and returns ctx.Err(). One-way messages already read are
+// handled; those still in flight on the network are lost.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	err := s.beginCloseLocked()
+	drained := s.drained
+	for c := range s.conns {
+		c.drain()
+	}
+	s.mu.Unlock()
+	if drained != nil {
+		select {
+		case <-drained:
+		case <-ctx.Done():
+			s.Close()
+			return ctx.Err()
+		}
+	}
+	s.wg.Wait()
+	return err
+}
+
+// Close stops accepting, closes every connection at once and cancels the
+// handlers' contexts. Calls still running get no reply. Close returns when
+// the connections' goroutines have ended; handlers that ignore their
+// context may still be running. It returns the first error closing a
+// listener.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	err := s.beginCloseLocked()
+	conns := make([]*serverConn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	s.cancel()
+	for _, c := range conns {
+		c.conn.Close()
+	}
+	s.wg.Wait()
+	return err
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() ServerStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.totals
+	for c := range s.conns {
+		c.addStats(&st)
+	}
+	st.Conns = len(s.conns)
+	st.Accepted = s.accepted.Load()
+	return st
+}
+
+// isEOF reports whether err is a peer closing its side between frames.
+func isEOF(err error) bool { return errors.Is(err, io.EOF) }

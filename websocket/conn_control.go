@@ -1,0 +1,85 @@
+package websocket
+
+import (
+	"encoding/binary"
+	"errors"
+	"unicode/utf8"
+)
+
+// handleControl reads a control frame's payload into ctl and acts on it:
+// ping -> pong, pong -> nothing, close -> close reply and a *CloseError.
+func (c *Conn) handleControl(h *FrameHeader) error {
+	n := int(h.Length)
+	payload := c.ctl[MaxFrameHeaderSize : MaxFrameHeaderSize+n]
+	if err := c.readFull(payload); err != nil {
+		return err
+	}
+	if h.Masked {
+		Mask(h.Key, 0, payload)
+	}
+	switch h.Op {
+	case OpPing:
+		return c.replyControl(OpPong, n, false)
+	case OpPong:
+		return nil
+	}
+	return c.handleClose(payload)
+}
+
+// handleClose validates the peer's close payload, answers it with a close
+// frame echoing the code, and returns the *CloseError for the caller.
+func (c *Conn) handleClose(payload []byte) error {
+	code, reason := CloseNoStatus, []byte(nil)
+	switch {
+	case len(payload) == 1:
+		return violation(CloseProtocolError, ErrProtocol, "close payload of 1 byte")
+	case len(payload) >= 2:
+		code, reason = binary.BigEndian.Uint16(payload), payload[2:]
+		if !validCloseCode(code) {
+			return violation(CloseProtocolError, ErrProtocol, "close code %d", code)
+		}
+		if !utf8.Valid(reason) {
+			return violation(CloseInvalidPayload, ErrInvalidUTF8, "close reason")
+		}
+	}
+	cerr := &CloseError{Code: code, Reason: string(reason)}
+	// The echo is the code alone, already in place at the payload's start.
+	// It is best effort: the peer may have closed TCP right after its frame.
+	c.replyControl(OpClose, min(len(payload), 2), true)
+	return cerr
+}
+
+// replyControl sends a control frame whose payload is the first n bytes at
+// ctl[MaxFrameHeaderSize:], unless our close frame went out already; close
+// marks it sent.
+func (c *Conn) replyControl(op Opcode, n int, close bool) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closeSent {
+		return nil
+	}
+	c.closeSent = close
+	payload := c.ctl[MaxFrameHeaderSize : MaxFrameHeaderSize+n]
+	hdrLen := 2
+	var key *[4]byte
+	if c.client {
+		k := newMaskKey()
+		key, hdrLen = &k, 6
+		Mask(k, 0, payload)
+	}
+	start := MaxFrameHeaderSize - hdrLen
+	AppendFrameHeader(c.ctl[start:start], true, op, key, n)
+	_, err := c.nc.Write(c.ctl[start : MaxFrameHeaderSize+n])
+	return err
+}
+
+// failRead turns a read error into the error ReadMessage reports; for a
+// protocol violation it first sends the matching close frame (best effort).
+func (c *Conn) failRead(err error) error {
+	var perr *protocolError
+	if errors.As(err, &perr) {
+		binary.BigEndian.PutUint16(c.ctl[MaxFrameHeaderSize:], perr.code)
+		c.replyControl(OpClose, 2, true)
+	}
+	return err
+}
