@@ -156,18 +156,20 @@ func (b *bucket) roomOnline(id string) int32 {
 	return 0
 }
 
-// all returns every connection of the bucket, in handshake or not.
-func (b *bucket) all() []*conn {
+// snapshot returns the bucket's authenticated connections and those
+// still in their handshake.
+func (b *bucket) snapshot() (authed, pending []*conn) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	out := make([]*conn, 0, len(b.conns)+len(b.pending))
+	authed = make([]*conn, 0, len(b.conns))
 	for _, c := range b.conns {
-		out = append(out, c)
+		authed = append(authed, c)
 	}
+	pending = make([]*conn, 0, len(b.pending))
 	for c := range b.pending {
-		out = append(out, c)
+		pending = append(pending, c)
 	}
-	return out
+	return authed, pending
 }
 
 // count adds this bucket's per-room member counts to rooms and returns its
@@ -201,17 +203,6 @@ func (b *bucket) roomOf(c *conn) string {
 		return ""
 	}
 	return c.room.id
-}
-
-// authed returns the bucket's authenticated connections.
-func (b *bucket) authed() []*conn {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	out := make([]*conn, 0, len(b.conns))
-	for _, c := range b.conns {
-		out = append(out, c)
-	}
-	return out
 }
 
 // sessions appends a session for each authenticated connection of b.

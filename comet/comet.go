@@ -31,10 +31,10 @@ var ErrNoLogic = errors.New("comet: no logic service")
 // through logic, and serves job's pushes (it implements
 // cometrpc.Service, in process and over the RPC).
 //
-// Lock order (docs/locking.md): bucket.mu, then conn.mu; conn.wmu,
-// Comet.mu, ipShard.mu and the timer's lock are leaves taken with no
-// other lock of the comet held, except conn.mu which may start a writer
-// goroutine but never takes another lock.
+// Lock order (docs/locking.md): reportMu, then bucket.mu, then conn.mu;
+// Comet.mu, conn.wmu, the ipCounter shards' locks and the timers' locks
+// are leaves. Nothing blocks (a socket write, a logic call, a channel
+// send) while bucket.mu or conn.mu is held.
 type Comet struct {
 	cfg         Config
 	logic       logicrpc.Service

@@ -100,13 +100,22 @@ func (c *conn) close(reason CloseReason) {
 }
 
 // closeGracefully is close for reasons worth telling a WebSocket client
-// about: it first sends a close frame (code, text), waiting at most a
-// second for the socket. It may block that long: call it only where that
-// is fine (the reader goroutine, a replacing connection, shutdown).
+// about: it first sends a close frame, waiting at most closeFrameTimeout
+// for the socket. It may block that long: call it only where that is fine
+// (the reader goroutine, a replacing connection). c must be past its
+// upgrade (c.ws is read).
 func (c *conn) closeGracefully(reason CloseReason) {
+	c.closeWithFrame(reason, time.Now().Add(closeFrameTimeout))
+}
+
+// closeWithFrame is closeGracefully with the write deadline of the close
+// frame given; a zero deadline keeps the one already set.
+func (c *conn) closeWithFrame(reason CloseReason, deadline time.Time) {
 	if c.ws != nil && c.reason.CompareAndSwap(uint32(CloseNone), uint32(reason)) {
 		code, text := wsCloseCode(reason)
-		_ = c.nc.SetWriteDeadline(time.Now().Add(closeFrameTimeout))
+		if !deadline.IsZero() {
+			_ = c.nc.SetWriteDeadline(deadline)
+		}
 		_ = c.ws.WriteClose(code, text)
 	}
 	c.close(reason)

@@ -2,10 +2,12 @@ package comet
 
 import (
 	"encoding/binary"
+	"net"
 	"testing"
 	"time"
 
 	"github.com/goimx/goim/protocol"
+	"github.com/goimx/goim/websocket"
 )
 
 // transports runs f for TCP and for WebSocket.
@@ -53,9 +55,9 @@ func TestAuthRefused(t *testing.T) {
 		if n := len(s.logic.disconnected()); n != 0 {
 			t.Errorf("%d Disconnects for a refused connection", n)
 		}
-		if !hasLine(s.log.String(), "connection closed", "reason=\"auth refused\"") {
-			t.Errorf("no close log line in:\n%s", s.log)
-		}
+		waitFor(t, "close log line", func() bool {
+			return hasLine(s.log.String(), "connection closed", "reason=\"auth refused\"")
+		})
 	})
 }
 
@@ -110,4 +112,43 @@ func TestHeartbeatExpiry(t *testing.T) {
 			t.Errorf("Disconnect = %+v", d)
 		}
 	})
+}
+
+func TestHeartbeatRenewsSession(t *testing.T) {
+	s := startServer(t, Config{RenewInterval: time.Nanosecond}, nil)
+	c := dialTCP(t, s.tcp)
+	c.auth(token{Mid: 4, Key: "renew"})
+	c.heartbeat()
+	c.heartbeat()
+	s.logic.mu.Lock()
+	defer s.logic.mu.Unlock()
+	if len(s.logic.heartbeats) != 2 {
+		t.Fatalf("%d renewals, want 2", len(s.logic.heartbeats))
+	}
+	if h := s.logic.heartbeats[0]; h.Mid != 4 || h.Key != "renew" || h.Server != "comet-test" || h.ConnID != s.logic.connects[0].ConnID {
+		t.Errorf("renewal %+v", h)
+	}
+}
+
+func TestHeartbeatNoRenewal(t *testing.T) {
+	s := startServer(t, Config{RenewInterval: -1}, nil)
+	c := dialTCP(t, s.tcp)
+	c.auth(token{Key: "k"})
+	c.heartbeat()
+	s.logic.mu.Lock()
+	defer s.logic.mu.Unlock()
+	if len(s.logic.heartbeats) != 0 {
+		t.Errorf("%d renewals with renewal off", len(s.logic.heartbeats))
+	}
+}
+
+func TestWSTruncatedFrame(t *testing.T) {
+	s := startServer(t, Config{}, nil)
+	c := dialWS(t, s.ws)
+	c.auth(token{Key: "k"})
+	frame := appendMasked(nil, true, websocket.OpBinary, [4]byte{1, 1, 1, 1}, make([]byte, 40))
+	c.writeRaw(frame[:20])
+	c.nc.(*net.TCPConn).CloseWrite()
+	c.expectClosed()
+	waitFor(t, "protocol close", func() bool { return s.cm.Stats().Closes[CloseProtocol] == 1 })
 }

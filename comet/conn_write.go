@@ -110,30 +110,53 @@ func (c *conn) stopQueue() {
 	}
 }
 
-// writeQueue writes q's messages: one vectored write of their packets on
-// TCP, their frames one by one on WebSocket. It empties q.
+// maxWritev is the most messages one vectored write carries. The net
+// package keeps each socket's largest iovec array for its lifetime, so the
+// cap bounds that memory of a connection that once had a burst (64
+// entries: 1 KB); an idle connection that never wrote a batch keeps none.
+// 64 writes twice as fast as 16 in BenchmarkRoomFanout.
+const maxWritev = 64
+
+// writeQueue writes q's messages with vectored writes of up to maxWritev
+// messages: their packets on TCP, their frames on WebSocket. It empties q.
 func (c *conn) writeQueue(q *sendQueue) error {
 	defer func() {
 		clear(q.msgs)
 		q.msgs = q.msgs[:0]
 	}()
 	deadline := time.Now().Add(c.cm.cfg.WriteTimeout)
-	if c.ws != nil {
-		_ = c.nc.SetWriteDeadline(deadline)
-		for _, m := range q.msgs {
-			if err := c.ws.WritePreparedFrame(m); err != nil {
-				return err
-			}
+	if c.ws == nil {
+		for i, m := range q.msgs {
+			q.msgs[i] = m[tcpOffset(m):]
 		}
-		return nil
+		c.wmu.Lock()
+		defer c.wmu.Unlock()
 	}
-	for i, m := range q.msgs {
-		q.msgs[i] = m[tcpOffset(m):]
-	}
-	q.bufs = q.msgs
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
 	_ = c.nc.SetWriteDeadline(deadline)
+	for msgs := q.msgs; len(msgs) > 0; {
+		n := min(len(msgs), maxWritev)
+		if err := c.writeBatch(q, msgs[:n]); err != nil {
+			return err
+		}
+		msgs = msgs[n:]
+	}
+	return nil
+}
+
+// writeBatch writes msgs, one write or one vectored write: raw on TCP
+// (c.wmu held), through the WebSocket conn's write lock on WebSocket.
+func (c *conn) writeBatch(q *sendQueue, msgs [][]byte) error {
+	if c.ws != nil {
+		q.bufs = msgs
+		err := c.ws.WritePreparedFrames(&q.bufs)
+		q.bufs = nil
+		return err
+	}
+	if len(msgs) == 1 {
+		_, err := c.nc.Write(msgs[0])
+		return err
+	}
+	q.bufs = msgs
 	_, err := q.bufs.WriteTo(c.nc)
 	q.bufs = nil
 	return err

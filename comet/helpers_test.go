@@ -224,11 +224,11 @@ func listenLoopback(t testing.TB) net.Listener {
 // client is a raw protocol client, TCP or WebSocket (masked frames built
 // by hand), used to check the bytes on the wire.
 type client struct {
-	t    testing.TB
-	nc   net.Conn
-	ws   bool
-	seq  int32
-	r    io.Reader // nc, after the WebSocket handshake's leftover
+	t   testing.TB
+	nc  net.Conn
+	ws  bool
+	seq int32
+	r   io.Reader // nc, after the WebSocket handshake's leftover
 }
 
 // dialTCP connects a raw TCP client.

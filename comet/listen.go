@@ -12,8 +12,8 @@ import (
 // retried after a growing delay (5ms to 1s); one connection's failure
 // never stops it.
 func (cm *Comet) serve(ln net.Listener, ws bool) error {
+	defer ln.Close()
 	if !cm.addListener(ln) {
-		ln.Close()
 		return ErrServerClosed
 	}
 	defer cm.wg.Done()

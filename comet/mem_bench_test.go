@@ -11,6 +11,15 @@ import (
 // open-file limit or memory) and the growth of RSS, heap objects and
 // goroutine stacks after a full collection is divided by N. Run it with
 // -benchtime=1x; it is skipped with -short.
+//
+// Sub-benchmarks in one process flatter the later ones (they reuse memory
+// the runtime keeps after the earlier ones: poll descriptors, stack
+// cache), so for exact figures run each size in its own process:
+//
+//	go test -c -o /tmp/comet.test ./comet
+//	for b in tcp-10000 ws-10000 tcp-19900 ws-19900; do
+//		/tmp/comet.test -test.run '^$' -test.bench "IdleConnMemory/$b\$" -test.benchtime=1x
+//	done
 func BenchmarkIdleConnMemory(b *testing.B) {
 	if testing.Short() {
 		b.Skip("opens thousands of connections")

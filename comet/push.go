@@ -127,7 +127,8 @@ func (cm *Comet) broadcastPaced(msg []byte, op int32, speed int) {
 	pushed := 0
 	for _, b := range cm.buckets {
 		var n tally
-		for _, c := range b.authed() {
+		authed, _ := b.snapshot()
+		for _, c := range authed {
 			res := c.push(msg, op, true)
 			if res == pushFiltered {
 				continue

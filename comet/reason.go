@@ -67,3 +67,11 @@ func (r DropReason) String() string {
 	}
 	return "DropReason(" + strconv.Itoa(int(r)) + ")"
 }
+
+// String returns "drop" or "close".
+func (p SlowPolicy) String() string {
+	if p == SlowClose {
+		return "close"
+	}
+	return "drop"
+}

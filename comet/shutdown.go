@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"time"
 )
 
 // Shutdown stops the comet gracefully: it stops accepting, lets the RPC
@@ -62,20 +63,32 @@ func (cm *Comet) beginClose() error {
 }
 
 // closeConns closes every connection, bucket by bucket in parallel;
-// graceful sends WebSocket clients a close frame first. Connections that
-// register later see the closing flag and close themselves.
+// graceful sends authenticated WebSocket clients a close frame first,
+// after giving all of a bucket's connections one common write deadline so
+// that stuck clients cost closeFrameTimeout once, not each. Connections
+// that register later see the closing flag and close themselves.
 func (cm *Comet) closeConns(graceful bool) {
 	var wg sync.WaitGroup
 	for _, b := range cm.buckets {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for _, c := range b.all() {
-				if graceful {
-					c.closeGracefully(CloseShutdown)
-				} else {
+			authed, pending := b.snapshot()
+			for _, c := range pending {
+				c.close(CloseShutdown) // c.ws may still be being set up
+			}
+			if !graceful {
+				for _, c := range authed {
 					c.close(CloseShutdown)
 				}
+				return
+			}
+			deadline := time.Now().Add(closeFrameTimeout)
+			for _, c := range authed {
+				_ = c.nc.SetWriteDeadline(deadline)
+			}
+			for _, c := range authed {
+				c.closeWithFrame(CloseShutdown, time.Time{})
 			}
 		}()
 	}

@@ -17,9 +17,11 @@ const roomShards = 64
 // roomSet holds the rooms with state, sharded by a hash of the room id so
 // pushes to different rooms rarely share a lock.
 //
-// Lock order: roomShard.mu, then room.mu. Nothing else is locked while a
-// room.mu is held; handing a batch to the comets under room.mu only queues
-// it without blocking (cometWorker.enqueue).
+// Lock order of the package: Job.refreshMu, roomShard.mu, room.mu,
+// cometWorker.mu. Handing a batch to the comets under room.mu only takes
+// cometWorker.mu for reading and queues without blocking (enqueue); a
+// stopping worker (under refreshMu) releases its queued batches, which may
+// lock their rooms, after it let go of its own mu.
 type roomSet struct {
 	seed   maphash.Seed
 	shards [roomShards]roomShard

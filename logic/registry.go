@@ -106,14 +106,14 @@ func (r *registry) reportCometLocked(req *logicrpc.ReportReq, now time.Time) (bo
 }
 
 // reportJobLocked records a job node and refreshes the job snapshot when
-// the job is new or moved.
+// the job is new, moved, or went offline or back online.
 func (r *registry) reportJobLocked(n *logicrpc.NodeInfo, now time.Time) bool {
 	e, known := r.jobs[n.ID]
 	if !known {
 		e = new(nodeEntry)
 		r.jobs[n.ID] = e
 	}
-	moved := !known || e.info.RPCAddr != n.RPCAddr
+	moved := !known || e.info.RPCAddr != n.RPCAddr || e.info.Offline != n.Offline
 	e.info = cloneNode(*n)
 	e.seen.Store(now.UnixNano())
 	if moved {
@@ -158,6 +158,9 @@ func (r *registry) subRoomsLocked(rooms map[string]int32) {
 func (r *registry) snapJobsLocked() {
 	refs := make([]jobRef, 0, len(r.jobs))
 	for id, e := range r.jobs {
+		if e.info.Offline {
+			continue // a job going down takes no new pushes
+		}
 		refs = append(refs, jobRef{id: id, hash: xxhash.Sum64String(id), info: e.info, entry: e})
 	}
 	slices.SortFunc(refs, func(a, b jobRef) int { return strings.Compare(a.id, b.id) })

@@ -206,3 +206,26 @@ func TestInstances(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+func TestPickJobSkipsOfflineJob(t *testing.T) {
+	e := newTestEnv(t, nil)
+	e.addJob(t, "j1")
+	e.addJob(t, "j2")
+	e.report(t, logicrpc.NodeInfo{ID: "j2", Kind: logicrpc.KindJob, RPCAddr: "j2:1", Offline: true}, nil)
+	now := e.clock.Now()
+	for i := range 200 {
+		j, ok := e.l.reg.pickJob(fmt.Sprint("room", i), now)
+		if !ok || j.id != "j1" {
+			t.Fatalf("key %d went to %q (ok %v), want j1: j2 is offline", i, j.id, ok)
+		}
+	}
+	e.addJob(t, "j2") // back online
+	picked := make(map[string]bool)
+	for i := range 200 {
+		j, _ := e.l.reg.pickJob(fmt.Sprint("room", i), now)
+		picked[j.id] = true
+	}
+	if !picked["j2"] {
+		t.Error("j2 back online but never picked")
+	}
+}

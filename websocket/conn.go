@@ -102,6 +102,12 @@ func (c *Conn) ReadMessage(dst []byte) (Opcode, []byte, error) {
 	if c.readErr != nil {
 		return 0, dst, c.readErr
 	}
+	// Wait for the next frame here, high on the stack, so that a goroutine
+	// idling in ReadMessage keeps the smallest stack.
+	if err := c.fill(2); err != nil {
+		c.readErr = err
+		return 0, dst, err
+	}
 	op, msg, err := c.readMessage(dst)
 	if err != nil {
 		c.readErr = c.failRead(err)
@@ -129,8 +135,7 @@ func (c *Conn) readMessage(dst []byte) (Opcode, []byte, error) {
 			continue
 		}
 		if have := len(dst) - start; h.Length > int64(c.maxMessage-have) {
-			return 0, dst, violation(CloseMessageTooBig, ErrMessageTooBig,
-				"%d bytes after %d, limit %d", h.Length, have, c.maxMessage)
+			return 0, dst, errTooBig(h.Length, have, c.maxMessage)
 		}
 		if op == 0 {
 			op = h.Op
@@ -150,7 +155,7 @@ func (c *Conn) readMessage(dst []byte) (Opcode, []byte, error) {
 		}
 	}
 	if op == OpText && !utf8.Valid(dst[start:]) {
-		return 0, dst, violation(CloseInvalidPayload, ErrInvalidUTF8, "text message")
+		return 0, dst, errBadText()
 	}
 	return op, dst, nil
 }
@@ -208,7 +213,7 @@ func (c *Conn) readHeader(inMessage bool) (FrameHeader, error) {
 	}
 	h, _, err := ParseFrameHeader(c.rbuf[c.rpos:c.rend])
 	if err != nil {
-		return FrameHeader{}, violation(CloseProtocolError, ErrProtocol, "%w", err)
+		return FrameHeader{}, errBadHeader(err)
 	}
 	c.rpos += uint8(n)
 	return h, nil
@@ -227,7 +232,13 @@ func (c *Conn) fill(n int) error {
 		c.rpos, c.rend = 0, uint8(have)
 	}
 	for {
-		m, err := c.read(c.rbuf[c.rend:])
+		var m int
+		var err error
+		if len(c.pending) == 0 {
+			m, err = c.nc.Read(c.rbuf[c.rend:])
+		} else {
+			m, err = c.read(c.rbuf[c.rend:])
+		}
 		c.rend += uint8(m)
 		if int(c.rend) >= n {
 			return nil
@@ -239,6 +250,28 @@ func (c *Conn) fill(n int) error {
 			return err
 		}
 	}
+}
+
+// errTooBig reports a message over the size limit. Error constructors are
+// kept out of line so the read path's stack frames stay small.
+//
+//go:noinline
+func errTooBig(length int64, have, limit int) error {
+	return violation(CloseMessageTooBig, ErrMessageTooBig, "%d bytes after %d, limit %d", length, have, limit)
+}
+
+// errBadText reports a text message that is not UTF-8.
+//
+//go:noinline
+func errBadText() error {
+	return violation(CloseInvalidPayload, ErrInvalidUTF8, "text message")
+}
+
+// errBadHeader reports a header ParseFrameHeader refused.
+//
+//go:noinline
+func errBadHeader(err error) error {
+	return violation(CloseProtocolError, ErrProtocol, "%w", err)
 }
 
 // readFull fills p with payload bytes: first the read-ahead, then the

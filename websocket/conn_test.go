@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -434,6 +435,25 @@ func TestWritePreparedFrame(t *testing.T) {
 	}
 	c.WriteClose(CloseNormal, "")
 	if err := c.WritePreparedFrame(frames); err != ErrCloseSent {
+		t.Errorf("after close: %v, want ErrCloseSent", err)
+	}
+}
+
+func TestWritePreparedFrames(t *testing.T) {
+	one := AppendFrame(nil, OpBinary, []byte("one"))
+	two := AppendFrame(nil, OpBinary, []byte("two"))
+	fc := &fakeConn{}
+	c := NewServerConn(fc, nil, ConnConfig{})
+	bufs := net.Buffers{one, two}
+	if err := c.WritePreparedFrames(&bufs); err != nil || !bytes.Equal(fc.w.Bytes(), concat(one, two)) {
+		t.Fatalf("wrote % x, %v", fc.w.Bytes(), err)
+	}
+	if len(bufs) != 0 {
+		t.Errorf("%d buffers left unconsumed", len(bufs))
+	}
+	c.WriteClose(CloseNormal, "")
+	bufs = net.Buffers{one}
+	if err := c.WritePreparedFrames(&bufs); err != ErrCloseSent {
 		t.Errorf("after close: %v, want ErrCloseSent", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"unicode/utf8"
 )
 
@@ -51,6 +52,20 @@ func (c *Conn) WritePreparedFrame(frame []byte) error {
 		return ErrCloseSent
 	}
 	_, err := c.nc.Write(frame)
+	return err
+}
+
+// WritePreparedFrames writes the complete frames in bufs with one vectored
+// write (writev on TCP), consuming bufs as net.Buffers.WriteTo does. The
+// same rules as for WritePreparedFrame apply to each frame. It is safe for
+// concurrent use and returns ErrCloseSent after our close frame.
+func (c *Conn) WritePreparedFrames(bufs *net.Buffers) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closeSent {
+		return ErrCloseSent
+	}
+	_, err := bufs.WriteTo(c.nc)
 	return err
 }
 

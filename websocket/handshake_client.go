@@ -60,7 +60,7 @@ func ClientHandshake(rw io.ReadWriter, buf []byte, host, path, origin string) (l
 		return nil, fmt.Errorf("%w: answer head larger than %d bytes", ErrBadResponse, len(buf))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("websocket: read handshake response: %w", err)
+		return nil, fmt.Errorf("websocket: handshake: read: %w", err)
 	}
 	var want [acceptKeyLen]byte
 	appendAcceptKey(want[:0], key[:])
@@ -223,12 +223,27 @@ func handshakeContext(ctx context.Context, nc net.Conn, host, path, origin strin
 	}
 	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
 	leftover, err := ClientHandshake(nc, nil, host, path, origin)
-	if !stop() {
-		return nil, fmt.Errorf("websocket: handshake: %w", context.Cause(ctx))
+	if stopped := stop(); err != nil || !stopped {
+		if cerr := contextError(ctx); cerr != nil {
+			return nil, fmt.Errorf("websocket: handshake: %w", cerr)
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
 	nc.SetDeadline(time.Time{})
 	return leftover, nil
+}
+
+// contextError returns ctx's error, or context.DeadlineExceeded when its
+// deadline passed but its timer has not fired yet (the connection's
+// deadline, set to the same instant, may fire first).
+func contextError(ctx context.Context) error {
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }

@@ -12,19 +12,16 @@ import (
 // Handshake refusals. ServerHandshake returns a *HandshakeError wrapping one
 // of them; check with errors.Is.
 var (
-	ErrRequestTooLarge  = errors.New("websocket: handshake request too large")          // 431
-	ErrMalformedRequest = errors.New("websocket: malformed handshake request")          // 400
-	ErrMethodNotAllowed = errors.New("websocket: handshake method is not GET")          // 405
-	ErrBadHTTPVersion   = errors.New("websocket: handshake is not HTTP/1.1")            // 400
-	ErrMissingHost      = errors.New("websocket: handshake without Host")               // 400
-	ErrPathNotFound     = errors.New("websocket: handshake path not found")             // 404
-	ErrNotUpgrade       = errors.New("websocket: not a websocket upgrade request")      // 400
-	ErrBadVersion       = errors.New("websocket: unsupported Sec-WebSocket-Version")    // 426
-	ErrBadKey           = errors.New("websocket: bad Sec-WebSocket-Key")                // 400
-	ErrOriginRefused    = errors.New("websocket: origin not allowed")                   // 403
-	errHandshakeWrite   = errors.New("websocket: write handshake response")             // wraps write errors
-	errHandshakeRead    = errors.New("websocket: read handshake request")               // wraps read errors
-	errNoUpgradeWritten = errors.New("websocket: handshake response not written fully") // short write
+	ErrRequestTooLarge  = errors.New("websocket: handshake request too large")       // 431
+	ErrMalformedRequest = errors.New("websocket: malformed handshake request")       // 400
+	ErrMethodNotAllowed = errors.New("websocket: handshake method is not GET")       // 405
+	ErrBadHTTPVersion   = errors.New("websocket: handshake is not HTTP/1.1")         // 400
+	ErrMissingHost      = errors.New("websocket: handshake without Host")            // 400
+	ErrPathNotFound     = errors.New("websocket: handshake path not found")          // 404
+	ErrNotUpgrade       = errors.New("websocket: not a websocket upgrade request")   // 400
+	ErrBadVersion       = errors.New("websocket: unsupported Sec-WebSocket-Version") // 426
+	ErrBadKey           = errors.New("websocket: bad Sec-WebSocket-Key")             // 400
+	ErrOriginRefused    = errors.New("websocket: origin not allowed")                // 403
 )
 
 // HTTP statuses ServerHandshake answers refused requests with.
@@ -142,7 +139,7 @@ func ServerHandshake(rw io.ReadWriter, buf []byte, cfg *HandshakeConfig) (req Re
 		return req, nil, writeRefusal(rw, buf, herr)
 	}
 	if err != nil {
-		return req, nil, fmt.Errorf("%w: %w", errHandshakeRead, err)
+		return req, nil, fmt.Errorf("websocket: handshake: read: %w", err)
 	}
 	var accept [acceptKeyLen]byte
 	req, herr := parseUpgrade(buf[:headLen-2], cfg, &accept)
@@ -164,14 +161,15 @@ func ServerHandshake(rw io.ReadWriter, buf []byte, cfg *HandshakeConfig) (req Re
 	return req, buf[headLen:n], nil
 }
 
-// writeAll writes b to w, reporting short writes as errors.
+// writeAll writes a handshake message b to w, reporting short writes as
+// io.ErrShortWrite.
 func writeAll(w io.Writer, b []byte) error {
 	m, err := w.Write(b)
-	if err != nil {
-		return fmt.Errorf("%w: %w", errHandshakeWrite, err)
+	if err == nil && m != len(b) {
+		err = io.ErrShortWrite
 	}
-	if m != len(b) {
-		return errNoUpgradeWritten
+	if err != nil {
+		return fmt.Errorf("websocket: handshake: write: %w", err)
 	}
 	return nil
 }

@@ -264,11 +264,11 @@ func TestLoopbackOurClientOurServer(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				op := OpBinary
+				op, n := OpBinary, 100+i
 				if i%10 == 0 {
-					op = OpPing
+					op, n = OpPing, i
 				}
-				if err := c.WriteMessage(op, bytes.Repeat([]byte{byte(w)}, 100+i)); err != nil {
+				if err := c.WriteMessage(op, bytes.Repeat([]byte{byte(w)}, n)); err != nil {
 					t.Error(err)
 					return
 				}
@@ -276,6 +276,7 @@ func TestLoopbackOurClientOurServer(t *testing.T) {
 		}()
 	}
 	want := writers * (each - each/10)
+	c.NetConn().SetReadDeadline(time.Now().Add(10 * time.Second)) // fail, not hang
 	var buf []byte
 	for range want {
 		op, msg, err := c.ReadMessage(buf[:0])

@@ -1,0 +1,81 @@
+//go:build !race
+
+package bench
+
+import (
+	"context"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// TestAllocs pins the per-message paths of the load generator at zero
+// allocations: recording a latency, stamping and parsing a message,
+// building a push request target, and one HTTP push on a kept-alive
+// connection.
+func TestAllocs(t *testing.T) {
+	h := NewHistogram()
+	body := AppendStamp(make([]byte, 0, 64), Stamp{Sent: 1}, 64)
+	pb := newPathBuilder(Workload{Kind: KindKeys}, 1000)
+	path := make([]byte, 0, 128)
+	addr := serveFixed(t, "HTTP/1.1 200 OK\r\nContent-Length: 48\r\n\r\n{\"code\":0,\"message\":\"\",\"data\":{\"conns\":1,\"c\":1}}")
+	pc := NewPushConn(addr, 0)
+	defer pc.Close()
+	if _, err := pc.Post([]byte("/warm"), body); err != nil { // dial outside the count
+		t.Fatal(err)
+	}
+	seq := uint32(0)
+	tests := []struct {
+		name string
+		fn   func()
+	}{
+		{"Histogram.Record", func() { h.Record(int(seq), time.Duration(seq)*time.Microsecond) }},
+		{"AppendStamp+ParseStamp", func() {
+			body = AppendStamp(body[:0], Stamp{Sent: int64(seq), Seq: seq}, 64)
+			if _, err := ParseStamp(body); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"pathBuilder.append", func() { path = pb.append(path[:0], seq) }},
+		{"PushConn.Post", func() {
+			if _, err := pc.Post(path, body); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		if n := testing.AllocsPerRun(200, func() { tt.fn(); seq++ }); n != 0 {
+			t.Errorf("%s: %v allocs per run, want 0", tt.name, n)
+		}
+	}
+}
+
+// TestFleetReadAllocs checks that receiving a stamped message (read,
+// unpack, parse, record, count) allocates nothing: the process's
+// allocation count grows by less than one per 1,000 messages.
+func TestFleetReadAllocs(t *testing.T) {
+	fc := startFakeComet(t, false)
+	const n, msgs = 4, 5000
+	f := NewFleet(FleetConfig{Addr: fc.ln.Addr().String(), N: n, Op: 1000})
+	defer f.Close()
+	if err := f.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "server side", func() bool { fc.mu.Lock(); defer fc.mu.Unlock(); return len(fc.conns) == n })
+	r := f.BeginRound()
+	stream := make([]byte, 0, msgs*40)
+	for i := range msgs {
+		stream = append(stream, packet(1000, 0, AppendStamp(nil, Stamp{Round: r.ID, Seq: uint32(i)}, 20))...)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	fc.writeAll(t, stream)
+	got, _ := r.WaitReceived(context.Background(), n*msgs, 10*time.Second)
+	runtime.ReadMemStats(&after)
+	if got != n*msgs {
+		t.Fatalf("received %d of %d", got, n*msgs)
+	}
+	if allocs := after.Mallocs - before.Mallocs; allocs*1000 >= n*msgs {
+		t.Errorf("%d allocations for %d messages", allocs, n*msgs)
+	}
+}

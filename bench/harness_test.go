@@ -1,0 +1,125 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/goimx/goim/client"
+	"github.com/goimx/goim/job"
+)
+
+// startTestCluster starts a cluster stopped at the end of the test.
+func startTestCluster(t testing.TB, cfg ClusterConfig) *Cluster {
+	t.Helper()
+	c, err := StartCluster(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("close cluster: %v", err)
+		}
+	})
+	return c
+}
+
+// connectFleet connects n connections of w to addr over transport and
+// closes them at the end of the test.
+func connectFleet(t testing.TB, addr, transport string, n int, w Workload) *Fleet {
+	t.Helper()
+	w = w.withDefaults()
+	f := NewFleet(FleetConfig{Addr: addr, Transport: transport, N: n, Token: w.Token, Op: w.Op, Dialers: 8})
+	t.Cleanup(f.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := f.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestScenarios runs a tiny version of every end-to-end scenario against
+// an in-process cluster, over TCP and WebSocket, with the tiers linked by
+// the RPC and directly: every push must reach every connection it
+// addresses.
+func TestScenarios(t *testing.T) {
+	for _, direct := range []bool{false, true} {
+		for _, transport := range []string{client.TransportTCP, client.TransportWS} {
+			t.Run(fmt.Sprintf("direct=%v/%s", direct, transport), func(t *testing.T) {
+				testScenarios(t, direct, transport)
+			})
+		}
+	}
+}
+
+func testScenarios(t *testing.T, direct bool, transport string) {
+	c := startTestCluster(t, ClusterConfig{Direct: direct})
+	addr := c.TCPAddr
+	if transport == client.TransportWS {
+		addr = c.WSAddr
+	}
+	const n = 20
+	w := Workload{Devices: 2}
+	f := connectFleet(t, addr, transport, n, w)
+	waitFor(t, "connections registered", func() bool { return c.Comet.Stats().Conns == n })
+	tests := []struct {
+		kind    string
+		pushes  int
+		perPush int
+	}{
+		{KindRoom, 5, n},
+		{KindKeys, 10, 1},
+		{KindMids, 10, 2},
+		{KindAll, 5, n},
+	}
+	for _, tt := range tests {
+		w.Kind = tt.kind
+		res, err := Run(context.Background(), f, w, RunConfig{
+			HTTPAddr: c.HTTPAddr,
+			Load:     LoadConfig{Count: tt.pushes, Concurrency: 2},
+			Drain:    5 * time.Second,
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.kind, err)
+		}
+		want := uint64(tt.pushes * tt.perPush)
+		if res.Failed != 0 || res.Expected != want || res.Delivered != want || !res.AllDelivered() {
+			t.Errorf("%s: failed %d (%s), expected %d, delivered %d; want %d delivered", tt.kind, res.Failed, res.FirstErr, res.Expected, res.Delivered, want)
+		}
+		if res.Latency.P99 <= 0 || res.Latency.Max < res.Latency.P50 {
+			t.Errorf("%s: latency %+v", tt.kind, res.Latency)
+		}
+	}
+}
+
+// TestBatchingOff checks that the harness passes job's batching switch on.
+func TestBatchingOff(t *testing.T) {
+	c := startTestCluster(t, ClusterConfig{Job: job.Config{BatchSize: 1}})
+	w := Workload{Kind: KindRoom}
+	f := connectFleet(t, c.TCPAddr, client.TransportTCP, 5, w)
+	waitFor(t, "connections registered", func() bool { return c.Comet.Stats().Conns == 5 })
+	res, err := Run(context.Background(), f, w, RunConfig{HTTPAddr: c.HTTPAddr, Load: LoadConfig{Count: 20, Concurrency: 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.AllDelivered() || res.Delivered != 100 {
+		t.Fatalf("delivered %d of %d, failed %d (%s)", res.Delivered, res.Expected, res.Failed, res.FirstErr)
+	}
+	if st := c.Job.Stats(); st.Batches != st.BatchedMsgs {
+		t.Errorf("batching off: %d batches for %d messages", st.Batches, st.BatchedMsgs)
+	}
+}
+
+// waitFor polls cond until it holds or 10s pass.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

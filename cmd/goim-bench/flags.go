@@ -1,0 +1,198 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goimx/goim/client"
+)
+
+// Scenarios.
+const (
+	scenarioIdle = "idle"
+	scenarioRoom = "room"
+	scenarioKnee = "knee"
+	scenarioKeys = "keys"
+	scenarioMids = "mids"
+	scenarioAll  = "all"
+	scenarioLone = "lone"
+)
+
+// errUsage reports a bad command line.
+var errUsage = errors.New("bad usage")
+
+// options are the parsed flags.
+type options struct {
+	scenario    string
+	httpAddr    string
+	addr        string
+	transport   string
+	conns       int
+	localIPs    int
+	dialers     int
+	heartbeat   time.Duration
+	rate        float64
+	rates       []float64
+	duration    time.Duration
+	count       int
+	concurrency int
+	size        int
+	devices     int
+	roomType    string
+	room        string
+	op          int
+	keyPrefix   string
+	p99Bound    time.Duration
+	drain       time.Duration
+	settle      time.Duration
+	pause       time.Duration
+	pids        []int
+	procNames   []string
+	serverCmd   string
+	serverLog   string
+	serverWait  time.Duration
+	jsonOut     string
+	svgOut      string
+	progress    time.Duration
+	maxTime     time.Duration
+	label       string
+
+	stdout, stderr io.Writer // where the table and the progress lines go
+}
+
+// parseFlags parses the command line.
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("goim-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.scenario, "scenario", scenarioRoom, "idle, room, knee, keys, mids, all or lone")
+	fs.StringVar(&o.httpAddr, "http", "127.0.0.1:3111", "logic's HTTP push API, host:port")
+	fs.StringVar(&o.addr, "addr", "", "comet client address (default 127.0.0.1:3101 for tcp, 127.0.0.1:3102 for ws)")
+	fs.StringVar(&o.transport, "transport", client.TransportTCP, "client transport: tcp or ws")
+	fs.IntVar(&o.conns, "conns", 1000, "client connections")
+	fs.IntVar(&o.localIPs, "local-ips", 8, "spread connections over source addresses 127.0.0.1..127.0.0.N (0: system's choice)")
+	fs.IntVar(&o.dialers, "dialers", 64, "connections dialed at once")
+	fs.DurationVar(&o.heartbeat, "heartbeat", 30*time.Second, "client heartbeat interval (0: none)")
+	fs.Float64Var(&o.rate, "rate", 0, "pushes per second, open loop (0: closed loop with -concurrency callers)")
+	rates := fs.String("rates", "10,20,50,100,200,400", "knee: comma-separated rising push rates")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long to push (per rate for knee)")
+	fs.IntVar(&o.count, "count", 0, "stop after this many pushes (0: no limit)")
+	fs.IntVar(&o.concurrency, "concurrency", 16, "concurrent HTTP callers")
+	fs.IntVar(&o.size, "size", 16, "message body bytes (at least 16: the send-time stamp)")
+	fs.IntVar(&o.devices, "devices", 2, "mids: connections per user")
+	fs.StringVar(&o.roomType, "room-type", "live", "room type")
+	fs.StringVar(&o.room, "room", "1000", "room id")
+	fs.IntVar(&o.op, "op", 1000, "push operation")
+	fs.StringVar(&o.keyPrefix, "key-prefix", "bench", "connection keys are PREFIX-0, PREFIX-1, ...")
+	fs.DurationVar(&o.p99Bound, "p99-bound", time.Second, "knee: stop once p99 passes this")
+	fs.DurationVar(&o.drain, "drain", 5*time.Second, "after the last push, wait this long without progress for deliveries")
+	fs.DurationVar(&o.settle, "settle", 10*time.Second, "idle: wait this long after connecting before reading RSS")
+	fs.DurationVar(&o.pause, "pause", 2*time.Second, "pause between the runs of knee and lone")
+	pids := fs.String("pids", "", "comma-separated server pids to sample (RSS, CPU)")
+	names := fs.String("procname", "", "comma-separated server process names to find in /proc and sample")
+	fs.StringVar(&o.serverCmd, "server-cmd", "", "start this server command (space-separated), wait for it, sample it, stop it at the end")
+	fs.StringVar(&o.serverLog, "server-log", "", "file for -server-cmd's output (default: discarded)")
+	fs.DurationVar(&o.serverWait, "server-wait", 15*time.Second, "how long -server-cmd may take to accept connections")
+	fs.StringVar(&o.jsonOut, "json", "", "write the results as JSON to this file (- for stdout)")
+	fs.StringVar(&o.svgOut, "svg", "", "knee: write the plot to this SVG file")
+	fs.DurationVar(&o.progress, "progress", time.Second, "progress line period (0: none)")
+	fs.DurationVar(&o.maxTime, "max-time", 10*time.Minute, "hard bound on the whole run")
+	fs.StringVar(&o.label, "label", "", "label of the results (default: the scenario)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	var err error
+	if o.rates, err = parseFloats(*rates); err != nil {
+		return nil, fmt.Errorf("%w: -rates: %v", errUsage, err)
+	}
+	if o.pids, err = parseInts(*pids); err != nil {
+		return nil, fmt.Errorf("%w: -pids: %v", errUsage, err)
+	}
+	o.procNames = splitList(*names)
+	return o, o.check()
+}
+
+// check validates the options and fills the defaults that depend on
+// others.
+func (o *options) check() error {
+	switch o.scenario {
+	case scenarioIdle, scenarioRoom, scenarioKnee, scenarioKeys, scenarioMids, scenarioAll, scenarioLone:
+	default:
+		return fmt.Errorf("%w: unknown scenario %q", errUsage, o.scenario)
+	}
+	switch o.transport {
+	case client.TransportTCP:
+		o.addr = orString(o.addr, "127.0.0.1:3101")
+	case client.TransportWS:
+		o.addr = orString(o.addr, "127.0.0.1:3102")
+	default:
+		return fmt.Errorf("%w: transport %q (tcp or ws)", errUsage, o.transport)
+	}
+	switch {
+	case o.conns <= 0:
+		return fmt.Errorf("%w: -conns must be positive", errUsage)
+	case o.rate < 0 || o.concurrency <= 0 || o.duration < 0 || o.count < 0:
+		return fmt.Errorf("%w: -rate, -duration and -count must not be negative, -concurrency positive", errUsage)
+	case o.duration == 0 && o.count == 0 && o.scenario != scenarioIdle:
+		return fmt.Errorf("%w: -duration or -count must bound the run", errUsage)
+	case o.localIPs < 0 || o.localIPs > 254:
+		return fmt.Errorf("%w: -local-ips must be 0..254", errUsage)
+	case o.scenario == scenarioKnee && len(o.rates) == 0:
+		return fmt.Errorf("%w: knee needs -rates", errUsage)
+	}
+	if o.scenario == scenarioLone && o.rate == 0 {
+		o.rate = 20
+	}
+	o.label = orString(o.label, o.scenario)
+	return nil
+}
+
+func orString(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func parseFloats(s string) ([]float64, error) {
+	var out []float64
+	for _, f := range splitList(s) {
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("bad rate %q", f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range splitList(s) {
+		v, err := strconv.Atoi(f)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("bad pid %q", f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/goimx/goim/bench"
+)
+
+// fakeServerEnv turns the test binary into a server for -server-cmd: it
+// listens on the comma-separated addresses in its value, accepts and holds
+// connections, and exits on SIGTERM.
+const fakeServerEnv = "GOIM_BENCH_FAKE_SERVER"
+
+func TestMain(m *testing.M) {
+	if addrs := os.Getenv(fakeServerEnv); addrs != "" {
+		os.Exit(fakeServer(strings.Split(addrs, ",")))
+	}
+	code := m.Run()
+	if code == 0 {
+		if err := checkGoroutines(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// fakeServer is the -server-cmd stand-in's main.
+func fakeServer(addrs []string) int {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM)
+	for _, a := range addrs {
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		go func() {
+			for {
+				nc, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer nc.Close()
+			}
+		}()
+	}
+	<-sig
+	return 0
+}
+
+// checkGoroutines waits up to 10s for the goroutines running this
+// module's code (other than the caller) to end.
+func checkGoroutines() error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		var leaked []string
+		for i, g := range strings.Split(string(buf), "\n\n") {
+			if i > 0 && strings.Contains(g, "github.com/goimx/goim/") {
+				leaked = append(leaked, g)
+			}
+		}
+		if len(leaked) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("goroutines leaked:\n%s", strings.Join(leaked, "\n\n"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		args    []string
+		wantErr bool
+		check   func(o *options) string
+	}{
+		{nil, false, func(o *options) string {
+			if o.scenario != scenarioRoom || o.addr != "127.0.0.1:3101" || o.label != scenarioRoom || len(o.rates) != 6 {
+				return fmt.Sprintf("defaults: %+v", o)
+			}
+			return ""
+		}},
+		{[]string{"-transport", "ws"}, false, func(o *options) string {
+			if o.addr != "127.0.0.1:3102" {
+				return "ws address " + o.addr
+			}
+			return ""
+		}},
+		{[]string{"-scenario", "lone"}, false, func(o *options) string {
+			if o.rate != 20 {
+				return fmt.Sprintf("lone rate %v", o.rate)
+			}
+			return ""
+		}},
+		{[]string{"-pids", "3,4", "-procname", "goim, comet", "-rates", "1,2.5"}, false, func(o *options) string {
+			if len(o.pids) != 2 || len(o.procNames) != 2 || o.procNames[1] != "comet" || o.rates[1] != 2.5 {
+				return fmt.Sprintf("lists: %v %q %v", o.pids, o.procNames, o.rates)
+			}
+			return ""
+		}},
+		{[]string{"-scenario", "nope"}, true, nil},
+		{[]string{"-transport", "wss"}, true, nil},
+		{[]string{"-conns", "0"}, true, nil},
+		{[]string{"-rates", "1,x"}, true, nil},
+		{[]string{"-rates", "0"}, true, nil},
+		{[]string{"-pids", "-1"}, true, nil},
+		{[]string{"-duration", "0"}, true, nil},
+		{[]string{"-local-ips", "300"}, true, nil},
+		{[]string{"extra"}, true, nil},
+	}
+	for _, tt := range tests {
+		o, err := parseFlags(tt.args, io.Discard)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("%q: err %v", tt.args, err)
+			continue
+		}
+		if err == nil && tt.check != nil {
+			if msg := tt.check(o); msg != "" {
+				t.Errorf("%q: %s", tt.args, msg)
+			}
+		}
+	}
+}
+
+// TestRunScenarios runs every scenario, tiny, against an in-process
+// cluster, and checks the JSON results.
+func TestRunScenarios(t *testing.T) {
+	c, err := bench.StartCluster(bench.ClusterConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	dir := t.TempDir()
+	base := []string{"-http", c.HTTPAddr, "-conns", "10", "-progress", "50ms", "-json", "-", "-drain", "2s", "-pause", "10ms", "-local-ips", "2"}
+	tests := []struct {
+		args  []string
+		runs  int
+		check func(r *report) string
+	}{
+		{[]string{"-scenario", "idle", "-addr", c.TCPAddr, "-settle", "10ms", "-pids", fmt.Sprint(os.Getpid())}, 0, func(r *report) string {
+			if r.Idle == nil || r.Idle.Conns != 10 || len(r.Idle.Procs) != 2 { // the pid given and the generator
+				return fmt.Sprintf("idle %+v", r.Idle)
+			}
+			return ""
+		}},
+		{[]string{"-scenario", "room", "-addr", c.TCPAddr, "-count", "5"}, 1, nil},
+		{[]string{"-scenario", "keys", "-addr", c.WSAddr, "-transport", "ws", "-count", "20"}, 1, nil},
+		{[]string{"-scenario", "mids", "-addr", c.TCPAddr, "-count", "20", "-devices", "2", "-key-prefix", "m"}, 1, nil},
+		{[]string{"-scenario", "all", "-addr", c.TCPAddr, "-count", "5"}, 1, nil},
+		{[]string{"-scenario", "lone", "-addr", c.TCPAddr, "-rate", "100", "-duration", "100ms"}, 2, nil},
+		{[]string{"-scenario", "knee", "-addr", c.TCPAddr, "-rates", "50,100", "-duration", "100ms", "-svg", filepath.Join(dir, "knee.svg")}, 2, func(r *report) string {
+			if r.Knee != "every rate passed" {
+				return "knee: " + r.Knee
+			}
+			if b, err := os.ReadFile(filepath.Join(dir, "knee.svg")); err != nil || !bytes.Contains(b, []byte("<svg")) {
+				return fmt.Sprintf("svg: %v", err)
+			}
+			return ""
+		}},
+	}
+	for _, tt := range tests {
+		var out, errOut bytes.Buffer
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err := run(ctx, append(append([]string{}, base...), tt.args...), &out, &errOut)
+		cancel()
+		if err != nil {
+			t.Fatalf("%q: %v\n%s", tt.args, err, errOut.String())
+		}
+		var r report
+		if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+			t.Fatalf("%q: %v\n%s", tt.args, err, out.String())
+		}
+		if len(r.Runs) != tt.runs {
+			t.Fatalf("%q: %d runs, want %d", tt.args, len(r.Runs), tt.runs)
+		}
+		for _, res := range r.Runs {
+			if !res.AllDelivered() || res.Delivered == 0 {
+				t.Errorf("%q: %s/%s delivered %d of %d, failed %d (%s)", tt.args, res.Scenario, res.Kind, res.Delivered, res.Expected, res.Failed, res.FirstErr)
+			}
+		}
+		if tt.check != nil {
+			if msg := tt.check(&r); msg != "" {
+				t.Errorf("%q: %s", tt.args, msg)
+			}
+		}
+		if tt.runs > 0 && !strings.Contains(errOut.String(), "conns") {
+			t.Errorf("%q: no progress line in %q", tt.args, errOut.String())
+		}
+	}
+}
+
+// TestRunTable checks the human-readable output and the JSON file.
+func TestRunTable(t *testing.T) {
+	c, err := bench.StartCluster(bench.ClusterConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	js := filepath.Join(t.TempDir(), "r.json")
+	var out bytes.Buffer
+	args := []string{"-http", c.HTTPAddr, "-addr", c.TCPAddr, "-conns", "3", "-count", "3", "-progress", "0", "-json", js, "-label", "tbl"}
+	if err := run(context.Background(), args, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"scenario", "tbl", "machine:", "CPU %"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+	b, err := os.ReadFile(js)
+	if err != nil || !json.Valid(b) {
+		t.Errorf("JSON file: %v", err)
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	tests := [][]string{
+		{"-scenario", "nope"},
+		{"-conns", "1000000"},                                           // beyond the open-file limit
+		{"-procname", "no-such-process-name"},                           // nothing to sample
+		{"-http", "127.0.0.1:1", "-addr", "127.0.0.1:1", "-conns", "1"}, // nothing listening
+	}
+	for _, args := range tests {
+		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
+			t.Errorf("%q: no error", args)
+		}
+	}
+	if err := run(context.Background(), []string{"-h"}, io.Discard, io.Discard); err != nil {
+		t.Errorf("-h: %v", err)
+	}
+}
+
+// TestServerCmd starts the test binary as a stand-in server and stops it.
+func TestServerCmd(t *testing.T) {
+	addrs := freeAddrs(t, 2)
+	t.Setenv(fakeServerEnv, strings.Join(addrs, ","))
+	o := &options{serverCmd: os.Args[0] + " -test.run=^$", addr: addrs[0], httpAddr: addrs[1], serverWait: 10 * time.Second, stderr: io.Discard,
+		serverLog: filepath.Join(t.TempDir(), "server.log")}
+	s, err := startServer(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids, err := serverPids(o, s)
+	if err != nil || len(pids) != 2 || pids[0] != s.pid() {
+		t.Errorf("pids %v, %v", pids, err)
+	}
+	if _, err := bench.ReadProc(s.pid()); err != nil {
+		t.Errorf("server not running: %v", err)
+	}
+	s.stop()
+	if _, err := bench.ReadProc(s.pid()); !errors.Is(err, bench.ErrNoProc) {
+		t.Errorf("server still running: %v", err)
+	}
+
+	o.serverCmd = "/no/such/binary"
+	if _, err := startServer(context.Background(), o); err == nil {
+		t.Error("a missing binary started")
+	}
+	o.serverCmd, o.serverWait = "sleep 30", 200*time.Millisecond
+	if _, err := startServer(context.Background(), o); err == nil {
+		t.Error("a server that never listens was accepted")
+	}
+}
+
+// freeAddrs returns n loopback addresses that were free a moment ago.
+func freeAddrs(t *testing.T, n int) []string {
+	var addrs []string
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs = append(addrs, ln.Addr().String())
+		ln.Close()
+	}
+	return addrs
+}

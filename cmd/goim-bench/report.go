@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/goimx/goim/bench"
+)
+
+// machine describes where the run happened.
+type machine struct {
+	CPUs        int    `json:"cpus"`
+	MemTotalMB  int64  `json:"mem_total_mb"`
+	GoVersion   string `json:"go_version"`
+	LoadStart   string `json:"loadavg_start"`
+	LoadEnd     string `json:"loadavg_end"`
+	StartedAt   string `json:"started_at"`
+	FileLimit   uint64 `json:"file_limit"`
+	CommandLine string `json:"command_line"`
+}
+
+// report is everything a run prints and writes as JSON.
+type report struct {
+	Machine machine           `json:"machine"`
+	Pids    []int             `json:"pids,omitempty"`
+	Idle    *bench.IdleResult `json:"idle,omitempty"`
+	Runs    []bench.Result    `json:"runs,omitempty"`
+	Knee    string            `json:"knee,omitempty"`
+	Error   string            `json:"error,omitempty"`
+}
+
+// newReport starts a report, recording the machine.
+func newReport(o *options, pids []int) *report {
+	limit, _ := bench.RaiseFileLimit()
+	return &report{
+		Pids: pids,
+		Machine: machine{
+			CPUs:        runtime.NumCPU(),
+			MemTotalMB:  memTotalMB(),
+			GoVersion:   runtime.Version(),
+			LoadStart:   loadAvg(),
+			StartedAt:   time.Now().UTC().Format(time.RFC3339),
+			FileLimit:   limit,
+			CommandLine: strings.Join(os.Args, " "),
+		},
+	}
+}
+
+// add records one run's result.
+func (r *report) add(res bench.Result) { r.Runs = append(r.Runs, res) }
+
+// write prints the final table to stdout and writes the JSON file.
+func (r *report) write(o *options) error {
+	r.Machine.LoadEnd = loadAvg()
+	var b bytes.Buffer
+	if r.Idle != nil {
+		writeIdle(&b, r.Idle)
+	}
+	if len(r.Runs) > 0 {
+		if err := bench.WriteTable(&b, r.Runs); err != nil {
+			return err
+		}
+	}
+	if r.Knee != "" {
+		fmt.Fprintf(&b, "\nknee: %s\n", r.Knee)
+	}
+	fmt.Fprintf(&b, "\nmachine: %d CPUs, %d MB, %s, load %s -> %s\n", r.Machine.CPUs, r.Machine.MemTotalMB, r.Machine.GoVersion, r.Machine.LoadStart, r.Machine.LoadEnd)
+	if o.jsonOut != "-" {
+		if _, err := o.stdout.Write(b.Bytes()); err != nil {
+			return err
+		}
+	}
+	if o.jsonOut == "" {
+		return nil
+	}
+	js, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	js = append(js, '\n')
+	if o.jsonOut == "-" {
+		_, err = o.stdout.Write(js)
+		return err
+	}
+	return os.WriteFile(o.jsonOut, js, 0o644)
+}
+
+// writeIdle prints the idle scenario's table.
+func writeIdle(w io.Writer, res *bench.IdleResult) {
+	fmt.Fprintf(w, "idle: %d %s connections, connected in %.1fs, settled %.0fs, %d lost\n",
+		res.Conns, res.Transport, res.ConnectSeconds, res.SettleSeconds, res.Lost)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "pid\tname\tRSS before MB\tRSS after MB\tKB/conn\tfds\t")
+	for _, p := range res.Procs {
+		fmt.Fprintf(tw, "%d\t%s\t%.1f\t%.1f\t%.2f\t%d\t\n", p.Pid, p.Name, p.RSSBeforeMB, p.RSSAfterMB, p.KBPerConn, p.FDs)
+	}
+	tw.Flush()
+}
+
+// writePlot writes the knee's SVG plot when -svg is set.
+func writePlot(o *options, r *report) error {
+	if o.svgOut == "" {
+		return nil
+	}
+	var pts []bench.PlotPoint
+	for _, res := range r.Runs {
+		pts = append(pts, bench.PlotPoint{
+			Rate:      res.Rate,
+			Offered:   res.Rate * float64(res.Conns),
+			Delivered: res.DeliveredPerSec,
+			P99:       res.Latency.P99,
+			Complete:  res.AllDelivered(),
+		})
+	}
+	title := fmt.Sprintf("room fan-out, %d %s members: delivered/s and p99 vs push rate", o.conns, o.transport)
+	var b bytes.Buffer
+	if err := bench.WritePlot(&b, title, pts, float64(o.p99Bound)/float64(time.Millisecond)); err != nil {
+		return err
+	}
+	return os.WriteFile(o.svgOut, b.Bytes(), 0o644)
+}
+
+// progressFunc returns the progress printer of a run, nil when -progress
+// is 0.
+func progressFunc(o *options) func(bench.Progress) {
+	if o.progress <= 0 {
+		return nil
+	}
+	return func(p bench.Progress) {
+		behind := int64(p.Expected) - int64(p.Received)
+		fmt.Fprintf(o.stderr, "[%6.1fs] conns %d lost %d | sent %d failed %d late %d | received %d of %d, behind %d | p99 %.2f ms\n",
+			p.Elapsed.Seconds(), p.Conns, p.Lost, p.Sent, p.Failed, p.Late, p.Received, p.Expected, behind, float64(p.P99)/float64(time.Millisecond))
+	}
+}
+
+// connectProgress prints the connection count every -progress until the
+// returned function is called.
+func connectProgress(o *options, f *bench.Fleet) (stop func()) {
+	if o.progress <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		start := time.Now()
+		t := time.NewTicker(o.progress)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				fmt.Fprintf(o.stderr, "[%6.1fs] connecting %d of %d, lost %d\n", time.Since(start).Seconds(), f.Connected(), f.Len(), f.Lost())
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// memTotalMB reads MemTotal from /proc/meminfo.
+func memTotalMB() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	var kb int64
+	for _, line := range strings.Split(string(b), "\n") {
+		if _, err := fmt.Sscanf(line, "MemTotal: %d kB", &kb); err == nil {
+			return kb >> 10
+		}
+	}
+	return 0
+}
+
+// loadAvg returns the first three fields of /proc/loadavg.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}

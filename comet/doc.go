@@ -1,0 +1,52 @@
+// Package comet is the connection tier of the push server: it accepts
+// client connections over TCP and WebSocket (each plain or over TLS),
+// authenticates them through logic, keeps them in buckets and rooms, and
+// delivers the pushes that jobs send it through its RPC service
+// (cometrpc), speaking goim's wire protocol (PROTOCOL.md) byte for byte.
+//
+// # Use
+//
+//	cm, err := comet.New(cfg, logicClient, logger) // logicrpc.Service
+//	err = cm.Start()                                // listeners of cfg
+//	...
+//	err = cm.Shutdown(ctx)
+//
+// or, with listeners made by the caller, ServeTCP, ServeWS and ServeRPC.
+// A *Comet implements cometrpc.Service in process too.
+//
+// # Connections
+//
+// A connection's life: upgrade (WebSocket), an op-7 auth packet answered
+// by logic (Connect), the op-8 reply, registration in the bucket of its key
+// (a previous connection with the same key is closed) and its room, then
+// heartbeats (op 2, answered with op 3 and the room's online count),
+// room changes, sub/unsub and application messages forwarded to logic.
+// Deadlines (handshake, heartbeat) live in a sharded heap timer, not in
+// one runtime timer per connection. On close the connection leaves its
+// room and bucket and logic is told (Disconnect, with the connection id
+// so that a newer connection with the same key keeps its session).
+//
+// An idle connection costs one goroutine (its reader, blocked on a 16-byte
+// header read with a stack that stays at 2 KB for TCP), no buffer, and a
+// small struct; buffers are taken from a pool only while a packet is read
+// or written, and the writer goroutine exists only while messages wait.
+//
+// # Pushes
+//
+// Every pushed message or room batch is encoded once into an immutable
+// byte slice that is a whole WebSocket frame (an op-9 packet around the
+// pushed packets); TCP connections write its packet suffix. Connections
+// share it: nothing is re-encoded or copied per connection. Each
+// connection has a bounded send queue; a full queue drops the message and
+// counts it (or closes the connection, per Config.SlowPolicy), so a slow
+// reader never delays anyone else. Room pushes run on per-bucket room
+// workers, one queue per room hash, so a room push spreads over cores
+// while one room's messages stay in order.
+//
+// # Locking
+//
+// Lock order (docs/locking.md): Comet.reportMu, then bucket.mu, then
+// conn.mu; Comet.mu, conn.wmu, the ip counter shards and the timers are
+// leaves. Nothing blocks (socket write, logic call) under bucket.mu or
+// conn.mu.
+package comet

@@ -1,0 +1,261 @@
+package comet
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/binary"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"slices"
+	"testing"
+	"time"
+
+	xws "golang.org/x/net/websocket"
+
+	"github.com/goimx/goim/comet/cometrpc"
+	"github.com/goimx/goim/logic/logicrpc"
+	"github.com/goimx/goim/protocol"
+	"github.com/goimx/goim/rpc"
+	"github.com/goimx/goim/websocket"
+)
+
+func TestXNetWebsocketClient(t *testing.T) {
+	s := startServer(t, Config{}, nil)
+	cfg, err := xws.NewConfig("ws://"+s.ws+"/sub", "http://localhost/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := xws.DialConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	ws.SetDeadline(time.Now().Add(waitTimeout))
+	send := func(op, seq int32, body []byte) {
+		t.Helper()
+		if err := xws.Message.Send(ws, (&protocol.Packet{Ver: 1, Op: op, Seq: seq, Body: body}).Append(nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recv := func() protocol.Packet {
+		t.Helper()
+		var msg []byte
+		if err := xws.Message.Receive(ws, &msg); err != nil {
+			t.Fatal(err)
+		}
+		var p protocol.Packet
+		if err := p.Decode(msg, 1<<20); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	send(protocol.OpAuth, 1, tokenJSON(token{Mid: 3, Key: "xnet", RoomID: "live://9", Accepts: []int32{1000}}))
+	if p := recv(); p.Op != protocol.OpAuthReply || p.Seq != 1 {
+		t.Fatalf("auth reply %+v", p)
+	}
+	send(protocol.OpHeartbeat, 2, nil)
+	if p := recv(); p.Op != protocol.OpHeartbeatReply || p.Seq != 2 || binary.BigEndian.Uint32(p.Body) != 1 {
+		t.Fatalf("heartbeat reply %+v", p)
+	}
+	ctx := context.Background()
+	s.cm.PushKeys(ctx, &cometrpc.PushKeysReq{Op: 1000, Keys: []string{"xnet"}, Body: []byte("by key")})
+	s.cm.BroadcastRoom(ctx, &cometrpc.BroadcastRoomReq{RoomID: "live://9", Batch: slices.Concat(packetBytes(1, "a"), packetBytes(2, "b"))})
+	s.cm.Broadcast(ctx, &cometrpc.BroadcastReq{Op: 1000, Body: []byte("to all")})
+	for _, want := range [][]protocol.Packet{
+		{{Ver: 1, Op: 1000, Body: []byte("by key")}},
+		{{Ver: 1, Op: 1, Body: []byte("a")}, {Ver: 1, Op: 2, Body: []byte("b")}},
+		{{Ver: 1, Op: 1000, Body: []byte("to all")}},
+	} {
+		p := recv()
+		if p.Op != protocol.OpRaw || p.Ver != 1 || p.Seq != 0 {
+			t.Fatalf("push packet %+v, want op 9", p)
+		}
+		var got []protocol.Packet
+		for inner, err := range protocol.Packets(p.Body, 0) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, inner)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("inner packets %+v, want %+v", got, want)
+		}
+		for i := range got {
+			if got[i].Op != want[i].Op || got[i].Ver != 1 || string(got[i].Body) != string(want[i].Body) {
+				t.Errorf("inner packet %+v, want %+v", got[i], want[i])
+			}
+		}
+	}
+}
+
+// selfSigned returns a TLS config with a certificate for 127.0.0.1.
+func selfSigned(t testing.TB) (*tls.Config, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "comet test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, pool
+}
+
+func TestStartTLSAndShutdown(t *testing.T) {
+	srvTLS, roots := selfSigned(t)
+	logic := &fakeLogic{}
+	loop := "127.0.0.1:0"
+	cm, err := New(Config{
+		NodeID: "tls-node", TCPAddrs: []string{loop}, WSAddr: loop, WSSAddr: loop, TCPTLSAddr: loop, RPCAddr: loop,
+		TLSConfig: srvTLS, ReportInterval: -1,
+	}, logic, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cm.Close()
+	if err := cm.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addrs := cm.Addrs()
+	if len(addrs.TCP) != 1 || addrs.WS == nil || addrs.WSS == nil || addrs.TCPTLS == nil || addrs.RPC == nil {
+		t.Fatalf("addrs %+v", addrs)
+	}
+	clientTLS := &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"}
+
+	tc, err := tls.Dial("tcp", addrs.TCPTLS.String(), clientTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	tcpc := &client{t: t, nc: tc, r: tc}
+	tcpc.auth(token{Key: "tls-tcp", Accepts: []int32{77}})
+
+	wc, err := tls.Dial("tcp", addrs.WSS.String(), clientTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wc.Close()
+	wc.SetDeadline(time.Now().Add(waitTimeout))
+	leftover, err := websocket.ClientHandshake(wc, nil, addrs.WSS.String(), "/sub", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wsc := &client{t: t, nc: wc, ws: true, r: io.MultiReader(bytesReader(leftover), wc)}
+	wsc.auth(token{Key: "tls-ws", Accepts: []int32{77}})
+	waitFor(t, "conns", func() bool { return cm.Stats().Conns == 2 })
+
+	// Jobs push through the comet RPC service.
+	rc := cometrpc.NewClient(addrs.RPC.String(), rpc.ClientConfig{}, slog.New(slog.DiscardHandler))
+	defer rc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := rc.PushKeys(ctx, &cometrpc.PushKeysReq{Op: 77, Keys: []string{"tls-tcp", "tls-ws"}, Body: []byte("secure")}); err != nil {
+		t.Fatal(err)
+	}
+	expectPushes(t, tcpc, packetBytes(77, "secure"))
+	expectPushes(t, wsc, packetBytes(77, "secure"))
+	if rooms, err := rc.Rooms(ctx); err != nil || len(rooms) != 0 {
+		t.Errorf("Rooms over RPC = %v, %v", rooms, err)
+	}
+
+	if err := cm.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	op, _, payload, err := wsc.readFrame()
+	if err != nil || op != websocket.OpClose || binary.BigEndian.Uint16(payload) != websocket.CloseGoingAway {
+		t.Errorf("shutdown close frame %v % x %v", op, payload, err)
+	}
+	tcpc.expectClosed()
+	if d := logic.disconnected(); len(d) != 2 {
+		t.Errorf("%d Disconnects after Shutdown, want 2", len(d))
+	}
+	if st := cm.Stats(); st.Conns != 0 || st.Closes[CloseShutdown] != 2 {
+		t.Errorf("stats after shutdown %+v", st)
+	}
+	if err := cm.ServeTCP(listenLoopback(t)); err != ErrServerClosed {
+		t.Errorf("ServeTCP after Shutdown: %v", err)
+	}
+}
+
+// bytesReader returns a reader over a copy of b.
+func bytesReader(b []byte) io.Reader { return &sliceReader{b: slices.Clone(b)} }
+
+type sliceReader struct{ b []byte }
+
+func (r *sliceReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b)
+	r.b = r.b[n:]
+	return n, nil
+}
+
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	s := startServer(t, Config{}, nil)
+	var clients []*client
+	for i := range 20 {
+		var c *client
+		if i%2 == 0 {
+			c = dialTCP(t, s.tcp)
+		} else {
+			c = dialWS(t, s.ws)
+		}
+		if i < 16 {
+			c.auth(token{Key: string(rune('a' + i)), RoomID: "live://1", Accepts: []int32{1}})
+		}
+		clients = append(clients, c)
+	}
+	waitFor(t, "conns", func() bool { return s.cm.Stats().Conns == 16 })
+	s.cm.Broadcast(context.Background(), &cometrpc.BroadcastReq{Op: 1, Speed: 1, Body: []byte("slow")}) // still pacing at Close
+	s.cm.Close()
+	for _, c := range clients {
+		c.expectClosed()
+	}
+	if leaked := leakedGoroutines(); leaked != "" {
+		t.Fatalf("goroutines left after Close:\n%s", leaked)
+	}
+}
+
+func TestShutdownTimeout(t *testing.T) {
+	logic := &slowLogic{fakeLogic: &fakeLogic{}}
+	s := startServer(t, Config{}, logic.fakeLogic)
+	s.cm.logic = logic
+	c := dialTCP(t, s.tcp)
+	c.auth(token{Key: "k"})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := s.cm.Shutdown(ctx); err != context.DeadlineExceeded {
+		t.Errorf("Shutdown with a stuck logic: %v, want deadline exceeded", err)
+	}
+}
+
+// slowLogic is a fakeLogic whose Disconnect blocks until its context ends.
+type slowLogic struct {
+	*fakeLogic
+}
+
+func (l *slowLogic) Disconnect(ctx context.Context, req *logicrpc.DisconnectReq) (*logicrpc.DisconnectReply, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}

@@ -1,0 +1,121 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// binaries are the commands the tests run, by name.
+var binaries = []string{"goim", "comet", "logic", "job"}
+
+// binDir is where TestMain built the binaries. It is set once, before
+// any test runs, and only read afterwards.
+var binDir string
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+// runMain builds the binaries, runs the tests and checks that no
+// goroutine outlived them.
+func runMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "goim-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if err := build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: build:", err)
+		return 1
+	}
+	binDir = dir
+	base := runtime.NumGoroutine()
+	code := m.Run()
+	if code == 0 {
+		if n := waitGoroutines(base, 10*time.Second); n > base {
+			fmt.Fprintf(os.Stderr, "e2e: %d goroutines leaked:\n%s\n", n-base, allStacks())
+			code = 1
+		}
+	}
+	return code
+}
+
+// build builds every command of binaries into dir, without the race
+// detector (the tests run the binaries, they do not test them for races),
+// with the go command of the toolchain running the tests.
+func build(dir string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	args := []string{"build", "-o", dir + string(filepath.Separator)}
+	for _, b := range binaries {
+		args = append(args, "./cmd/"+b)
+	}
+	cmd := exec.CommandContext(ctx, goTool(), args...)
+	cmd.Dir = ".." // the module root
+	cmd.Env = append(os.Environ(), "GOFLAGS=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%v: %s", err, out)
+	}
+	return nil
+}
+
+// goTool returns the go command of the running toolchain, else the one
+// on PATH.
+func goTool() string {
+	p := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return "go"
+}
+
+// bin returns the path of the built command name.
+func bin(name string) string { return filepath.Join(binDir, name) }
+
+// waitGoroutines polls until at most want goroutines run or timeout
+// passes, and returns the last count.
+func waitGoroutines(want int, timeout time.Duration) int {
+	deadline := time.Now().Add(timeout)
+	for {
+		n := runtime.NumGoroutine()
+		if n <= want || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// allStacks returns the stacks of every goroutine.
+func allStacks() string {
+	buf := make([]byte, 1<<20)
+	return strings.TrimSpace(string(buf[:runtime.Stack(buf, true)]))
+}
+
+// eventually polls cond every 20ms until it reports true, failing the
+// test with cond's last detail after timeout.
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, detail := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s: %s", timeout, what, detail)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

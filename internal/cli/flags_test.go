@@ -1,0 +1,286 @@
+package cli
+
+import (
+	"bytes"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goimx/goim/comet"
+	"github.com/goimx/goim/job"
+	"github.com/goimx/goim/logic"
+	"github.com/goimx/goim/rpc"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// parseApp parses args for app, failing the test on error.
+func parseApp(t *testing.T, app *App, args ...string) {
+	t.Helper()
+	var out bytes.Buffer
+	if code, ok := app.parse(args, &out); !ok {
+		t.Fatalf("parse %v: status %d: %s", args, code, out.String())
+	}
+}
+
+// TestLogicDefaults: without flags, the logic Config is the tier's
+// defaults.
+func TestLogicDefaults(t *testing.T) {
+	app := NewApp("logic", "")
+	lf := app.Logic("")
+	parseApp(t, app)
+	want := logic.DefaultConfig()
+	want.JobClient = rpc.ClientConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MinBackoff: 50 * time.Millisecond, MaxBackoff: 5 * time.Second}
+	want.RPCServer = rpc.ServerConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MaxInflight: 1024}
+	got := lf.Config()
+	opts := cmpopts.IgnoreFields(logic.Config{}, "Now", "RegionOf", "ReceiveHook", "DialJob", "Sessions")
+	if diff := cmp.Diff(want, got, opts); diff != "" {
+		t.Errorf("logic defaults (-want +got):\n%s", diff)
+	}
+}
+
+func TestLogicFlags(t *testing.T) {
+	app := NewApp("logic", "")
+	lf := app.Logic("")
+	parseApp(t, app, "-http", "127.0.0.1:1", "-rpc", "127.0.0.1:2", "-node-ttl", "2s", "-heartbeat", "10s",
+		"-heartbeat-max", "5", "-max-message", "100", "-tcp-port", "4101", "-backoff-max-delay", "60",
+		"-backoff-factor", "2", "-push-timeout", "1s", "-rpc-max-backoff", "20ms", "-region-factor", "1")
+	got := lf.Config()
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"HTTPAddr", got.HTTPAddr, "127.0.0.1:1"},
+		{"RPCAddr", got.RPCAddr, "127.0.0.1:2"},
+		{"NodeTTL", got.NodeTTL, 2 * time.Second},
+		{"Heartbeat", got.Heartbeat, 10 * time.Second},
+		{"HeartbeatMax", got.HeartbeatMax, 5},
+		{"MaxMessageSize", got.MaxMessageSize, 100},
+		{"TCPPort", got.TCPPort, 4101},
+		{"Backoff", got.Backoff, logic.Backoff{MaxDelay: 60, BaseDelay: 3, Factor: 2, Jitter: 0.3}},
+		{"PushTimeout", got.PushTimeout, time.Second},
+		{"JobClient.MaxBackoff", got.JobClient.MaxBackoff, 20 * time.Millisecond},
+		{"JobClient.MinBackoff", got.JobClient.MinBackoff, 20 * time.Millisecond},
+		{"RegionFactor", got.RegionFactor, 1.0},
+	}
+	for _, c := range checks {
+		if !cmp.Equal(c.got, c.want) {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+// TestCometDefaults: without flags, the comet Config holds the tier's
+// documented defaults.
+func TestCometDefaults(t *testing.T) {
+	app := NewApp("comet", "")
+	cf := app.Comet("", true)
+	parseApp(t, app)
+	got, err := cf.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := comet.Config{
+		TCPAddrs: []string{":3101"}, WSAddr: ":3102", RPCAddr: ":3109", Weight: 10,
+		Buckets: 32, RoomWorkers: 2, RoomQueue: 1024, MaxBody: 4096,
+		HandshakeTimeout: 5 * time.Second, HeartbeatTimeout: 8 * time.Minute, RenewInterval: 10 * time.Minute,
+		SendQueue: 64, WriteTimeout: 10 * time.Second, LogicTimeout: 5 * time.Second, ReportInterval: 3 * time.Second,
+		WSPath: "/sub", RPC: rpc.ServerConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MaxInflight: 1024},
+	}
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(comet.Config{})); diff != "" {
+		t.Errorf("comet defaults (-want +got):\n%s", diff)
+	}
+	if cf.LogicAddr() != "127.0.0.1:3119" {
+		t.Errorf("LogicAddr = %q", cf.LogicAddr())
+	}
+}
+
+func TestCometFlags(t *testing.T) {
+	app := NewApp("goim", "")
+	cf := app.Comet(CometPrefix, false)
+	parseApp(t, app, "-comet.tcp", "-", "-comet.ws", "127.0.0.1:9", "-comet.node-id", "c1",
+		"-comet.addrs", "1.2.3.4,5.6.7.8", "-comet.slow-policy", "close", "-comet.renew-interval", "-1s",
+		"-comet.weight", "3", "-comet.offline", "-comet.origins", "https://a,https://b")
+	got, err := cf.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"TCPAddrs", got.TCPAddrs, []string{comet.NoListen}},
+		{"WSAddr", got.WSAddr, "127.0.0.1:9"},
+		{"NodeID", got.NodeID, "c1"},
+		{"Addrs", got.Addrs, []string{"1.2.3.4", "5.6.7.8"}},
+		{"SlowPolicy", got.SlowPolicy, comet.SlowClose},
+		{"RenewInterval", got.RenewInterval, -time.Second},
+		{"Weight", got.Weight, int32(3)},
+		{"Offline", got.Offline, true},
+		{"AllowedOrigins", got.AllowedOrigins, []string{"https://a", "https://b"}},
+	}
+	for _, c := range checks {
+		if !cmp.Equal(c.got, c.want) {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestCometCert(t *testing.T) {
+	certFile, keyFile := writeCert(t)
+	app := NewApp("comet", "")
+	cf := app.Comet("", true)
+	parseApp(t, app, "-cert", certFile, "-key", keyFile)
+	got, err := cf.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TLSConfig == nil || len(got.TLSConfig.Certificates) != 1 || got.WSSAddr != ":3103" {
+		t.Errorf("with a certificate: TLSConfig %v, WSSAddr %q; want a certificate and :3103", got.TLSConfig, got.WSSAddr)
+	}
+
+	app = NewApp("comet", "")
+	cf = app.Comet("", true)
+	parseApp(t, app, "-cert", keyFile, "-key", keyFile)
+	if _, err := cf.Config(); err == nil || !strings.Contains(err.Error(), "-cert") {
+		t.Errorf("bad certificate: err %v, want one naming -cert", err)
+	}
+}
+
+// TestJobDefaults: without flags, the job Config holds the tier's
+// defaults.
+func TestJobDefaults(t *testing.T) {
+	app := NewApp("job", "")
+	jf := app.Job("", true)
+	parseApp(t, app)
+	want := job.Config{
+		Addr: job.DefaultAddr, LogicAddr: job.DefaultLogicAddr,
+		BatchSize: job.DefaultBatchSize, BatchBytes: job.DefaultBatchBytes, BatchWindow: job.DefaultBatchWindow,
+		RoomIdleTimeout: job.DefaultRoomIdleTimeout, CometQueueSize: job.DefaultCometQueueSize,
+		CometRefresh: job.DefaultCometRefresh, ReportInterval: job.DefaultReportInterval,
+		Server: rpc.ServerConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MaxInflight: 1024},
+		Client: rpc.ClientConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MinBackoff: 50 * time.Millisecond, MaxBackoff: 5 * time.Second},
+	}
+	if diff := cmp.Diff(want, jf.Config(), cmpopts.IgnoreFields(job.Config{}, "Logic", "DialComet")); diff != "" {
+		t.Errorf("job defaults (-want +got):\n%s", diff)
+	}
+}
+
+func TestJobFlags(t *testing.T) {
+	app := NewApp("goim", "")
+	jf := app.Job(JobPrefix, false)
+	parseApp(t, app, "-job.batch-size", "1", "-job.batch-window", "-1ms", "-job.comet-refresh", "50ms", "-job.node-id", "j")
+	got := jf.Config()
+	if got.BatchSize != 1 || got.BatchWindow != -time.Millisecond || got.CometRefresh != 50*time.Millisecond || got.NodeID != "j" {
+		t.Errorf("job config %+v", got)
+	}
+	if app.fs.Lookup("job.logic") != nil {
+		t.Error("the all-in-one binary has -job.logic")
+	}
+}
+
+// TestChecks: flags that do not go together are usage errors naming the
+// flag.
+func TestChecks(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-cert", "c.pem"}, "-cert: -cert and -key go together"},
+		{[]string{"-key", "k.pem"}, "-cert: -cert and -key go together"},
+		{[]string{"-wss", ":3103"}, "-wss: needs -cert and -key"},
+		{[]string{"-tcp-tls", ":3104"}, "-tcp-tls: needs -cert and -key"},
+		{[]string{"-slow-policy", "x"}, "-slow-policy"},
+		{[]string{"-tcp", ""}, "-tcp: empty"},
+		{[]string{"-log-level", "x"}, "-log-level"},
+		{[]string{"-log-format", "x"}, "-log-format"},
+	}
+	for _, tt := range tests {
+		app := NewApp("comet", "")
+		app.Comet("", true)
+		var out bytes.Buffer
+		code, ok := app.parse(tt.args, &out)
+		if ok || code != ExitUsage || !strings.Contains(out.String(), tt.want) {
+			t.Errorf("%v: status %d ok %v, output %q; want status 2 and %q", tt.args, code, ok, out.String(), tt.want)
+		}
+	}
+}
+
+func TestUsage(t *testing.T) {
+	app := NewApp("goim", "about goim")
+	app.AllInOne()
+	var out bytes.Buffer
+	code, ok := app.parse([]string{"-h"}, &out)
+	if ok || code != ExitOK {
+		t.Fatalf("-h: status %d ok %v", code, ok)
+	}
+	s := out.String()
+	if miss := containsAll(s, "Usage: goim [flags]", "about goim", "\nFlags:\n", "Flags of the comet tier:",
+		"Flags of the logic tier:", "Flags of the job tier:", "  -comet.tcp list\n", "(default :3101)",
+		"  -logic.node-ttl duration\n", "(default 10s)", `(default "info")`, "needs -comet.cert and -comet.key"); miss != "" {
+		t.Errorf("usage lacks %q:\n%s", miss, s)
+	}
+	if strings.Contains(s, "-comet.logic ") || strings.Contains(s, "(default 0)") {
+		t.Errorf("usage has a -comet.logic flag or a zero default:\n%s", s)
+	}
+}
+
+func TestIsSet(t *testing.T) {
+	app := NewApp("goim", "")
+	app.AllInOne()
+	parseApp(t, app, "-logic.tcp-port", "4000")
+	if !app.IsSet("logic.tcp-port") || app.IsSet("logic.ws-port") {
+		t.Errorf("IsSet: tcp-port %v, ws-port %v", app.IsSet("logic.tcp-port"), app.IsSet("logic.ws-port"))
+	}
+}
+
+// TestFollowCometPorts: the all-in-one logic advertises its comet's ports
+// unless told otherwise.
+func TestFollowCometPorts(t *testing.T) {
+	app := NewApp("goim", "")
+	lf := app.Logic(LogicPrefix)
+	cf := app.Comet(CometPrefix, false)
+	parseApp(t, app, "-comet.tcp", "-,:4101", "-comet.ws", ":0", "-logic.wss-port", "443")
+	app.followCometPorts(lf, cf)
+	got := lf.Config()
+	if got.TCPPort != 4101 || got.WSPort != 3102 || got.WSSPort != 443 {
+		t.Errorf("ports tcp %d ws %d wss %d, want 4101 3102 443", got.TCPPort, got.WSPort, got.WSSPort)
+	}
+}
+
+func TestAdvertise(t *testing.T) {
+	host := hostname()
+	tests := []struct {
+		addr     string
+		loopback bool
+		want     string
+	}{
+		{"10.0.0.5:3109", false, "10.0.0.5:3109"},
+		{"10.0.0.5:3109", true, "10.0.0.5:3109"},
+		{"[::]:3109", true, "127.0.0.1:3109"},
+		{"0.0.0.0:3109", false, net.JoinHostPort(host, "3109")},
+		{"[::]:3109", false, net.JoinHostPort(host, "3109")},
+	}
+	for _, tt := range tests {
+		a, err := net.ResolveTCPAddr("tcp", tt.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := advertise(a, tt.loopback); got != tt.want {
+			t.Errorf("advertise(%s, %v) = %q, want %q", tt.addr, tt.loopback, got, tt.want)
+		}
+	}
+	a, _ := net.ResolveTCPAddr("tcp", "127.0.0.1:3109")
+	if got, want := defaultNodeID(a), net.JoinHostPort(host, "3109"); got != want {
+		t.Errorf("defaultNodeID = %q, want %q", got, want)
+	}
+}
+
+func TestPortFromFlag(t *testing.T) {
+	for addr, want := range map[string]int{":3101": 3101, "-": 0, "": 0, "h:http": 0, "1.2.3.4:0": 0, "[::1]:7": 7} {
+		if got := portFromFlag(addr); got != want {
+			t.Errorf("portFromFlag(%q) = %d, want %d", addr, got, want)
+		}
+	}
+}

@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"math"
+	"time"
+
+	"github.com/goimx/goim/rpc"
+)
+
+// Defaults of the RPC flags, as the rpc package's zero values.
+const (
+	defaultRPCInflight   = 1024
+	defaultRPCMaxBackoff = 5 * time.Second
+)
+
+// rpcFlags are a tier's flags for the internal RPC: the frame limit
+// (which must be equal on every tier), the server's in-flight limit and
+// the clients' reconnect backoff.
+type rpcFlags struct {
+	maxFrame   int
+	inflight   int
+	maxBackoff time.Duration
+}
+
+// register registers -rpc-max-frame, and -rpc-max-inflight when the tier
+// serves the RPC and -rpc-max-backoff when it dials.
+func (r *rpcFlags) register(f flagger, server, client bool) {
+	f.integer(&r.maxFrame, "rpc-max-frame", rpc.DefaultMaxFrameSize, 1024, math.MaxInt32,
+		"largest internal RPC frame in bytes; must be the same on every tier")
+	r.inflight = defaultRPCInflight
+	if server {
+		f.integer(&r.inflight, "rpc-max-inflight", defaultRPCInflight, 1, 1<<20,
+			"calls one RPC connection may run at once before the server stops reading it")
+	}
+	r.maxBackoff = defaultRPCMaxBackoff
+	if client {
+		f.duration(&r.maxBackoff, "rpc-max-backoff", defaultRPCMaxBackoff, time.Millisecond,
+			"longest wait between two dials of a lost internal RPC connection (it starts at 50ms and doubles)")
+	}
+}
+
+// server returns the RPC server configuration.
+func (r *rpcFlags) server() rpc.ServerConfig {
+	return rpc.ServerConfig{MaxFrameSize: r.maxFrame, MaxInflight: r.inflight}
+}
+
+// client returns the RPC client configuration.
+func (r *rpcFlags) client() rpc.ClientConfig {
+	return rpc.ClientConfig{
+		MaxFrameSize: r.maxFrame,
+		MinBackoff:   min(50*time.Millisecond, r.maxBackoff),
+		MaxBackoff:   r.maxBackoff,
+	}
+}
