@@ -54,9 +54,15 @@ func TestAllocs(t *testing.T) {
 // unpack, parse, record, count) allocates nothing: the process's
 // allocation count grows by less than one per 1,000 messages.
 func TestFleetReadAllocs(t *testing.T) {
+	for _, reader := range readers {
+		t.Run(reader, func(t *testing.T) { testFleetReadAllocs(t, reader) })
+	}
+}
+
+func testFleetReadAllocs(t *testing.T, reader string) {
 	fc := startFakeComet(t, false)
 	const n, msgs = 4, 5000
-	f := NewFleet(FleetConfig{Addr: fc.ln.Addr().String(), N: n, Op: 1000})
+	f := NewFleet(FleetConfig{Addr: fc.ln.Addr().String(), N: n, Op: 1000, Reader: reader})
 	defer f.Close()
 	if err := f.Connect(context.Background()); err != nil {
 		t.Fatal(err)

@@ -234,9 +234,11 @@ func benchIdle(b *testing.B, transport string, n int) {
 // memState is this process's memory after a collection.
 type memState struct{ rss, heap, stacks uint64 }
 
-// settledMem collects garbage, returns freed memory to the system and
-// reads RSS, live heap objects and goroutine stacks.
+// settledMem collects garbage (twice, so that pooled objects go too),
+// returns freed memory to the system and reads RSS, live heap objects and
+// goroutine stacks.
 func settledMem(tb testing.TB) memState {
+	runtime.GC()
 	runtime.GC()
 	debug.FreeOSMemory()
 	p, err := ReadProc(os.Getpid())

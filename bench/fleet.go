@@ -11,6 +11,21 @@ import (
 	"github.com/goimx/goim/client"
 )
 
+// Readers of a Fleet (FleetConfig.Reader).
+const (
+	// ReaderConn reads each connection with the client library on a
+	// goroutine of its own (any transport, any platform).
+	ReaderConn = "conn"
+	// ReaderEpoll reads raw sockets with a few epoll workers (Linux, tcp
+	// and ws): no goroutine per connection and no scheduler trip per
+	// message, so a load generator sharing the machine takes less of it.
+	ReaderEpoll = "epoll"
+)
+
+// ErrNoEpoll is returned by Connect for ReaderEpoll where it is not
+// available.
+var ErrNoEpoll = errors.New("bench: the epoll reader needs Linux")
+
 // Defaults of FleetConfig.
 const (
 	DefaultDialers     = 64
@@ -45,12 +60,23 @@ type FleetConfig struct {
 	// Op is the operation of the stamped messages the fleet counts; other
 	// packets (heartbeat replies, other pushes) are ignored.
 	Op int32
+	// Reader is ReaderConn or ReaderEpoll. Empty means ReaderConn.
+	Reader string
+	// EpollWorkers is the number of epoll workers of ReaderEpoll. Zero
+	// means GOMAXPROCS.
+	EpollWorkers int
+	// EpollPause is how long an epoll worker sleeps after a wait that
+	// found few connections ready, so that the next wait finds more: it
+	// trades up to that much latency for fewer system calls per message.
+	// Zero means none.
+	EpollPause time.Duration
 }
 
 // member is one connection of a Fleet. got is written by its reader
-// goroutine only and read by anyone.
+// only and read by anyone.
 type member struct {
-	c   *client.Conn
+	c   *client.Conn // ReaderConn
+	raw *rawConn     // ReaderEpoll
 	idx int
 	got atomic.Uint64 // stamped messages of all rounds received
 	_   [40]byte      // keep members' counters on separate cache lines
@@ -74,7 +100,10 @@ func (r *Round) Received() uint64 { return r.Hist.Count() }
 type Fleet struct {
 	cfg       FleetConfig
 	members   []atomic.Pointer[member] // index i is connection i; nil until dialed
-	hb        *client.Heartbeater
+	hb        *client.Heartbeater      // ReaderConn heartbeats
+	epoll     *epollReaders            // ReaderEpoll workers; nil until Connect
+	epollOnce sync.Once
+	epollErr  error
 	cur       atomic.Pointer[Round]
 	rounds    atomic.Uint32 // id of the last round begun
 	connected atomic.Int64  // connections dialed and authenticated
@@ -82,6 +111,7 @@ type Fleet struct {
 	stale     atomic.Uint64 // stamped messages of another round than the current
 	bad       atomic.Uint64 // messages of op Op without a stamp
 	closing   atomic.Bool
+	closeOnce sync.Once
 	readers   sync.WaitGroup
 }
 
@@ -94,7 +124,7 @@ func NewFleet(cfg FleetConfig) *Fleet {
 		cfg.DialTimeout = DefaultDialTimeout
 	}
 	f := &Fleet{cfg: cfg, members: make([]atomic.Pointer[member], cfg.N)}
-	if cfg.Heartbeat > 0 {
+	if cfg.Heartbeat > 0 && cfg.Reader != ReaderEpoll {
 		f.hb = client.NewHeartbeater(cfg.Heartbeat)
 	}
 	return f
@@ -115,6 +145,12 @@ func LoopbackIPs(n int) []string {
 // connections already open stay, for Close). Connected may be read while
 // it runs.
 func (f *Fleet) Connect(ctx context.Context) error {
+	if f.cfg.Reader == ReaderEpoll {
+		f.epollOnce.Do(func() { f.epollErr = f.newEpoll() })
+		if f.epollErr != nil {
+			return f.epollErr
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var next atomic.Int64
@@ -146,14 +182,23 @@ func (f *Fleet) Connect(ctx context.Context) error {
 
 // dial opens connection i and starts its reader.
 func (f *Fleet) dial(ctx context.Context, i int) error {
+	var local string
+	if n := len(f.cfg.LocalIPs); n > 0 {
+		local = f.cfg.LocalIPs[i%n]
+	}
+	if f.cfg.Reader == ReaderEpoll {
+		if _, err := f.dialEpoll(i, local); err != nil {
+			return fmt.Errorf("connection %d: %w", i, err)
+		}
+		f.connected.Add(1)
+		return nil
+	}
 	cc := client.Config{
 		Transport:   f.cfg.Transport,
 		Addr:        f.cfg.Addr,
 		Token:       f.token(i),
 		DialTimeout: f.cfg.DialTimeout,
-	}
-	if n := len(f.cfg.LocalIPs); n > 0 {
-		cc.LocalAddr = f.cfg.LocalIPs[i%n]
+		LocalAddr:   local,
 	}
 	c, err := client.Dial(ctx, cc)
 	if err != nil {
@@ -190,22 +235,27 @@ func (f *Fleet) read(m *member) {
 			}
 			return
 		}
-		if msg.Op != f.cfg.Op {
-			continue
-		}
-		st, err := ParseStamp(msg.Body)
-		if err != nil {
-			f.bad.Add(1)
-			continue
-		}
-		r := f.cur.Load()
-		if r == nil || st.Round != r.ID {
-			f.stale.Add(1)
-			continue
-		}
-		r.Hist.Record(m.idx, st.Age(time.Now()))
-		m.got.Add(1)
+		f.deliver(m, msg.Op, msg.Body, time.Now())
 	}
+}
+
+// deliver counts and times one packet that connection m received at now.
+func (f *Fleet) deliver(m *member, op int32, body []byte, now time.Time) {
+	if op != f.cfg.Op {
+		return
+	}
+	st, err := ParseStamp(body)
+	if err != nil {
+		f.bad.Add(1)
+		return
+	}
+	r := f.cur.Load()
+	if r == nil || st.Round != r.ID {
+		f.stale.Add(1)
+		return
+	}
+	r.Hist.Record(m.idx, st.Age(now))
+	m.got.Add(1)
 }
 
 // BeginRound starts a new round: from now on only messages stamped with
@@ -216,7 +266,8 @@ func (f *Fleet) BeginRound() *Round {
 	return r
 }
 
-// Conn returns connection i, nil if it is not open.
+// Conn returns connection i, nil if it is not open or is read by the
+// epoll reader.
 func (f *Fleet) Conn(i int) *client.Conn {
 	if m := f.members[i].Load(); m != nil {
 		return m.c
@@ -272,14 +323,22 @@ func (r *Round) WaitReceived(ctx context.Context, want uint64, idle time.Duratio
 	return got, lastAt
 }
 
-// Close closes every connection and waits for the readers to end.
+// Close closes every connection and waits for the readers to end. Calls
+// after the first do nothing.
 func (f *Fleet) Close() {
+	f.closeOnce.Do(f.close)
+}
+
+func (f *Fleet) close() {
 	f.closing.Store(true)
 	if f.hb != nil {
 		f.hb.Close()
 	}
+	if f.epoll != nil {
+		f.epoll.close()
+	}
 	for i := range f.members {
-		if m := f.members[i].Load(); m != nil {
+		if m := f.members[i].Load(); m != nil && m.c != nil {
 			m.c.Close()
 		}
 	}

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -25,12 +26,12 @@ func startTestCluster(t testing.TB, cfg ClusterConfig) *Cluster {
 	return c
 }
 
-// connectFleet connects n connections of w to addr over transport and
-// closes them at the end of the test.
-func connectFleet(t testing.TB, addr, transport string, n int, w Workload) *Fleet {
+// connectFleet connects n connections of w to addr over transport, read
+// by reader, and closes them at the end of the test.
+func connectFleet(t testing.TB, addr, transport, reader string, n int, w Workload) *Fleet {
 	t.Helper()
 	w = w.withDefaults()
-	f := NewFleet(FleetConfig{Addr: addr, Transport: transport, N: n, Token: w.Token, Op: w.Op, Dialers: 8})
+	f := NewFleet(FleetConfig{Addr: addr, Transport: transport, N: n, Token: w.Token, Op: w.Op, Dialers: 8, Reader: reader})
 	t.Cleanup(f.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -47,14 +48,16 @@ func connectFleet(t testing.TB, addr, transport string, n int, w Workload) *Flee
 func TestScenarios(t *testing.T) {
 	for _, direct := range []bool{false, true} {
 		for _, transport := range []string{client.TransportTCP, client.TransportWS} {
-			t.Run(fmt.Sprintf("direct=%v/%s", direct, transport), func(t *testing.T) {
-				testScenarios(t, direct, transport)
-			})
+			for _, reader := range readers {
+				t.Run(fmt.Sprintf("direct=%v/%s/%s", direct, transport, reader), func(t *testing.T) {
+					testScenarios(t, direct, transport, reader)
+				})
+			}
 		}
 	}
 }
 
-func testScenarios(t *testing.T, direct bool, transport string) {
+func testScenarios(t *testing.T, direct bool, transport, reader string) {
 	c := startTestCluster(t, ClusterConfig{Direct: direct})
 	addr := c.TCPAddr
 	if transport == client.TransportWS {
@@ -62,7 +65,7 @@ func testScenarios(t *testing.T, direct bool, transport string) {
 	}
 	const n = 20
 	w := Workload{Devices: 2}
-	f := connectFleet(t, addr, transport, n, w)
+	f := connectFleet(t, addr, transport, reader, n, w)
 	waitFor(t, "connections registered", func() bool { return c.Comet.Stats().Conns == n })
 	tests := []struct {
 		kind    string
@@ -98,7 +101,7 @@ func testScenarios(t *testing.T, direct bool, transport string) {
 func TestBatchingOff(t *testing.T) {
 	c := startTestCluster(t, ClusterConfig{Job: job.Config{BatchSize: 1}})
 	w := Workload{Kind: KindRoom}
-	f := connectFleet(t, c.TCPAddr, client.TransportTCP, 5, w)
+	f := connectFleet(t, c.TCPAddr, client.TransportTCP, ReaderConn, 5, w)
 	waitFor(t, "connections registered", func() bool { return c.Comet.Stats().Conns == 5 })
 	res, err := Run(context.Background(), f, w, RunConfig{HTTPAddr: c.HTTPAddr, Load: LoadConfig{Count: 20, Concurrency: 4}})
 	if err != nil {
@@ -122,4 +125,28 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// TestIdle runs the idle scenario small: the in-process measurement
+// (MeasureIdle) and the child process that holds connections for
+// BenchmarkIdleConn.
+func TestIdle(t *testing.T) {
+	c := startTestCluster(t, ClusterConfig{})
+	w := Workload{}.withDefaults()
+	f := NewFleet(FleetConfig{Addr: c.TCPAddr, N: 10, Token: w.Token, Op: w.Op, Reader: ReaderEpoll})
+	defer f.Close()
+	res, err := MeasureIdle(context.Background(), f, []int{os.Getpid()}, 10*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Conns != 10 || len(res.Procs) != 1 || res.Procs[0].RSSAfterMB <= 0 || res.Procs[0].FDs <= 0 {
+		t.Errorf("idle result %+v", res)
+	}
+	f.Close()
+	waitFor(t, "connections closed", func() bool { return c.Comet.Stats().Conns == 0 })
+
+	child := startClientChild(t, client.TransportWS, c.WSAddr, 5)
+	waitFor(t, "child connections", func() bool { return c.Comet.Stats().Conns == 5 })
+	child.stop()
+	waitFor(t, "child connections closed", func() bool { return c.Comet.Stats().Conns == 0 })
 }

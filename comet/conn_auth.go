@@ -64,7 +64,10 @@ func (c *conn) upgrade() error {
 	if err != nil {
 		return err
 	}
-	c.ws = websocket.NewServerConn(c.nc, leftover, websocket.ConnConfig{MaxMessageSize: c.cm.cfg.WSMaxMessage})
+	c.ws = websocket.NewServerConn(c.nc, leftover, websocket.ConnConfig{
+		MaxMessageSize: c.cm.cfg.WSMaxMessage,
+		WriteTimeout:   c.cm.cfg.WriteTimeout, // pongs: a stale deadline of an earlier write must not fail them
+	})
 	return nil
 }
 

@@ -2,6 +2,7 @@ package comet
 
 import (
 	"context"
+	"encoding/binary"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -34,15 +35,18 @@ func (c *conn) handle(p *protocol.Packet) error {
 }
 
 // heartbeat moves the heartbeat deadline, renews the session with logic
-// when due, and answers with the room's online count.
+// when due, and answers with the room's online count (with the request's
+// ver, as goim's reply).
 func (c *conn) heartbeat(p *protocol.Packet) error {
 	c.timer().Reset(c.th, c.hb)
 	if now := time.Now().UnixNano(); c.cm.cfg.RenewInterval > 0 && now >= c.renewAt {
 		c.renewAt = now + int64(c.cm.cfg.RenewInterval)
 		c.renew()
 	}
-	online := c.cm.online(c.bucket.roomOf(c))
-	return c.writePacket(protocol.AppendHeartbeatReply(c.rbuf[:0], p.Seq, online))
+	var online [4]byte
+	binary.BigEndian.PutUint32(online[:], uint32(c.cm.online(c.bucket.roomOf(c))))
+	rp := protocol.Packet{Ver: p.Ver, Op: protocol.OpHeartbeatReply, Seq: p.Seq, Body: online[:]}
+	return c.writePacket(rp.Append(c.rbuf[:0]))
 }
 
 // renew renews c's session with logic.
@@ -65,9 +69,15 @@ func (c *conn) receive(p *protocol.Packet) {
 	}
 }
 
+// maxAccepts is the most ops a connection's accept set holds (logic
+// refuses auth tokens with more): sub ignores ops beyond it, so a client
+// cannot grow its set, and the scan of every push filtered by it, without
+// bound.
+const maxAccepts = 1024
+
 // sub adds (add) or removes the ops listed in body, comma-separated
 // decimals, to or from the accept set. A malformed list changes nothing,
-// as in goim.
+// as in goim; ops that would take the set over maxAccepts are ignored.
 func (c *conn) sub(body []byte, add bool) {
 	ops, ok := parseOps(string(body))
 	if !ok {
@@ -79,7 +89,7 @@ func (c *conn) sub(body []byte, add bool) {
 	for _, op := range ops {
 		i, found := slices.BinarySearch(accepts, op)
 		switch {
-		case add && !found:
+		case add && !found && len(accepts) < maxAccepts:
 			accepts = slices.Insert(accepts, i, op)
 		case !add && found:
 			accepts = slices.Delete(accepts, i, i+1)

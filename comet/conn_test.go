@@ -152,3 +152,53 @@ func TestWSTruncatedFrame(t *testing.T) {
 	c.expectClosed()
 	waitFor(t, "protocol close", func() bool { return s.cm.Stats().Closes[CloseProtocol] == 1 })
 }
+
+// TestWSPingAfterIdle: a WebSocket client's ping that comes more than
+// WriteTimeout after the server's last write is answered with a pong and
+// the connection stays open (the pong must not go out under the stale
+// write deadline of that last write).
+func TestWSPingAfterIdle(t *testing.T) {
+	const writeTimeout = 50 * time.Millisecond
+	s := startServer(t, Config{WriteTimeout: writeTimeout}, nil)
+	c := dialWS(t, s.ws)
+	c.auth(token{Key: "pinger"})
+	idleSince := time.Now()
+	waitFor(t, "the auth reply's write deadline to pass", func() bool {
+		return time.Since(idleSince) > 3*writeTimeout
+	})
+	c.writeRaw(websocket.AppendMaskedFrame(nil, websocket.OpPing, [4]byte{9, 8, 7, 6}, []byte("hi")))
+	op, _, payload, err := c.readFrame()
+	if err != nil || op != websocket.OpPong || string(payload) != "hi" {
+		t.Fatalf("after ping: frame %v %q %v, want pong \"hi\"", op, payload, err)
+	}
+	c.heartbeat()
+	if n := s.cm.Stats().Closes[CloseReadError]; n != 0 {
+		t.Fatalf("%d connections closed with a read error", n)
+	}
+}
+
+// TestRepliesKeepVer: every reply, the heartbeat's included, carries the
+// request's ver and seq, as goim's do.
+func TestRepliesKeepVer(t *testing.T) {
+	tests := []struct {
+		op, replyOp int32
+		body        string
+	}{
+		{protocol.OpHeartbeat, protocol.OpHeartbeatReply, ""},
+		{protocol.OpChangeRoom, protocol.OpChangeRoomReply, "live://2"},
+		{protocol.OpSub, protocol.OpSubReply, "5"},
+		{1000, 1000, "app"},
+	}
+	transports(t, func(t *testing.T, dial func(testing.TB, *server) *client) {
+		s := startServer(t, Config{}, nil)
+		c := dial(t, s)
+		c.auth(token{Key: "ver", RoomID: "live://1"})
+		for _, tt := range tests {
+			c.seq++
+			c.write((&protocol.Packet{Ver: 7, Op: tt.op, Seq: c.seq, Body: []byte(tt.body)}).Append(nil))
+			if p := c.read(); p.Ver != 7 || p.Op != tt.replyOp || p.Seq != c.seq {
+				t.Errorf("op %d: reply ver %d op %d seq %d, want ver 7 op %d seq %d", tt.op, p.Ver, p.Op, p.Seq, tt.replyOp, c.seq)
+			}
+		}
+	})
+}

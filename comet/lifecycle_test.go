@@ -259,3 +259,39 @@ func (l *slowLogic) Disconnect(ctx context.Context, req *logicrpc.DisconnectReq)
 	<-ctx.Done()
 	return nil, ctx.Err()
 }
+
+// TestShutdownDuringReport: a report stuck on a slow logic does not hold
+// Shutdown past its context: once the connections are gone the pending
+// logic call is cancelled.
+func TestShutdownDuringReport(t *testing.T) {
+	logic := &stuckReportLogic{fakeLogic: &fakeLogic{}, entered: make(chan struct{}, 1)}
+	cm, err := New(Config{ReportInterval: time.Hour, LogicTimeout: time.Hour}, logic, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-logic.entered
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- cm.Shutdown(ctx) }()
+	select {
+	case <-done:
+	case <-time.After(waitTimeout):
+		cm.Close()
+		<-done
+		t.Fatal("Shutdown waited for a report stuck on logic")
+	}
+}
+
+// stuckReportLogic is a fakeLogic whose Report blocks until its context
+// ends.
+type stuckReportLogic struct {
+	*fakeLogic
+	entered chan struct{}
+}
+
+func (l *stuckReportLogic) Report(ctx context.Context, req *logicrpc.ReportReq) (*logicrpc.ReportReply, error) {
+	l.entered <- struct{}{}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}

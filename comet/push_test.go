@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/binary"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/goimx/goim/comet/cometrpc"
@@ -252,4 +254,40 @@ func TestReceiveForwarded(t *testing.T) {
 			t.Errorf("Receive = %+v", got)
 		}
 	})
+}
+
+// TestSubLimit: sub packets cannot grow a connection's accept set past
+// maxAccepts, however many distinct ops a client sends; ops already
+// accepted keep working, and unsub still removes.
+func TestSubLimit(t *testing.T) {
+	s := startServer(t, Config{}, nil)
+	c := authed(t, s, func(tb testing.TB, s *server) *client { return dialTCP(tb, s.tcp) }, token{Key: "greedy", Accepts: []int32{1}}, 1)
+	op := int32(100000)
+	for range 2 * maxAccepts / 500 {
+		var list []string
+		for range 500 {
+			list = append(list, strconv.Itoa(int(op)))
+			op++
+		}
+		seq := c.send(protocol.OpSub, []byte(strings.Join(list, ",")))
+		if p := c.read(); p.Op != protocol.OpSubReply || p.Seq != seq {
+			t.Fatalf("sub reply %+v", p)
+		}
+	}
+	conn := s.cm.bucketByKey("greedy").get("greedy")
+	conn.mu.Lock()
+	n := len(conn.accepts)
+	conn.mu.Unlock()
+	if n > maxAccepts {
+		t.Fatalf("accept set holds %d ops, want at most %d", n, maxAccepts)
+	}
+	s.cm.PushKeys(context.Background(), &cometrpc.PushKeysReq{Op: 1, Keys: []string{"greedy"}, Body: []byte("still")})
+	expectPushes(t, c, packetBytes(1, "still"))
+	seq := c.send(protocol.OpUnsub, []byte("1"))
+	if p := c.read(); p.Op != protocol.OpUnsubReply || p.Seq != seq {
+		t.Fatalf("unsub reply %+v", p)
+	}
+	s.cm.PushKeys(context.Background(), &cometrpc.PushKeysReq{Op: 1, Keys: []string{"greedy"}, Body: []byte("gone")})
+	s.cm.PushKeys(context.Background(), &cometrpc.PushKeysReq{Op: 100000, Keys: []string{"greedy"}, Body: []byte("kept")})
+	expectPushes(t, c, packetBytes(100000, "kept"))
 }

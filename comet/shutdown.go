@@ -113,8 +113,10 @@ func (cm *Comet) waitConns(ctx context.Context) error {
 	}
 }
 
-// stopBackground stops the room workers, the report loop, paced
-// broadcasts and the timers, and waits for them. It runs once.
+// stopBackground stops the room workers, the report loop (cancelling a
+// report in progress: the connections are gone, no logic call is left
+// worth waiting for), paced broadcasts and the timers, and waits for them.
+// It runs once.
 func (cm *Comet) stopBackground() {
 	cm.mu.Lock()
 	first := !cm.stopped
@@ -123,7 +125,7 @@ func (cm *Comet) stopBackground() {
 	if first {
 		close(cm.done)
 	}
+	cm.cancel()
 	cm.bg.Wait()
 	cm.timers.Stop()
-	cm.cancel()
 }

@@ -44,24 +44,14 @@ type cluster struct {
 	allInOne bool
 }
 
-// freePorts returns n distinct free loopback ports. They are free when
-// it returns; the processes bind them a moment later.
+// freePorts returns n distinct free loopback ports (see ports).
 func freePorts(t testing.TB, n int) []int {
 	t.Helper()
-	ports := make([]int, n)
-	lns := make([]net.Listener, n)
-	for i := range lns {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns[i] = ln
-		ports[i] = ln.Addr().(*net.TCPAddr).Port
+	out := make([]int, n)
+	for i := range out {
+		out[i] = ports.take(t)
 	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	return ports
+	return out
 }
 
 // loop returns 127.0.0.1:port.
@@ -77,7 +67,7 @@ func newHTTPClient(t testing.TB) *http.Client {
 
 // commonArgs are the flags every binary of the tests gets.
 func commonArgs() []string {
-	return []string{"-shutdown-timeout", shutdownBound, "-stats-interval", "0", "-log-level", "debug"}
+	return []string{"-shutdown-timeout", shutdownBound, "-stats-interval", "1s", "-log-level", "debug"}
 }
 
 // startCluster starts one logic, one job and two comets ("comet-a" and
@@ -167,6 +157,21 @@ func (c *cluster) stopAll(t testing.TB) {
 	}
 }
 
+// checkRunning fails the test at once if a process of the cluster has
+// exited (e.g. it could not bind its port).
+func (c *cluster) checkRunning(t testing.TB) {
+	t.Helper()
+	procs := []*proc{c.logic, c.job}
+	for _, n := range c.comets {
+		procs = append(procs, n.proc)
+	}
+	for _, p := range procs {
+		if p != nil && p.exited() {
+			t.Fatalf("%s exited (%v) while starting:\n%s", p.name, p.err, p.out.String())
+		}
+	}
+}
+
 // cometIDs returns the ids of the cluster's comets.
 func (c *cluster) cometIDs() []string {
 	ids := make([]string, len(c.comets))
@@ -182,6 +187,7 @@ func (c *cluster) cometIDs() []string {
 func (c *cluster) ready(t testing.TB) {
 	t.Helper()
 	eventually(t, startTimeout, "the comets to register", func() (bool, string) {
+		c.checkRunning(t)
 		got, err := c.instanceIDs()
 		if err != nil {
 			return false, err.Error()

@@ -49,6 +49,19 @@ func TestCometKilled(t *testing.T) {
 			t.Errorf("%s: unexpected messages before after-kill: %v", name, msgs)
 		}
 	}
+	// Keys held by the dead comet count as offline; mid 1's other device
+	// still gets its pushes.
+	got = c.pushOK(t, "/goim/push/keys", url.Values{"operation": {"1000"}, "keys": {"key-b-tcp", "key-b-ws"}}, "to-dead-keys")
+	if got != (pushData{}) {
+		t.Errorf("push to comet-b's keys after the kill: %+v, want no conns and no comets", got)
+	}
+	got = c.pushOK(t, "/goim/push/mids", url.Values{"operation": {"1000"}, "mids": {"1"}}, "after-kill-mid")
+	if want := (pushData{Conns: 1, Comets: 1}); got != want {
+		t.Errorf("push to mid 1 after the kill: %+v, want %+v", got, want)
+	}
+	if msgs := f.clients["a-tcp"].until(t, "after-kill-mid"); len(msgs) != 0 {
+		t.Errorf("a-tcp: unexpected messages before after-kill-mid: %v", msgs)
+	}
 	want := map[string]any{"conn_count": float64(2), "ip_count": float64(1)}
 	eventually(t, recvTimeout, "online total to drop comet-b", func() (bool, string) {
 		_, r := c.get(t, "/goim/online/total", nil)

@@ -60,7 +60,6 @@ func build(dir string) error {
 	}
 	cmd := exec.CommandContext(ctx, goTool(), args...)
 	cmd.Dir = ".." // the module root
-	cmd.Env = append(os.Environ(), "GOFLAGS=")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%v: %s", err, out)

@@ -3,11 +3,13 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -94,9 +96,6 @@ func (f *fixture) allKeys() []string {
 	}
 	return keys
 }
-
-// op returns the query value of an operation.
-func op(n int32) string { return strconv.Itoa(int(n)) }
 
 // runPushSuite checks every push endpoint against what the clients
 // receive, and the online and nodes endpoints against the clients
@@ -222,7 +221,7 @@ func (f *fixture) onlineWant() (top []map[string]any, rooms map[string]any, tota
 	counts := map[string]int{}
 	ips := map[string]bool{}
 	for _, s := range f.specs {
-		_, id, _ := cutRoom(s.room)
+		_, id, _ := strings.Cut(s.room, "://")
 		counts[id]++
 		ips[f.cometOf(s).id] = true // one IP (127.0.0.1) per comet
 	}
@@ -244,16 +243,6 @@ func jsonValue(t testing.TB, v any) any {
 		t.Fatal(err)
 	}
 	return out
-}
-
-// cutRoom splits "live://1000" into "live" and "1000".
-func cutRoom(room string) (typ, id string, ok bool) {
-	for i := 0; i+3 <= len(room); i++ {
-		if room[i:i+3] == "://" {
-			return room[:i], room[i+3:], true
-		}
-	}
-	return "", "", false
 }
 
 // testOnline: the online endpoints count the clients of both comets.
@@ -328,19 +317,9 @@ func (f *fixture) testNodesWeighted(t *testing.T) {
 
 // portOf returns the port of host:port.
 func portOf(hostPort string) int {
-	_, p, _ := cutLast(hostPort, ':')
+	_, p, _ := net.SplitHostPort(hostPort)
 	n, _ := strconv.Atoi(p)
 	return n
-}
-
-// cutLast cuts s around the last sep.
-func cutLast(s string, sep byte) (string, string, bool) {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == sep {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
 }
 
 // testNodesInstances: both instance endpoints list every comet with its

@@ -134,17 +134,21 @@ func (j *Job) logicLoop() {
 }
 
 // report tells logic about the job, unless its address is not known yet.
+// Once a report said offline, every later one does.
 func (j *Job) report(ctx context.Context, offline bool) {
 	addr := j.advertised()
 	if addr == "" {
 		return
 	}
+	j.reportMu.Lock()
+	defer j.reportMu.Unlock()
+	j.offline = j.offline || offline
 	req := &logicrpc.ReportReq{Node: logicrpc.NodeInfo{
 		ID:       j.cfg.NodeID,
 		Kind:     logicrpc.KindJob,
 		RPCAddr:  addr,
 		Hostname: j.hostname,
-		Offline:  offline,
+		Offline:  j.offline,
 	}}
 	ctx, cancel := context.WithTimeout(ctx, logicTimeout)
 	defer cancel()

@@ -393,3 +393,16 @@ func received(comets []*fakeComet) int64 {
 	}
 	return n
 }
+
+func (l *fakeLogic) reportCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.reports)
+}
+
+// reportsSince returns the reports from the n-th on.
+func (l *fakeLogic) reportsSince(n int) []logicrpc.ReportReq {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.reports[n:])
+}

@@ -71,6 +71,11 @@ type Job struct {
 
 	addrMu    sync.Mutex // guards advertise
 	advertise string     // address reported to logic, "" while unknown
+
+	// reportMu serializes the reports to logic and guards offline, so
+	// that no report sent after Shutdown's offline one says online.
+	reportMu sync.Mutex
+	offline  bool
 }
 
 // New returns a running Job: it fetches the comet list and starts its

@@ -154,3 +154,33 @@ func TestShutdownTimeout(t *testing.T) {
 		t.Errorf("stats = %+v", st)
 	}
 }
+
+// TestShutdownStaysOffline checks that once Shutdown reported the job
+// offline, the periodic reports during the drain do not announce it online
+// again (logic would route pushes to a job that refuses them).
+func TestShutdownStaysOffline(t *testing.T) {
+	cfg := Config{AdvertiseAddr: "127.0.0.1:1", ReportInterval: time.Millisecond}
+	h := newHarness(t, cfg, []string{"a"}, "a")
+	h.pushRoom("live://1", "m") // held by the blocked comet: Shutdown waits
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		done <- h.job.Shutdown(ctx)
+	}()
+	waitFor(t, 10*time.Second, "an offline report", func() bool {
+		rep, ok := h.logic.lastReport()
+		return ok && rep.Node.Offline
+	})
+	offlineAt := h.logic.reportCount()
+	waitFor(t, 10*time.Second, "more reports", func() bool { return h.logic.reportCount() >= offlineAt+5 })
+	h.comet("a").unblock()
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	for i, rep := range h.logic.reportsSince(offlineAt) {
+		if !rep.Node.Offline {
+			t.Fatalf("report %d after the offline one says online", i)
+		}
+	}
+}

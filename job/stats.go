@@ -48,7 +48,7 @@ type CometStats struct {
 	Addr      string
 	Queued    int    // requests waiting in the queue now
 	Delivered uint64 // requests handed to the comet without error
-	Dropped   uint64 // messages dropped for this comet (full queue, send error)
+	Dropped   uint64 // messages dropped for this comet (full queue, send error, comet gone, shutdown)
 }
 
 // counters are the atomic counters behind Stats.

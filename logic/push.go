@@ -111,36 +111,61 @@ func (l *Logic) pushMids(ctx context.Context, sc *pushScratch, op int32, mids []
 	return l.pushRoutes(ctx, sc, op, msg)
 }
 
-// pushRoutes sends one PushKeys message per comet of sc.routes, each to the
-// job that the comet id hashes to. Duplicate keys are sent once.
+// pushRoutes sends one PushKeys message per live comet of sc.routes, each
+// to the job that the comet id hashes to. Duplicate keys are sent once;
+// keys on a comet that left the registry (it died without disconnecting
+// them) count as offline. A job that fails does not keep the other comets
+// from getting their message: the error names the first failure and how
+// many comets got the message anyway.
 func (l *Logic) pushRoutes(ctx context.Context, sc *pushScratch, op int32, msg []byte) (PushResult, error) {
 	rs := sc.routes
 	slices.SortFunc(rs, compareRoutes)
 	rs = slices.Compact(rs)
 	var res PushResult
-	res.Conns = len(rs)
 	if len(rs) == 0 {
 		return res, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, l.cfg.PushTimeout)
 	defer cancel()
 	now := l.cfg.Now()
+	var firstErr error
+	failed := 0
 	for len(rs) > 0 {
 		server := rs[0].Server
-		sc.keys = sc.keys[:0]
-		n := 0
+		n := 1
 		for n < len(rs) && rs[n].Server == server {
-			sc.keys = append(sc.keys, rs[n].Key)
 			n++
 		}
+		group := rs[:n]
 		rs = rs[n:]
-		sc.msg = jobrpc.PushMsg{Type: jobrpc.PushKeys, Op: op, Server: server, Keys: sc.keys, Msg: msg}
-		if err := l.sendJob(ctx, now, server, &sc.msg); err != nil {
-			return res, err
+		if !l.reg.cometLive(server, now) {
+			continue
+		}
+		res.Conns += n
+		if err := l.sendKeys(ctx, sc, now, op, group, msg); err != nil {
+			failed++
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
 		}
 		res.Comets++
 	}
-	return res, nil
+	if firstErr != nil && res.Comets > 0 {
+		return res, fmt.Errorf("%w (sent to %d of %d comets)", firstErr, res.Comets, res.Comets+failed)
+	}
+	return res, firstErr
+}
+
+// sendKeys sends msg to the keys of group, which are all on one comet.
+func (l *Logic) sendKeys(ctx context.Context, sc *pushScratch, now time.Time, op int32, group []Route, msg []byte) error {
+	server := group[0].Server
+	sc.keys = sc.keys[:0]
+	for _, r := range group {
+		sc.keys = append(sc.keys, r.Key)
+	}
+	sc.msg = jobrpc.PushMsg{Type: jobrpc.PushKeys, Op: op, Server: server, Keys: sc.keys, Msg: msg}
+	return l.sendJob(ctx, now, server, &sc.msg)
 }
 
 func (l *Logic) pushRoom(ctx context.Context, sc *pushScratch, op int32, room string, msg []byte) (PushResult, error) {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/goimx/goim/job/jobrpc"
 	"github.com/google/go-cmp/cmp"
@@ -85,4 +87,75 @@ func TestPushJobError(t *testing.T) {
 		"room", "POST", "/goim/push/room?operation=1&type=live&room=1", "m", 200,
 		`{"code":-500,"message":"push room via job ` + j.id + `: queue full"}`,
 	}})
+}
+
+// TestPushSkipsDeadComet checks that keys whose comet left the registry
+// (it died without disconnecting its clients) count as offline: they are
+// not sent to a job, which would refuse the unknown comet and fail the
+// whole push until the sessions expire.
+func TestPushSkipsDeadComet(t *testing.T) {
+	e := httpEnv(t)
+	// c2 goes silent; c1 and the jobs keep reporting.
+	e.clock.Advance(DefaultNodeTTL - time.Second)
+	e.addComet(t, "c1", nil)
+	e.addJob(t, "j1")
+	e.addJob(t, "j2")
+	e.clock.Advance(2 * time.Second)
+	res, err := e.l.PushMids(context.Background(), 1, []int64{1, 2}, []byte("m"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (PushResult{Conns: 2, Comets: 1}); res != want {
+		t.Errorf("result = %+v, want %+v", res, want)
+	}
+	for id, msgs := range e.jobs.all() {
+		for _, m := range msgs {
+			if m.Server != "c1" {
+				t.Errorf("job %s got a push for comet %q", id, m.Server)
+			}
+		}
+	}
+	// c2 comes back (its sessions restored): its keys are online again.
+	e.addComet(t, "c2", nil)
+	res, err = e.l.PushMids(context.Background(), 1, []int64{2}, []byte("m"))
+	if want := (PushResult{Conns: 1, Comets: 1}); err != nil || res != want {
+		t.Errorf("after c2 came back: result = %+v, %v; want %+v", res, err, want)
+	}
+}
+
+// TestPushPartialFailure checks that one failing job does not keep the
+// other comets of a keys push from getting their message, and that the
+// caller still sees the failure.
+func TestPushPartialFailure(t *testing.T) {
+	e := newTestEnv(t, nil)
+	e.addComet(t, "c1", nil)
+	e.addComet(t, "c2", nil)
+	for _, id := range []string{"j1", "j2", "j3", "j4"} {
+		e.addJob(t, id)
+	}
+	e.connect(t, "c1", 1, `{"key":"k1"}`)
+	e.connect(t, "c2", 1, `{"key":"k3"}`)
+	now := e.clock.Now()
+	j1, _ := e.l.reg.pickJob("c1", now)
+	j2, _ := e.l.reg.pickJob("c2", now)
+	if j1.id == j2.id {
+		t.Fatalf("test setup: comets c1 and c2 both route through %s", j1.id)
+	}
+	ctx := context.Background()
+	if _, err := e.l.PushKeys(ctx, 1, []string{"k1", "k3"}, []byte("warm up")); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("queue full")
+	e.jobs.get(j1.id).setErr(boom) // c1 sorts first
+	res, err := e.l.PushKeys(ctx, 1, []string{"k1", "k3"}, []byte("m"))
+	if !errors.Is(err, boom) || !strings.HasSuffix(err.Error(), "(sent to 1 of 2 comets)") {
+		t.Fatalf("err = %v, want the job's error and the comets reached", err)
+	}
+	if res.Comets != 1 {
+		t.Errorf("result = %+v, want 1 comet reached", res)
+	}
+	got := e.jobs.get(j2.id).received()
+	if len(got) != 2 || got[1].Server != "c2" || string(got[1].Msg) != "m" {
+		t.Errorf("job %s for comet c2 received %+v, want the push", j2.id, got)
+	}
 }

@@ -46,6 +46,9 @@ type registry struct {
 	// jobSnap is the sorted list of jobs, replaced under mu when the job
 	// set or an address changes and read without locks.
 	jobSnap atomic.Pointer[[]jobRef]
+	// cometSnap maps the comet ids to their entries, replaced under mu
+	// when a comet joins or leaves and read without locks by the push path.
+	cometSnap atomic.Pointer[map[string]*nodeEntry]
 }
 
 func newRegistry(ttl time.Duration) *registry {
@@ -56,6 +59,7 @@ func newRegistry(ttl time.Duration) *registry {
 		rooms:  make(map[string]int64),
 	}
 	r.jobSnap.Store(new([]jobRef))
+	r.cometSnap.Store(new(map[string]*nodeEntry))
 	return r
 }
 
@@ -86,6 +90,7 @@ func (r *registry) reportCometLocked(req *logicrpc.ReportReq, now time.Time) (bo
 	if !known {
 		e = new(nodeEntry)
 		r.comets[req.Node.ID] = e
+		r.snapCometsLocked()
 	}
 	r.subRoomsLocked(e.rooms)
 	e.info = cloneNode(req.Node)
@@ -125,11 +130,16 @@ func (r *registry) reportJobLocked(n *logicrpc.NodeInfo, now time.Time) bool {
 // expireLocked drops every node silent for longer than ttl.
 func (r *registry) expireLocked(now time.Time) {
 	dead := now.Add(-r.ttl).UnixNano()
+	left := false
 	for id, e := range r.comets {
 		if e.seen.Load() < dead {
 			r.subRoomsLocked(e.rooms)
 			delete(r.comets, id)
+			left = true
 		}
+	}
+	if left {
+		r.snapCometsLocked()
 	}
 	gone := false
 	for id, e := range r.jobs {
@@ -165,6 +175,19 @@ func (r *registry) snapJobsLocked() {
 	}
 	slices.SortFunc(refs, func(a, b jobRef) int { return strings.Compare(a.id, b.id) })
 	r.jobSnap.Store(&refs)
+}
+
+// snapCometsLocked publishes a new comet snapshot.
+func (r *registry) snapCometsLocked() {
+	m := maps.Clone(r.comets)
+	r.cometSnap.Store(&m)
+}
+
+// cometLive reports whether comet id reported within ttl before now. It
+// takes no lock.
+func (r *registry) cometLive(id string, now time.Time) bool {
+	e := (*r.cometSnap.Load())[id]
+	return e != nil && e.seen.Load() >= now.Add(-r.ttl).UnixNano()
 }
 
 // pickJob chooses the live job for routing key s by rendezvous hashing:

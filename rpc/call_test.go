@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -326,5 +327,40 @@ func TestReplyTooLarge(t *testing.T) {
 	var re *RemoteError
 	if !errors.As(err, &re) || !errors.Is(err, ErrFrameTooLarge) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestSeqWrapSkipsPending: when the seq counter wraps around onto a call
+// that is still pending, the new call takes the next free seq instead of
+// stealing the pending call's slot (which would leave that caller waiting
+// for a reply that can no longer reach it).
+func TestSeqWrapSkipsPending(t *testing.T) {
+	b := newBlocker()
+	ts := startServer(t, "", ServerConfig{}, nil, func(s *Server) {
+		s.Handle(1, b.handle)
+		s.Handle(2, echo)
+	})
+	c := newTestClient(t, ts.addr, ClientConfig{})
+	ctx := testCtx(t)
+	c.seq.Store(math.MaxUint32 - 1)
+	slow := make(chan error, 1)
+	go func() {
+		reply, err := c.Call(ctx, 1, nil, nil)
+		if err == nil && string(reply) != "released" {
+			err = fmt.Errorf("reply %q, want \"released\"", reply)
+		}
+		slow <- err
+	}()
+	<-b.entered
+	c.seq.Store(math.MaxUint32 - 1) // wrapped all the way round
+	for i := range 3 {
+		reply, err := c.Call(ctx, 2, []byte("fast"), nil)
+		if err != nil || string(reply) != "fast" {
+			t.Fatalf("call %d after the wrap: %q, %v", i, reply, err)
+		}
+	}
+	close(b.release)
+	if err := waitErr(t, slow, "the pending call"); err != nil {
+		t.Fatalf("pending call: %v", err)
 	}
 }

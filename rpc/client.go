@@ -21,7 +21,9 @@ type ClientConfig struct {
 	DialTimeout time.Duration
 	// MinBackoff and MaxBackoff bound the wait after a failed dial; it
 	// doubles from MinBackoff up to MaxBackoff, with jitter, and restarts
-	// once a dial succeeds. 0 means 50ms and 5s.
+	// once a dial succeeds. A connection that breaks within a second of
+	// being made counts as a failed dial: it is redialled after such a
+	// backoff too. 0 means 50ms and 5s.
 	MinBackoff, MaxBackoff time.Duration
 	// WriteTimeout bounds the writing of one batch of frames; a connection
 	// whose peer does not take it in time is closed (and redialled). 0
@@ -41,8 +43,9 @@ type ClientStats struct {
 }
 
 // Client calls one server over one connection, shared by all callers.
-// It connects on first use, and again in the background with exponential
-// backoff and jitter whenever the connection breaks, until Close. Its
+// It connects on first use, and again in the background whenever the
+// connection breaks (with exponential backoff and jitter after failed
+// dials and after connections that broke at once), until Close. Its
 // methods are safe for concurrent use.
 //
 // Lock order: Client.mu, then a connection's connWriter.mu; clientConn.mu is
@@ -56,13 +59,14 @@ type Client struct {
 	callPool sync.Pool // *call
 	seq      atomic.Uint32
 
-	mu         sync.Mutex // guards the fields below
-	cc         *clientConn
-	connecting bool          // connectLoop runs
-	dialing    chan struct{} // closed when the current dial ends; nil while connectLoop waits out a backoff
-	lastErr    error         // the last dial error
-	closed     bool
-	totals     ClientStats // frame counters of connections already gone
+	mu          sync.Mutex // guards the fields below
+	cc          *clientConn
+	connecting  bool          // connectLoop runs
+	dialing     chan struct{} // closed when the current dial ends; nil while connectLoop waits out a backoff
+	lastErr     error         // the last dial error, or the loss of a connection that broke at once
+	lossBackoff time.Duration // the wait after the last quick connection loss; 0 after one that lasted
+	closed      bool
+	totals      ClientStats // frame counters of connections already gone
 
 	dials, dialErrors, connsLost atomic.Uint64
 	wg                           sync.WaitGroup // connectLoop and the connection goroutines
@@ -124,8 +128,8 @@ func (c *Client) Call(ctx context.Context, method uint16, req []byte, reply []by
 	}
 	cl := c.callPool.Get().(*call)
 	cl.reply = reply
-	seq := c.seq.Add(1)
-	if err := cc.register(seq, cl); err != nil {
+	seq, err := cc.register(&c.seq, cl)
+	if err != nil {
 		c.putCall(cl)
 		return reply, err
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // call is one pending Call. It is pooled by the Client.
@@ -23,6 +24,7 @@ type clientConn struct {
 	conn net.Conn
 	fr   frameReader
 	w    *connWriter
+	made time.Time // when the connection was made
 
 	mu      sync.Mutex // guards pending and err
 	pending map[uint32]*call
@@ -38,20 +40,27 @@ func newClientConn(c *Client, nc net.Conn) *clientConn {
 		conn:    nc,
 		fr:      frameReader{r: bufio.NewReaderSize(nc, readBufferSize), maxFrame: c.cfg.MaxFrameSize},
 		w:       newConnWriter(nc, c.cfg.WriteTimeout),
+		made:    time.Now(),
 		pending: make(map[uint32]*call),
 	}
 }
 
-// register adds cl as pending under seq, or returns why the connection is
-// unusable.
-func (cc *clientConn) register(seq uint32, cl *call) error {
+// register adds cl as pending under the next seq of counter that no
+// pending call holds (after a wraparound a call may still hold one), and
+// returns that seq, or why the connection is unusable.
+func (cc *clientConn) register(counter *atomic.Uint32, cl *call) (uint32, error) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	if cc.err != nil {
-		return cc.err
+		return 0, cc.err
 	}
-	cc.pending[seq] = cl
-	return nil
+	for {
+		seq := counter.Add(1)
+		if _, busy := cc.pending[seq]; !busy {
+			cc.pending[seq] = cl
+			return seq, nil
+		}
+	}
 }
 
 // unregister removes the call under seq and reports whether it was still

@@ -25,7 +25,7 @@ func (c *Client) conn(ctx context.Context) (*clientConn, error) {
 			return cc, nil
 		}
 		if !c.connecting {
-			c.startConnectLocked()
+			c.startConnectLocked(0)
 		}
 		if c.dialing == nil {
 			err := c.lastErr
@@ -43,33 +43,53 @@ func (c *Client) conn(ctx context.Context) (*clientConn, error) {
 	}
 }
 
-// startConnectLocked starts connectLoop with a dial in progress.
-func (c *Client) startConnectLocked() {
+// stableConn is how long a connection must have lasted for its loss to be
+// redialled at once; one that broke sooner counts as a failed dial, so a
+// peer that accepts and drops connections at once is not redialled in a
+// busy loop.
+const stableConn = time.Second
+
+// startConnectLocked starts connectLoop: with a dial in progress, or, when
+// wait is positive, waiting out a backoff of about wait first (callers
+// meanwhile fail at once with ErrUnavailable, as during any backoff).
+func (c *Client) startConnectLocked(wait time.Duration) {
 	c.connecting = true
-	c.dialing = make(chan struct{})
+	c.dialing = nil
+	if wait <= 0 {
+		c.dialing = make(chan struct{})
+	}
 	c.wg.Add(1)
-	go c.connectLoop()
+	go c.connectLoop(wait)
 }
 
 // connectLoop dials until a dial succeeds or the client is closed, waiting
-// a growing, jittered backoff between failures.
-func (c *Client) connectLoop() {
+// a growing, jittered backoff between failures, and before the first dial
+// when backoff is positive.
+func (c *Client) connectLoop(backoff time.Duration) {
 	defer c.wg.Done()
-	var backoff time.Duration
+	if backoff > 0 && !c.waitBackoff(backoff) {
+		return
+	}
 	for failures := 0; ; failures++ {
 		nc, err := c.dial()
 		if !c.dialed(nc, err, failures) {
 			return
 		}
 		backoff = min(max(2*backoff, c.cfg.MinBackoff), c.cfg.MaxBackoff)
-		if !c.sleep(backoff/2 + rand.N(backoff/2+1)) {
-			c.endConnect()
-			return
-		}
-		if !c.beginDial() {
+		if !c.waitBackoff(backoff) {
 			return
 		}
 	}
+}
+
+// waitBackoff waits a jittered d, then marks a new dial in progress. It
+// reports false if the client was closed meanwhile.
+func (c *Client) waitBackoff(d time.Duration) bool {
+	if !c.sleep(d/2 + rand.N(d/2+1)) {
+		c.endConnect()
+		return false
+	}
+	return c.beginDial()
 }
 
 // dial makes one dial attempt, bounded by DialTimeout and Close.
@@ -167,6 +187,22 @@ func (c *Client) connLost(cc *clientConn, err error) {
 	c.connsLost.Add(1)
 	c.logger.Warn("rpc: connection lost; reconnecting", "err", err)
 	if !c.connecting {
-		c.startConnectLocked()
+		wait := c.lossBackoffLocked(cc)
+		if wait > 0 {
+			c.lastErr = fmt.Errorf("%w: %w", ErrConnLost, err)
+		}
+		c.startConnectLocked(wait)
 	}
+}
+
+// lossBackoffLocked returns how long to wait before redialling after cc
+// broke: nothing when cc lasted stableConn, else a backoff that grows with
+// each such quick loss in a row, as with failed dials.
+func (c *Client) lossBackoffLocked(cc *clientConn) time.Duration {
+	if time.Since(cc.made) >= stableConn {
+		c.lossBackoff = 0
+		return 0
+	}
+	c.lossBackoff = min(max(2*c.lossBackoff, c.cfg.MinBackoff), c.cfg.MaxBackoff)
+	return c.lossBackoff
 }

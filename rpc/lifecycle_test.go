@@ -446,3 +446,59 @@ func TestStuckPeer(t *testing.T) {
 	waitFor(t, 10*time.Second, "the stuck connection to be dropped", func() bool { return c.Stats().ConnsLost == 1 })
 	(<-accepted).Close()
 }
+
+// TestReconnectBacksOffAfterQuickLoss: a peer that accepts connections and
+// drops them at once (a proxy without a backend, a server at its limit) is
+// redialled after the backoff, as after a failed dial, not in a busy loop.
+func TestReconnectBacksOffAfterQuickLoss(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepting := make(chan struct{})
+	go func() {
+		defer close(accepting)
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			nc.Close()
+		}
+	}()
+	defer func() {
+		ln.Close()
+		<-accepting
+	}()
+	c := newTestClient(t, ln.Addr().String(), ClientConfig{MinBackoff: time.Hour, MaxBackoff: time.Hour})
+	if err := c.Send(testCtx(t), 1, []byte("x")); err != nil && !errors.Is(err, ErrConnLost) {
+		t.Fatalf("send: %v", err)
+	}
+	waitFor(t, 10*time.Second, "the connection to be dropped", func() bool { return c.Stats().ConnsLost >= 1 })
+	for end := time.Now().Add(300 * time.Millisecond); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		if st := c.Stats(); st.Dials > 1 {
+			t.Fatalf("stats %+v: redialled a peer that dropped the connection at once, without backoff", st)
+		}
+	}
+	if err := c.Send(testCtx(t), 1, []byte("x")); !errors.Is(err, ErrUnavailable) || !errors.Is(err, ErrConnLost) {
+		t.Fatalf("send during the backoff: %v, want ErrUnavailable wrapping ErrConnLost", err)
+	}
+}
+
+// TestCloseSendsNoReply: Close closes the connections before it cancels the
+// handlers' contexts, so a call still running gets no reply (its caller
+// sees ErrConnLost), not the error its handler returns once cancelled.
+func TestCloseSendsNoReply(t *testing.T) {
+	for i := range 30 {
+		b := newBlocker()
+		ts := startServer(t, "", ServerConfig{}, nil, func(s *Server) { s.Handle(1, b.handle) })
+		c := newTestClient(t, ts.addr, ClientConfig{MinBackoff: time.Hour})
+		pending := callAsync(c, testCtx(t), 1)
+		<-b.entered
+		ts.stop()
+		if err := waitErr(t, pending, "the pending call"); !errors.Is(err, ErrConnLost) {
+			t.Fatalf("round %d: pending call: %v, want ErrConnLost", i, err)
+		}
+		c.Close()
+	}
+}

@@ -300,10 +300,10 @@ func (s *Server) Close() error {
 		conns = append(conns, c)
 	}
 	s.mu.Unlock()
-	s.cancel()
 	for _, c := range conns {
 		c.conn.Close()
 	}
+	s.cancel() // after the closes: a handler that returns once cancelled must not get its reply out
 	s.wg.Wait()
 	return err
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"time"
 	"unicode/utf8"
 )
 
@@ -14,6 +15,12 @@ type ConnConfig struct {
 	// larger message is refused with close code 1009 before any of its
 	// payload is buffered. 0 (or less) means 64 KiB.
 	MaxMessageSize int
+	// WriteTimeout bounds each control frame ReadMessage writes itself (a
+	// pong, the echo of the peer's close frame, the close frame after a
+	// protocol violation): NetConn's write deadline is set to now plus
+	// WriteTimeout first. 0 (or less) means these frames are written under
+	// whatever write deadline the caller set last, which may have passed.
+	WriteTimeout time.Duration
 }
 
 // Conn is one WebSocket connection after the opening handshake, in the
@@ -25,11 +32,14 @@ type ConnConfig struct {
 // One goroutine at a time may call ReadMessage. Writes may come from any
 // goroutine: wmu serializes them with the control replies ReadMessage sends.
 // Every write to the net.Conn must go through Conn. Deadlines are set on
-// NetConn by the caller; a read or write error is final for the Conn.
+// NetConn by the caller (ReadMessage sets the write deadline of its control
+// replies itself when ConnConfig.WriteTimeout is set); a read or write error
+// is final for the Conn.
 type Conn struct {
-	nc         net.Conn
-	client     bool // client role: masks writes, refuses masked frames
-	maxMessage int  // effective ConnConfig.MaxMessageSize
+	nc           net.Conn
+	client       bool          // client role: masks writes, refuses masked frames
+	maxMessage   int           // effective ConnConfig.MaxMessageSize
+	writeTimeout time.Duration // ConnConfig.WriteTimeout
 
 	// Read state, owned by the ReadMessage caller.
 	rbuf    [MaxFrameHeaderSize]byte // read-ahead; rbuf[rpos:rend] not yet consumed
@@ -69,7 +79,7 @@ func newConn(c net.Conn, client bool, leftover []byte, cfg ConnConfig) *Conn {
 	if limit <= 0 {
 		limit = defaultMaxMessageSize
 	}
-	conn := &Conn{nc: c, client: client, maxMessage: limit}
+	conn := &Conn{nc: c, client: client, maxMessage: limit, writeTimeout: cfg.WriteTimeout}
 	if len(leftover) > 0 {
 		conn.pending = slices.Clone(leftover)
 	}

@@ -3,6 +3,7 @@ package websocket
 import (
 	"encoding/binary"
 	"errors"
+	"time"
 	"unicode/utf8"
 )
 
@@ -51,7 +52,8 @@ func (c *Conn) handleClose(payload []byte) error {
 
 // replyControl sends a control frame whose payload is the first n bytes at
 // ctl[MaxFrameHeaderSize:], unless our close frame went out already; close
-// marks it sent.
+// marks it sent. With a WriteTimeout it first moves the write deadline, so
+// that a deadline left over from an earlier write does not fail it.
 func (c *Conn) replyControl(op Opcode, n int, close bool) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -59,6 +61,11 @@ func (c *Conn) replyControl(op Opcode, n int, close bool) error {
 		return nil
 	}
 	c.closeSent = close
+	if c.writeTimeout > 0 {
+		if err := c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout)); err != nil {
+			return err
+		}
+	}
 	payload := c.ctl[MaxFrameHeaderSize : MaxFrameHeaderSize+n]
 	hdrLen := 2
 	var key *[4]byte

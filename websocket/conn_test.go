@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 // message is one expected ReadMessage result.
@@ -456,4 +457,66 @@ func TestWritePreparedFrames(t *testing.T) {
 	if err := c.WritePreparedFrames(&bufs); err != ErrCloseSent {
 		t.Errorf("after close: %v, want ErrCloseSent", err)
 	}
+}
+
+// TestControlReplyWriteTimeout: with ConnConfig.WriteTimeout set, the
+// control frames ReadMessage writes itself go out under a fresh write
+// deadline, even when the one the caller set last has passed (a server
+// that wrote nothing for a while and then gets a ping).
+func TestControlReplyWriteTimeout(t *testing.T) {
+	tests := []struct {
+		name      string
+		in        []byte
+		wantErr   bool   // ReadMessage fails (close or violation)
+		wantOp    Opcode // the frame the peer must get
+		wantReply []byte
+	}{
+		{"ping", concat(clientFrame(true, OpPing, []byte("tick")), clientFrame(true, OpBinary, []byte("data"))), false, OpPong, []byte("tick")},
+		{"close", clientFrame(true, OpClose, closePayload(CloseGoingAway, "")), true, OpClose, closePayload(CloseGoingAway, "")},
+		{"violation", serverFrame(true, OpBinary, []byte("unmasked")), true, OpClose, closePayload(CloseProtocolError, "")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cl, sv := loopbackPair(t)
+			sv.SetWriteDeadline(time.Now().Add(-time.Second)) // stale, from an earlier write
+			c := NewServerConn(sv, nil, ConnConfig{WriteTimeout: 10 * time.Second})
+			cl.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := cl.Write(tt.in); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err := c.ReadMessage(nil)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("ReadMessage: %v, want error %v", err, tt.wantErr)
+			}
+			var scratch [MaxFrameHeaderSize]byte
+			h, err := ReadFrameHeader(cl, &scratch)
+			if err != nil {
+				t.Fatalf("reading the reply: %v", err)
+			}
+			payload := make([]byte, h.Length)
+			if _, err := io.ReadFull(cl, payload); err != nil || h.Op != tt.wantOp || !bytes.Equal(payload, tt.wantReply) {
+				t.Fatalf("reply %v % x (%v), want %v % x", h.Op, payload, err, tt.wantOp, tt.wantReply)
+			}
+		})
+	}
+}
+
+// loopbackPair returns both ends of a loopback TCP connection, closed when
+// the test ends.
+func loopbackPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if client, err = net.Dial("tcp", ln.Addr().String()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	if server, err = ln.Accept(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	return client, server
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goimx/goim/bench"
 	"github.com/goimx/goim/client"
 )
 
@@ -61,6 +62,11 @@ type options struct {
 	progress    time.Duration
 	maxTime     time.Duration
 	label       string
+	serverPprof string
+	profileDir  string
+	selfProfile string
+	reader      string
+	epollPause  time.Duration
 
 	stdout, stderr io.Writer // where the table and the progress lines go
 }
@@ -77,6 +83,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.conns, "conns", 1000, "client connections")
 	fs.IntVar(&o.localIPs, "local-ips", 8, "spread connections over source addresses 127.0.0.1..127.0.0.N (0: system's choice)")
 	fs.IntVar(&o.dialers, "dialers", 64, "connections dialed at once")
+	fs.DurationVar(&o.epollPause, "epoll-pause", 0, "epoll reader: sleep this long after a wait that found few connections ready (fewer system calls, up to this much added latency)")
+	fs.StringVar(&o.reader, "reader", bench.ReaderEpoll, "how connections are read: epoll (raw sockets, a few epoll workers; Linux) or conn (the client library, a goroutine each)")
 	fs.DurationVar(&o.heartbeat, "heartbeat", 30*time.Second, "client heartbeat interval (0: none)")
 	fs.Float64Var(&o.rate, "rate", 0, "pushes per second, open loop (0: closed loop with -concurrency callers)")
 	rates := fs.String("rates", "10,20,50,100,200,400", "knee: comma-separated rising push rates")
@@ -103,6 +111,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.progress, "progress", time.Second, "progress line period (0: none)")
 	fs.DurationVar(&o.maxTime, "max-time", 10*time.Minute, "hard bound on the whole run")
 	fs.StringVar(&o.label, "label", "", "label of the results (default: the scenario)")
+	fs.StringVar(&o.serverPprof, "server-pprof", "", "server's debug address (host:port serving /debug/pprof/); with -profile, profiles are saved per run")
+	fs.StringVar(&o.selfProfile, "cpuprofile", "", "write the generator's own CPU profile to this file")
+	fs.StringVar(&o.profileDir, "profile", "", "directory for the server's CPU and allocation profiles of each run (needs -server-pprof)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -127,6 +138,9 @@ func (o *options) check() error {
 	case scenarioIdle, scenarioRoom, scenarioKnee, scenarioKeys, scenarioMids, scenarioAll, scenarioLone:
 	default:
 		return fmt.Errorf("%w: unknown scenario %q", errUsage, o.scenario)
+	}
+	if o.reader != bench.ReaderEpoll && o.reader != bench.ReaderConn {
+		return fmt.Errorf("%w: reader %q (epoll or conn)", errUsage, o.reader)
 	}
 	switch o.transport {
 	case client.TransportTCP:

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -124,6 +126,7 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-pids", "-1"}, true, nil},
 		{[]string{"-duration", "0"}, true, nil},
 		{[]string{"-local-ips", "300"}, true, nil},
+		{[]string{"-reader", "poll"}, true, nil},
 		{[]string{"extra"}, true, nil},
 	}
 	for _, tt := range tests {
@@ -163,6 +166,7 @@ func TestRunScenarios(t *testing.T) {
 		}},
 		{[]string{"-scenario", "room", "-addr", c.TCPAddr, "-count", "5"}, 1, nil},
 		{[]string{"-scenario", "keys", "-addr", c.WSAddr, "-transport", "ws", "-count", "20"}, 1, nil},
+		{[]string{"-scenario", "room", "-addr", c.WSAddr, "-transport", "ws", "-count", "5", "-reader", "conn"}, 1, nil},
 		{[]string{"-scenario", "mids", "-addr", c.TCPAddr, "-count", "20", "-devices", "2", "-key-prefix", "m"}, 1, nil},
 		{[]string{"-scenario", "all", "-addr", c.TCPAddr, "-count", "5"}, 1, nil},
 		{[]string{"-scenario", "lone", "-addr", c.TCPAddr, "-rate", "100", "-duration", "100ms"}, 2, nil},
@@ -292,4 +296,50 @@ func freeAddrs(t *testing.T, n int) []string {
 		ln.Close()
 	}
 	return addrs
+}
+
+// TestProfiler fetches profiles from a stand-in debug server.
+func TestProfiler(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/debug/pprof/allocs", "/debug/pprof/profile":
+			io.WriteString(w, r.URL.Path+"?"+r.URL.RawQuery)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	o := &options{serverPprof: strings.TrimPrefix(srv.URL, "http://"), profileDir: dir}
+	p, err := newProfiler(o)
+	if err != nil || p == nil {
+		t.Fatalf("newProfiler: %v, %v", p, err)
+	}
+	name := profileName("knee", "room", 12.5)
+	p.begin(context.Background(), name, 3)
+	if err := p.end(context.Background(), name); err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{
+		"knee-room-12.5-cpu.pprof":           "/debug/pprof/profile?seconds=3",
+		"knee-room-12.5-allocs-before.pprof": "/debug/pprof/allocs?",
+		"knee-room-12.5-allocs-after.pprof":  "/debug/pprof/allocs?",
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil || string(b) != want {
+			t.Errorf("%s: %q, %v", file, b, err)
+		}
+	}
+	if profileName("x", "keys", 0) != "x-keys-closed" || profileName("x", "room", 50) != "x-room-50" {
+		t.Errorf("names %s %s", profileName("x", "keys", 0), profileName("x", "room", 50))
+	}
+	o.serverPprof = "127.0.0.1:1"
+	p, _ = newProfiler(o)
+	p.begin(context.Background(), "bad", 1)
+	if err := p.end(context.Background(), "bad"); err == nil {
+		t.Error("no error from an unreachable server")
+	}
+	if p, err := newProfiler(&options{}); p != nil || err != nil {
+		t.Errorf("profiler without flags: %v, %v", p, err)
+	}
 }

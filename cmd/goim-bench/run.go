@@ -12,9 +12,9 @@ import (
 	"github.com/goimx/goim/bench"
 )
 
-// fdReserve is how many descriptors beyond its connections the generator
-// keeps for HTTP callers, /proc reads and its own files.
-const fdReserve = 100
+// fdReserve is how many descriptors beyond its client connections and
+// HTTP callers the generator keeps for /proc reads and its own files.
+const fdReserve = 30
 
 // run runs the load generator with the command-line args.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -32,7 +32,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("raise the open-file limit: %w", err)
 	}
-	if need := uint64(o.conns + o.concurrency + fdReserve); need > limit {
+	need := uint64(o.conns + fdReserve)
+	if o.scenario != scenarioIdle {
+		need += uint64(o.concurrency)
+	}
+	if need > limit {
 		return fmt.Errorf("%d connections need about %d descriptors, the limit is %d (run several generators)", o.conns, need, limit)
 	}
 	srv, err := startServer(ctx, o)
@@ -43,6 +47,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	pids, err := serverPids(o, srv)
 	if err != nil {
 		return err
+	}
+	if o.selfProfile != "" {
+		stopProfile, err := startSelfProfile(o.selfProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
 	}
 	rep := newReport(o, pids)
 	if err := runScenario(ctx, o, pids, rep); err != nil {
@@ -73,31 +84,47 @@ func serverPids(o *options, srv *server) ([]int, error) {
 	return append(pids, os.Getpid()), nil // the generator's own share
 }
 
+// session is one scenario's run: its options, fleet and report.
+type session struct {
+	o    *options
+	f    *bench.Fleet
+	w    bench.Workload
+	pids []int
+	rep  *report
+	prof *profiler
+}
+
 // runScenario runs o.scenario and records its results in rep.
 func runScenario(ctx context.Context, o *options, pids []int, rep *report) error {
+	prof, err := newProfiler(o)
+	if err != nil {
+		return err
+	}
 	w := workload(o)
 	f := bench.NewFleet(bench.FleetConfig{
-		Addr:      o.addr,
-		Transport: o.transport,
-		N:         o.conns,
-		LocalIPs:  bench.LoopbackIPs(o.localIPs),
-		Dialers:   o.dialers,
-		Heartbeat: o.heartbeat,
-		Token:     w.Token,
-		Op:        w.Op,
+		Addr:       o.addr,
+		Transport:  o.transport,
+		N:          o.conns,
+		LocalIPs:   bench.LoopbackIPs(o.localIPs),
+		Dialers:    o.dialers,
+		Heartbeat:  o.heartbeat,
+		Token:      w.Token,
+		Op:         w.Op,
+		Reader:     o.reader,
+		EpollPause: o.epollPause,
 	})
 	defer f.Close()
+	s := &session{o: o, f: f, w: w, pids: pids, rep: rep, prof: prof}
+	stop := connectProgress(o, f)
 	if o.scenario == scenarioIdle {
-		stop := connectProgress(o, f)
 		res, err := bench.MeasureIdle(ctx, f, pids, o.settle)
 		stop()
 		res.Scenario, res.Transport = o.label, o.transport
 		rep.Idle = &res
 		return err
 	}
-	stop := connectProgress(o, f)
 	start := time.Now()
-	err := f.Connect(ctx)
+	err = f.Connect(ctx)
 	stop()
 	if err != nil {
 		return err
@@ -108,11 +135,11 @@ func runScenario(ctx context.Context, o *options, pids []int, rep *report) error
 	}
 	switch o.scenario {
 	case scenarioKnee:
-		return runKnee(ctx, o, f, w, pids, rep)
+		return s.knee(ctx)
 	case scenarioLone:
-		return runLone(ctx, o, f, w, pids, rep)
+		return s.lone(ctx)
 	}
-	return runOne(ctx, o, f, w, o.rate, pids, rep)
+	return s.runOne(ctx, s.w, o.rate)
 }
 
 // workload returns the workload of the options' scenario.
@@ -138,46 +165,50 @@ func workload(o *options) bench.Workload {
 }
 
 // runOne runs w at rate once and records the result.
-func runOne(ctx context.Context, o *options, f *bench.Fleet, w bench.Workload, rate float64, pids []int, rep *report) error {
-	res, err := bench.Run(ctx, f, w, bench.RunConfig{
+func (s *session) runOne(ctx context.Context, w bench.Workload, rate float64) error {
+	o := s.o
+	name := profileName(o.label, w.Kind, rate)
+	s.prof.begin(ctx, name, int(o.duration.Seconds()))
+	res, err := bench.Run(ctx, s.f, w, bench.RunConfig{
 		HTTPAddr:      o.httpAddr,
 		Load:          bench.LoadConfig{Rate: rate, Duration: o.duration, Count: o.count, Concurrency: o.concurrency},
 		Drain:         o.drain,
-		Procs:         pids,
+		Procs:         s.pids,
 		Progress:      progressFunc(o),
 		ProgressEvery: o.progress,
 	})
+	if perr := s.prof.end(ctx, name); perr != nil {
+		fmt.Fprintln(o.stderr, "warning:", perr)
+	}
 	if err != nil {
 		return err
 	}
 	res.Scenario, res.Transport = o.label, o.transport
-	rep.add(res)
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return nil
+	s.rep.add(res)
+	return ctx.Err()
 }
 
-// runKnee runs the room at each rate until p99 passes the bound or a
-// message is missing, then writes the plot.
-func runKnee(ctx context.Context, o *options, f *bench.Fleet, w bench.Workload, pids []int, rep *report) error {
+// knee runs the room at each rate until p99 passes the bound or a message
+// is missing, then writes the plot.
+func (s *session) knee(ctx context.Context) error {
+	o := s.o
 	for i, rate := range o.rates {
 		if i > 0 && !sleep(ctx, o.pause) {
 			return ctx.Err()
 		}
-		if err := runOne(ctx, o, f, w, rate, pids, rep); err != nil {
+		if err := s.runOne(ctx, s.w, rate); err != nil {
 			return err
 		}
-		last := rep.Runs[len(rep.Runs)-1]
+		last := s.rep.Runs[len(s.rep.Runs)-1]
 		if !last.AllDelivered() || time.Duration(last.Latency.P99*float64(time.Millisecond)) > o.p99Bound {
-			rep.Knee = fmt.Sprintf("stopped at %g msg/s: %s", rate, verdict(last, o.p99Bound))
+			s.rep.Knee = fmt.Sprintf("stopped at %g msg/s: %s", rate, verdict(last, o.p99Bound))
 			break
 		}
 	}
-	if rep.Knee == "" {
-		rep.Knee = "every rate passed"
+	if s.rep.Knee == "" {
+		s.rep.Knee = "every rate passed"
 	}
-	return writePlot(o, rep)
+	return writePlot(o, s.rep)
 }
 
 // verdict says why a knee run failed.
@@ -188,16 +219,17 @@ func verdict(r bench.Result, bound time.Duration) string {
 	return fmt.Sprintf("p99 %.1f ms > %v", r.Latency.P99, bound)
 }
 
-// runLone measures lone pushes to one key, then lone room messages.
-func runLone(ctx context.Context, o *options, f *bench.Fleet, w bench.Workload, pids []int, rep *report) error {
-	if err := runOne(ctx, o, f, w, o.rate, pids, rep); err != nil {
+// lone measures lone pushes to one key, then lone room messages.
+func (s *session) lone(ctx context.Context) error {
+	if err := s.runOne(ctx, s.w, s.o.rate); err != nil {
 		return err
 	}
-	if !sleep(ctx, o.pause) {
+	if !sleep(ctx, s.o.pause) {
 		return ctx.Err()
 	}
+	w := s.w
 	w.Kind = bench.KindRoom
-	return runOne(ctx, o, f, w, o.rate, pids, rep)
+	return s.runOne(ctx, w, s.o.rate)
 }
 
 // sleep waits d unless ctx ends first.

@@ -93,6 +93,9 @@ func (a *App) Run(ctx context.Context, args []string, stderr io.Writer, start St
 	if err := start(g); err != nil {
 		logger.Error(a.name+": start failed", "err", err)
 		g.close()
+		if errors.Is(err, ErrUsage) {
+			return ExitUsage
+		}
 		return ExitFailure
 	}
 	debug, err := startDebug(a.common.debugAddr, g, logger)
@@ -114,11 +117,13 @@ func (a *App) Run(ctx context.Context, args []string, stderr io.Writer, start St
 // line (ExitUsage).
 func (a *App) parse(args []string, stderr io.Writer) (int, bool) {
 	a.fs.SetOutput(stderr)
-	a.fs.Usage = func() { a.usage(stderr) }
+	a.fs.Usage = func() {} // the flag package has printed its error; the hint follows
 	if err := a.fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			a.usage(stderr)
 			return ExitOK, false
 		}
+		fmt.Fprintf(stderr, "run %s -h for the flags\n", a.name)
 		return ExitUsage, false
 	}
 	if a.fs.NArg() > 0 {

@@ -119,6 +119,11 @@ func (cf *CometFlags) check() error {
 	case c.RPCAddr == NoListen:
 		return usageErr(cf.f.name("rpc"), "a comet needs its RPC listener")
 	}
+	if c.CertFile != "" {
+		if _, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile); err != nil {
+			return usageErr(cf.f.name("cert"), "load certificate: %v", err)
+		}
+	}
 	return nil
 }
 

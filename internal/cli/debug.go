@@ -20,7 +20,7 @@ type debugServer struct {
 	done chan struct{} // closed when Serve returned
 }
 
-// startDebug serves DebugHandler(g) on addr when addr is not empty. The
+// startDebug serves debugHandler(g) on addr when addr is not empty. The
 // listener is bound before it returns, so a busy port is a start error.
 func startDebug(addr string, g *Group, logger *slog.Logger) (*debugServer, error) {
 	if addr == "" {
@@ -32,7 +32,7 @@ func startDebug(addr string, g *Group, logger *slog.Logger) (*debugServer, error
 	}
 	d := &debugServer{
 		srv: &http.Server{
-			Handler:           DebugHandler(g),
+			Handler:           debugHandler(g),
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		},
@@ -63,10 +63,10 @@ func (d *debugServer) close() {
 	<-d.done
 }
 
-// DebugHandler returns the debug pages: net/http/pprof under
+// debugHandler returns the debug pages: net/http/pprof under
 // /debug/pprof/ and the tiers' Stats as JSON at /debug/stats (an object
 // keyed by tier name).
-func DebugHandler(g *Group) http.Handler {
+func debugHandler(g *Group) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)

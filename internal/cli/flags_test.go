@@ -141,10 +141,11 @@ func TestCometCert(t *testing.T) {
 	}
 
 	app = NewApp("comet", "")
-	cf = app.Comet("", true)
-	parseApp(t, app, "-cert", keyFile, "-key", keyFile)
-	if _, err := cf.Config(); err == nil || !strings.Contains(err.Error(), "-cert") {
-		t.Errorf("bad certificate: err %v, want one naming -cert", err)
+	app.Comet("", true)
+	var out bytes.Buffer
+	if code, ok := app.parse([]string{"-cert", keyFile, "-key", keyFile}, &out); ok || code != ExitUsage ||
+		!strings.Contains(out.String(), "-cert: load certificate") {
+		t.Errorf("bad certificate: status %d, output %q; want 2 and an error naming -cert", code, out.String())
 	}
 }
 

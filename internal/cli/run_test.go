@@ -96,8 +96,12 @@ func TestRunAllInOne(t *testing.T) {
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}
 	defer hc.CloseIdleConnections()
 	pushURL := "http://" + httpAddr + "/goim/push/keys?operation=1000&keys=k1"
+	var body string
+	attempt := 0
 	eventually(t, 10*time.Second, "a push to be accepted", func() bool {
-		resp, err := hc.Post(pushURL, "text/plain", strings.NewReader("hello"))
+		attempt++
+		body = fmt.Sprintf("hello-%d", attempt)
+		resp, err := hc.Post(pushURL, "text/plain", strings.NewReader(body))
 		if err != nil {
 			return false
 		}
@@ -105,10 +109,11 @@ func TestRunAllInOne(t *testing.T) {
 		resp.Body.Close()
 		return strings.Contains(string(b), `"code":0`)
 	})
-	c.Read() // the first push accepted (possibly after refused ones)
-	m, err := c.Read()
-	if err == nil && (m.Op != 1000 || string(m.Body) != "hello") {
-		t.Errorf("second message %d %q", m.Op, m.Body)
+	timer := time.AfterFunc(10*time.Second, func() { c.Close() })
+	m, err := c.Read() // only the accepted push was delivered
+	timer.Stop()
+	if err != nil || m.Op != 1000 || string(m.Body) != body {
+		t.Errorf("read %d %q, %v; want 1000 %q", m.Op, m.Body, err, body)
 	}
 	checkDebug(t, hc, debugAddr)
 	logs.waitLogLine(t, "comet: stats")
