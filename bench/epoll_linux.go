@@ -19,7 +19,6 @@ type epollReaders struct {
 	wg    sync.WaitGroup
 	hbWG  sync.WaitGroup
 	stop  chan struct{} // closed by close to end the heartbeat loop
-	pause time.Duration // FleetConfig.EpollPause, 0 for none
 }
 
 // newEpollReaders starts n workers (0: GOMAXPROCS) for f.
@@ -27,7 +26,7 @@ func newEpollReaders(f *Fleet, n int) (*epollReaders, error) {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	e := &epollReaders{f: f, stop: make(chan struct{}), pause: max(f.cfg.EpollPause, 0)}
+	e := &epollReaders{f: f, stop: make(chan struct{})}
 	for range n {
 		fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 		if err != nil {
@@ -70,12 +69,6 @@ func (e *epollReaders) run(epfd int) {
 			if m := e.f.members[ev.Fd].Load(); m != nil {
 				e.read(epfd, m)
 			}
-		}
-		if n < len(events)/4 && e.pause > 0 {
-			// Few connections were ready: let more become ready before
-			// the next wait, so that one wait and one wake serve many.
-			ts := syscall.NsecToTimespec(int64(e.pause))
-			_ = syscall.Nanosleep(&ts, nil)
 		}
 	}
 }

@@ -65,11 +65,6 @@ type FleetConfig struct {
 	// EpollWorkers is the number of epoll workers of ReaderEpoll. Zero
 	// means GOMAXPROCS.
 	EpollWorkers int
-	// EpollPause is how long an epoll worker sleeps after a wait that
-	// found few connections ready, so that the next wait finds more: it
-	// trades up to that much latency for fewer system calls per message.
-	// Zero means none.
-	EpollPause time.Duration
 }
 
 // member is one connection of a Fleet. got is written by its reader

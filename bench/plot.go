@@ -19,9 +19,9 @@ type PlotPoint struct {
 
 // Plot geometry, in SVG user units.
 const (
-	plotW, plotH               = 720, 420
+	plotW, plotH               = 720, 440
 	plotLeft, plotRight        = 90, 80
-	plotTop, plotBottom        = 50, 60
+	plotTop, plotBottom        = 50, 80
 	plotInnerW                 = plotW - plotLeft - plotRight
 	plotInnerH                 = plotH - plotTop - plotBottom
 	colorDelivered, colorP99   = "#1f77b4", "#d62728"
@@ -143,7 +143,7 @@ func plotFrame(b *strings.Builder, xs logScale, yl linAxis, yr logAxis) {
 		fmt.Fprintf(b, `<text x="%.1f" y="%d" text-anchor="middle" %s>%s</text>`+"\n", x, y1+18, plotFont, trimFloat(v))
 	}
 	fmt.Fprintf(b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="black"/>`+"\n", x0, y0, plotInnerW, plotInnerH)
-	fmt.Fprintf(b, `<text x="%d" y="%d" text-anchor="middle" %s>offered push rate (messages/s, log scale)</text>`+"\n", plotLeft+plotInnerW/2, plotH-14, plotFont)
+	fmt.Fprintf(b, `<text x="%d" y="%d" text-anchor="middle" %s>offered push rate (messages/s, log scale)</text>`+"\n", plotLeft+plotInnerW/2, y1+38, plotFont)
 	fmt.Fprintf(b, `<text transform="translate(18 %d) rotate(-90)" text-anchor="middle" fill="%s" %s>deliveries/s (messages x receivers)</text>`+"\n", plotTop+plotInnerH/2, colorDelivered, plotFont)
 	fmt.Fprintf(b, `<text transform="translate(%d %d) rotate(90)" text-anchor="middle" fill="%s" %s>p99 latency (ms, log scale)</text>`+"\n", plotW-14, plotTop+plotInnerH/2, colorP99, plotFont)
 }
@@ -179,14 +179,16 @@ func plotOffered(b *strings.Builder, pts []PlotPoint, xs logScale, yl linAxis) {
 	}
 }
 
-// plotLegend draws the legend in the top left corner of the plot area.
+// plotLegend draws the legend in one row under the plot.
 func plotLegend(b *strings.Builder) {
-	x, y := plotLeft+12, plotTop+18
-	fmt.Fprintf(b, `<rect x="%d" y="%d" width="250" height="76" fill="white" fill-opacity="0.85" stroke="%s"/>`+"\n", x-6, y-14, colorGrid)
-	fmt.Fprintf(b, `<circle cx="%d" cy="%d" r="4" fill="%s"/><text x="%d" y="%d" %s>delivered/s</text>`+"\n", x+4, y-4, colorDelivered, x+14, y, plotFont)
-	fmt.Fprintf(b, `<circle cx="%d" cy="%d" r="4" fill="%s"/><text x="%d" y="%d" %s>p99 push-to-receive latency</text>`+"\n", x+4, y+14, colorP99, x+14, y+18, plotFont)
-	fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="1.5" stroke-dasharray="4,3"/><text x="%d" y="%d" %s>offered deliveries/s</text>`+"\n", x-2, y+32, x+10, y+32, colorOffered, x+14, y+36, plotFont)
-	fmt.Fprintf(b, `<circle cx="%d" cy="%d" r="4" fill="white" stroke="black"/><text x="%d" y="%d" %s>hollow: messages missing</text>`+"\n", x+4, y+50, x+14, y+54, plotFont)
+	x, y := plotLeft, plotH-14
+	fmt.Fprintf(b, `<circle cx="%d" cy="%d" r="4" fill="%s"/><text x="%d" y="%d" %s>delivered/s</text>`+"\n", x+4, y-4, colorDelivered, x+12, y, plotFont)
+	x += 100
+	fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="1.5" stroke-dasharray="4,3"/><text x="%d" y="%d" %s>offered/s</text>`+"\n", x-2, y-4, x+10, y-4, colorOffered, x+14, y, plotFont)
+	x += 90
+	fmt.Fprintf(b, `<circle cx="%d" cy="%d" r="4" fill="%s"/><text x="%d" y="%d" %s>p99 push-to-receive latency</text>`+"\n", x+4, y-4, colorP99, x+12, y, plotFont)
+	x += 190
+	fmt.Fprintf(b, `<circle cx="%d" cy="%d" r="4" fill="white" stroke="black"/><text x="%d" y="%d" %s>hollow: messages missing</text>`+"\n", x+4, y-4, x+12, y, plotFont)
 }
 
 // siString formats v with a k or M suffix.

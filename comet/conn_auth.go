@@ -45,14 +45,22 @@ func (c *conn) handshake(ws bool) error {
 	}
 	c.setAccepts(rep.Accepts)
 	c.renewAt = time.Now().Add(c.cm.cfg.RenewInterval).UnixNano()
+	if !c.timer().Reset(c.th, c.hb) {
+		return errDeadline // the handshake deadline fired: c is closing
+	}
+	// Register before the auth reply, so a push sent once the client saw
+	// the reply finds it; hold the writer until the reply is out, so a push
+	// arriving in between waits on the queue and follows the reply.
+	c.holdWriter()
+	if err := c.register(rep.RoomID); err != nil {
+		return err
+	}
 	reply := (&protocol.Packet{Ver: p.Ver, Op: protocol.OpAuthReply, Seq: p.Seq}).Append(c.rbuf[:0])
 	if err := c.writePacket(reply); err != nil {
 		return err
 	}
-	if !c.timer().Reset(c.th, c.hb) {
-		return errDeadline // the handshake deadline fired: c is closing
-	}
-	return c.register(rep.RoomID)
+	c.releaseWriter()
+	return nil
 }
 
 // upgrade runs the WebSocket opening handshake with a pooled scratch

@@ -84,6 +84,31 @@ func (c *conn) writeLoop() {
 	}
 }
 
+// holdWriter keeps pushes on the queue without starting a writer, until
+// releaseWriter. The reader calls it before c is registered, so nothing
+// runs yet.
+func (c *conn) holdWriter() {
+	c.mu.Lock()
+	c.writing = true
+	c.mu.Unlock()
+}
+
+// releaseWriter ends holdWriter: it starts a writer for the pushes that
+// queued meanwhile, if any.
+func (c *conn) releaseWriter() {
+	c.mu.Lock()
+	start := c.queue != nil && !c.closed
+	if start {
+		c.cm.wg.Add(1) // c's reader holds a count: the counter is not zero
+	} else {
+		c.writing = false
+	}
+	c.mu.Unlock()
+	if start {
+		go c.writeFn()
+	}
+}
+
 // takeQueue takes the waiting batch, or marks the writer stopped and
 // returns nil when there is none.
 func (c *conn) takeQueue() *sendQueue {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -290,4 +291,27 @@ func TestSubLimit(t *testing.T) {
 	s.cm.PushKeys(context.Background(), &cometrpc.PushKeysReq{Op: 1, Keys: []string{"greedy"}, Body: []byte("gone")})
 	s.cm.PushKeys(context.Background(), &cometrpc.PushKeysReq{Op: 100000, Keys: []string{"greedy"}, Body: []byte("kept")})
 	expectPushes(t, c, packetBytes(100000, "kept"))
+}
+
+// TestPushRightAfterAuth checks that a push made as soon as the client saw
+// its auth reply reaches it: the connection is registered before the reply
+// goes out, and a push that races the reply follows it on the wire.
+func TestPushRightAfterAuth(t *testing.T) {
+	transports(t, func(t *testing.T, dial func(testing.TB, *server) *client) {
+		s := startServer(t, Config{}, nil)
+		ctx := context.Background()
+		for i := range 50 {
+			key := fmt.Sprint("k", i)
+			c := dial(t, s)
+			c.auth(token{Key: key, Accepts: []int32{1000}}) // reads op 8 first
+			if err := s.cm.PushKeys(ctx, &cometrpc.PushKeysReq{Op: 1000, Keys: []string{key}, Body: []byte("now")}); err != nil {
+				t.Fatal(err)
+			}
+			expectPushes(t, c, packetBytes(1000, "now"))
+			c.nc.Close()
+		}
+		if st := s.cm.Stats(); st.KeyMisses != 0 {
+			t.Errorf("%d pushes missed a connection that had its auth reply", st.KeyMisses)
+		}
+	})
 }

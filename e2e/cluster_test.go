@@ -13,12 +13,17 @@ import (
 // Short intervals so that the tests wait little: comets and jobs report
 // every 200ms, logic forgets a node silent for 2s, jobs refetch the comet
 // list every 200ms, and lost RPC connections are redialled within 200ms.
+// Every process logs its stats every second, for failed tests' output.
 const (
 	reportInterval = "200ms"
 	nodeTTL        = 2 * time.Second
 	cometRefresh   = "200ms"
 	rpcMaxBackoff  = "200ms"
 	shutdownBound  = "5s"
+	// sendQueue is the comets' per-connection queue: larger than the
+	// room-order burst, so that a test client starved of CPU on a loaded
+	// machine is not treated as a slow reader whose messages are dropped.
+	sendQueue = "1024"
 )
 
 // cometNode is one comet of a cluster, as clients and the tests see it.
@@ -102,7 +107,7 @@ func (c *cluster) logicArgs() []string {
 func (c *cluster) cometArgs(n *cometNode) []string {
 	return append(commonArgs(), "-logic", c.logicRPC, "-node-id", n.id, "-addrs", n.addrs,
 		"-tcp", n.tcp, "-ws", n.ws, "-rpc", n.rpc,
-		"-report-interval", reportInterval, "-rpc-max-backoff", rpcMaxBackoff)
+		"-report-interval", reportInterval, "-rpc-max-backoff", rpcMaxBackoff, "-send-queue", sendQueue)
 }
 
 // jobArgs are the flags of the job process.
@@ -124,7 +129,7 @@ func startAllInOne(t testing.TB, extra ...string) *cluster {
 		"-logic.http", hostPort(c.httpURL), "-logic.rpc", c.logicRPC, "-logic.node-ttl", nodeTTL.String(),
 		"-logic.rpc-max-backoff", rpcMaxBackoff,
 		"-comet.node-id", n.id, "-comet.addrs", n.addrs, "-comet.tcp", n.tcp, "-comet.ws", n.ws,
-		"-comet.rpc", n.rpc, "-comet.report-interval", reportInterval,
+		"-comet.rpc", n.rpc, "-comet.report-interval", reportInterval, "-comet.send-queue", sendQueue,
 		"-job.rpc", c.jobRPC, "-job.comet-refresh", cometRefresh, "-job.report-interval", reportInterval)
 	c.logic = startProc(t, "goim", "goim", append(args, extra...)...)
 	t.Cleanup(func() { c.stopAll(t) })

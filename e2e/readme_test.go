@@ -46,6 +46,8 @@ func TestReadmeTour(t *testing.T) {
 	c := startAllInOne(t)
 	n := c.comets[0]
 	cl := dialClient(t, "tour", "tcp", n.tcp, token(123, "k123", "live://1000", 1000))
+	tour := &fixture{c: c, specs: []clientSpec{{name: "tour", key: "k123"}}, clients: map[string]*tclient{"tour": cl}}
+	tour.sync(t)
 	for _, cu := range curls {
 		u, err := url.Parse(cu.url)
 		if err != nil {

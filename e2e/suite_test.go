@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -57,7 +58,38 @@ func connect(t testing.TB, c *cluster, specs []clientSpec) *fixture {
 		}
 		f.clients[s.name] = dialClient(t, s.name, s.transport, addr, token(s.mid, s.key, s.room, s.accepts...))
 	}
+	f.sync(t)
 	return f
+}
+
+// syncOp is an operation every client accepts, for sync pushes.
+const syncOp = 1000
+
+// sync waits until every client is reachable by a push to its key, then
+// drains what the clients received so far.
+//
+// It works around a comet race: a comet answers the auth packet before it
+// puts the connection in its bucket and room, so a push that arrives right
+// after a client's Dial returned can miss it (a "key miss").
+func (f *fixture) sync(t testing.TB) {
+	t.Helper()
+	keys := url.Values{"operation": {strconv.Itoa(syncOp)}, "keys": f.allKeys()}
+	attempt := 0
+	eventually(t, recvTimeout, "every client to be reachable", func() (bool, string) {
+		attempt++
+		body := fmt.Sprintf("sync-%d", attempt)
+		f.c.pushOK(t, "/goim/push/keys", keys, body)
+		for _, s := range f.specs {
+			if !f.clients[s.name].receivedWithin(body, 500*time.Millisecond) {
+				return false, s.name + " missed " + body
+			}
+		}
+		return true, ""
+	})
+	f.c.pushOK(t, "/goim/push/keys", keys, "synced")
+	for _, s := range f.specs {
+		f.clients[s.name].untilSkipping(t, "synced", "sync-")
+	}
 }
 
 // cometOf returns the comet of spec s.

@@ -141,15 +141,27 @@ func (j *Job) Push(ctx context.Context, msg *jobrpc.PushMsg) error {
 	}
 	switch msg.Type {
 	case jobrpc.PushRoom:
+		j.ensureComets(ctx)
 		return j.pushRoom(msg)
 	case jobrpc.PushKeys:
 		return j.pushKeys(ctx, msg)
 	case jobrpc.PushAll:
+		j.ensureComets(ctx)
 		j.pushAll(msg)
 		return nil
 	}
 	j.stats.rejectedBad.Add(1)
 	return fmt.Errorf("%w: type %v", ErrBadPush, msg.Type)
+}
+
+// ensureComets fetches the comet list first when the job knows no comet
+// (it just started, maybe restarted under an id logic still routes to), so
+// a room or broadcast push accepted then is not dropped for want of a
+// list that logic already has. Fetches are at most every 100ms.
+func (j *Job) ensureComets(ctx context.Context) {
+	if len(j.comets.Load().list) == 0 {
+		j.refreshIfStale(ctx)
+	}
 }
 
 // pushKeys queues a push to keys for the comet that holds them.

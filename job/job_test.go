@@ -184,3 +184,25 @@ func TestShutdownStaysOffline(t *testing.T) {
 		}
 	}
 }
+
+// TestRoomPushFetchesCometsWhenNoneKnown checks that a room push reaching a
+// job that knows no comet yet (just started, or restarted under an id
+// logic still routes to) fetches the list first instead of dropping it.
+func TestRoomPushFetchesCometsWhenNoneKnown(t *testing.T) {
+	h := startHarness(t, Config{CometRefresh: time.Hour}, nil)
+	h.logic.setComets("c1")
+	h.job.refreshMu.Lock()
+	h.job.lastRefresh = time.Time{} // the background fetch found none, long ago
+	h.job.refreshMu.Unlock()
+	msg := jobrpc.PushMsg{Type: jobrpc.PushRoom, Op: 1000, Room: "live://1", Msg: []byte("first")}
+	if err := h.job.Push(context.Background(), &msg); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "room message at c1", func() bool {
+		c := h.comet("c1")
+		return c != nil && len(c.roomBodies("live://1")) == 1
+	})
+	if st := h.job.Stats(); st.DroppedNoComet != 0 {
+		t.Errorf("DroppedNoComet = %d, want 0", st.DroppedNoComet)
+	}
+}

@@ -210,14 +210,17 @@ func (r *registry) pickJob(s string, now time.Time) (jobRef, bool) {
 	return best, found
 }
 
-// liveJobIDs returns the ids of the live jobs.
+// liveJobIDs returns the ids of the live jobs that are not offline; the
+// clients of the others are closed.
 func (r *registry) liveJobIDs(now time.Time) map[string]bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.expireLocked(now)
 	ids := make(map[string]bool, len(r.jobs))
-	for id := range r.jobs {
-		ids[id] = true
+	for id, e := range r.jobs {
+		if !e.info.Offline {
+			ids[id] = true
+		}
 	}
 	return ids
 }

@@ -66,7 +66,6 @@ type options struct {
 	profileDir  string
 	selfProfile string
 	reader      string
-	epollPause  time.Duration
 
 	stdout, stderr io.Writer // where the table and the progress lines go
 }
@@ -83,8 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.conns, "conns", 1000, "client connections")
 	fs.IntVar(&o.localIPs, "local-ips", 8, "spread connections over source addresses 127.0.0.1..127.0.0.N (0: system's choice)")
 	fs.IntVar(&o.dialers, "dialers", 64, "connections dialed at once")
-	fs.DurationVar(&o.epollPause, "epoll-pause", 0, "epoll reader: sleep this long after a wait that found few connections ready (fewer system calls, up to this much added latency)")
-	fs.StringVar(&o.reader, "reader", bench.ReaderEpoll, "how connections are read: epoll (raw sockets, a few epoll workers; Linux) or conn (the client library, a goroutine each)")
+	fs.StringVar(&o.reader, "reader", bench.ReaderConn, "how connections are read: conn (the client library, a goroutine each) or epoll (raw sockets read by a few epoll workers; Linux)")
 	fs.DurationVar(&o.heartbeat, "heartbeat", 30*time.Second, "client heartbeat interval (0: none)")
 	fs.Float64Var(&o.rate, "rate", 0, "pushes per second, open loop (0: closed loop with -concurrency callers)")
 	rates := fs.String("rates", "10,20,50,100,200,400", "knee: comma-separated rising push rates")

@@ -165,8 +165,8 @@ func TestRunScenarios(t *testing.T) {
 			return ""
 		}},
 		{[]string{"-scenario", "room", "-addr", c.TCPAddr, "-count", "5"}, 1, nil},
-		{[]string{"-scenario", "keys", "-addr", c.WSAddr, "-transport", "ws", "-count", "20"}, 1, nil},
-		{[]string{"-scenario", "room", "-addr", c.WSAddr, "-transport", "ws", "-count", "5", "-reader", "conn"}, 1, nil},
+		{[]string{"-scenario", "keys", "-addr", c.WSAddr, "-transport", "ws", "-count", "20", "-reader", "epoll"}, 1, nil},
+		{[]string{"-scenario", "room", "-addr", c.WSAddr, "-transport", "ws", "-count", "5"}, 1, nil},
 		{[]string{"-scenario", "mids", "-addr", c.TCPAddr, "-count", "20", "-devices", "2", "-key-prefix", "m"}, 1, nil},
 		{[]string{"-scenario", "all", "-addr", c.TCPAddr, "-count", "5"}, 1, nil},
 		{[]string{"-scenario", "lone", "-addr", c.TCPAddr, "-rate", "100", "-duration", "100ms"}, 2, nil},
@@ -302,7 +302,7 @@ func freeAddrs(t *testing.T, n int) []string {
 func TestProfiler(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
-		case "/debug/pprof/allocs", "/debug/pprof/profile":
+		case "/debug/pprof/allocs", "/debug/pprof/profile", "/debug/pprof/heap":
 			io.WriteString(w, r.URL.Path+"?"+r.URL.RawQuery)
 		default:
 			http.NotFound(w, r)
@@ -329,6 +329,12 @@ func TestProfiler(t *testing.T) {
 		if err != nil || string(b) != want {
 			t.Errorf("%s: %q, %v", file, b, err)
 		}
+	}
+	if err := p.heap(context.Background(), "idle"); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "idle-heap.pprof")); string(b) != "/debug/pprof/heap?gc=1" {
+		t.Errorf("heap profile %q", b)
 	}
 	if profileName("x", "keys", 0) != "x-keys-closed" || profileName("x", "room", 50) != "x-room-50" {
 		t.Errorf("names %s %s", profileName("x", "keys", 0), profileName("x", "room", 50))

@@ -62,6 +62,18 @@ func (p *profiler) end(ctx context.Context, name string) error {
 	return p.err
 }
 
+// heap saves the server's heap profile (after a collection) as
+// name-heap.pprof.
+func (p *profiler) heap(ctx context.Context, name string) error {
+	if p == nil {
+		return nil
+	}
+	p.fetch(ctx, "heap?gc=1", name+"-heap.pprof")
+	p.errMu.Lock()
+	defer p.errMu.Unlock()
+	return p.err
+}
+
 // fetch saves one profile; errors are kept for end.
 func (p *profiler) fetch(ctx context.Context, what, file string) {
 	err := p.get(ctx, p.base+what, filepath.Join(p.dir, file))

@@ -120,7 +120,7 @@ func writePlot(o *options, r *report) error {
 			Complete:  res.AllDelivered(),
 		})
 	}
-	title := fmt.Sprintf("room fan-out, %d %s members: delivered/s and p99 vs push rate", o.conns, o.transport)
+	title := fmt.Sprintf("room fan-out (%s), %d %s members: delivered/s and p99 vs push rate", o.label, o.conns, o.transport)
 	var b bytes.Buffer
 	if err := bench.WritePlot(&b, title, pts, float64(o.p99Bound)/float64(time.Millisecond)); err != nil {
 		return err

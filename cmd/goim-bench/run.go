@@ -102,16 +102,15 @@ func runScenario(ctx context.Context, o *options, pids []int, rep *report) error
 	}
 	w := workload(o)
 	f := bench.NewFleet(bench.FleetConfig{
-		Addr:       o.addr,
-		Transport:  o.transport,
-		N:          o.conns,
-		LocalIPs:   bench.LoopbackIPs(o.localIPs),
-		Dialers:    o.dialers,
-		Heartbeat:  o.heartbeat,
-		Token:      w.Token,
-		Op:         w.Op,
-		Reader:     o.reader,
-		EpollPause: o.epollPause,
+		Addr:      o.addr,
+		Transport: o.transport,
+		N:         o.conns,
+		LocalIPs:  bench.LoopbackIPs(o.localIPs),
+		Dialers:   o.dialers,
+		Heartbeat: o.heartbeat,
+		Token:     w.Token,
+		Op:        w.Op,
+		Reader:    o.reader,
 	})
 	defer f.Close()
 	s := &session{o: o, f: f, w: w, pids: pids, rep: rep, prof: prof}
@@ -121,6 +120,9 @@ func runScenario(ctx context.Context, o *options, pids []int, rep *report) error
 		stop()
 		res.Scenario, res.Transport = o.label, o.transport
 		rep.Idle = &res
+		if err == nil {
+			err = prof.heap(ctx, o.label)
+		}
 		return err
 	}
 	start := time.Now()
