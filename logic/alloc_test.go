@@ -26,6 +26,7 @@ func TestZeroAllocs(t *testing.T) {
 		{"pickJob", func() { _, _ = l.reg.pickJob("live://1", l.cfg.Now()) }},
 		{"parseParams", func() { p.reset(); _ = parseParams("operation=1&keys=a&keys=b&mids=1,2", &p) }},
 		{"appendPushAnswer", func() { out = appendPushAnswer(out[:0], PushResult{Conns: 12, Comets: 3}, true) }},
+		{"countPush", func() { l.stats.countPush(pushKindKeys, nil); l.stats.countPush(pushKindAll, ErrNoJob) }},
 	}
 	for _, tt := range tests {
 		tt.fn() // warm up scratch capacity

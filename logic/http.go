@@ -31,8 +31,8 @@ const contentType = "application/json; charset=utf-8"
 // newHandler builds the HTTP API.
 func (l *Logic) newHandler() http.Handler {
 	mux := http.NewServeMux()
-	post := func(path string, h http.HandlerFunc) { mux.Handle(path, allow(http.MethodPost, h)) }
-	get := func(path string, h http.HandlerFunc) { mux.Handle(path, allow(http.MethodGet, h)) }
+	post := func(path string, h http.HandlerFunc) { mux.Handle(path, l.allow(http.MethodPost, h)) }
+	get := func(path string, h http.HandlerFunc) { mux.Handle(path, l.allow(http.MethodGet, h)) }
 	post("/goim/push/keys", l.handlePushKeys)
 	post("/goim/push/mids", l.handlePushMids)
 	post("/goim/push/room", l.handlePushRoom)
@@ -44,17 +44,17 @@ func (l *Logic) newHandler() http.Handler {
 	get("/goim/nodes/instances", l.handleNodesInstances)
 	get("/nodes/instances", l.handleNodesInstances)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, CodeRequestErr, "no such endpoint: "+r.URL.Path)
+		l.writeBadRequest(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
 	return l.recoverer(mux)
 }
 
 // allow rejects every method but method (and HEAD for GET) with 405.
-func allow(method string, h http.HandlerFunc) http.Handler {
+func (l *Logic) allow(method string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != method && (method != http.MethodGet || r.Method != http.MethodHead) {
 			w.Header().Set("Allow", method)
-			writeError(w, http.StatusMethodNotAllowed, CodeRequestErr, "method "+r.Method+" not allowed, use "+method)
+			l.writeBadRequest(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed, use "+method)
 			return
 		}
 		h(w, r)
@@ -110,9 +110,16 @@ func writeError(w http.ResponseWriter, status, code int, msg string) {
 	writeBody(w, status, b)
 }
 
+// writeBadRequest answers -400 with HTTP status and counts it in
+// Stats.BadRequests.
+func (l *Logic) writeBadRequest(w http.ResponseWriter, status int, msg string) {
+	l.stats.badRequests.Add(1)
+	writeError(w, status, CodeRequestErr, msg)
+}
+
 // writeRequestErr answers a bad request: -400 with HTTP 400.
-func writeRequestErr(w http.ResponseWriter, err error) {
-	writeError(w, http.StatusBadRequest, CodeRequestErr, message(err))
+func (l *Logic) writeRequestErr(w http.ResponseWriter, err error) {
+	l.writeBadRequest(w, http.StatusBadRequest, message(err))
 }
 
 // writeServerErr answers a failure: -500 with HTTP 200.

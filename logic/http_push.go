@@ -13,7 +13,7 @@ type pushFunc func(ctx context.Context, sc *pushScratch, msg []byte) (PushResult
 
 // handlePushKeys serves POST /goim/push/keys?operation=&keys=..
 func (l *Logic) handlePushKeys(w http.ResponseWriter, r *http.Request) {
-	l.servePush(w, r, true, func(p *params) error {
+	l.servePush(w, r, pushKindKeys, func(p *params) error {
 		if len(p.keys) == 0 {
 			return missing("keys")
 		}
@@ -25,7 +25,7 @@ func (l *Logic) handlePushKeys(w http.ResponseWriter, r *http.Request) {
 
 // handlePushMids serves POST /goim/push/mids?operation=&mids=..
 func (l *Logic) handlePushMids(w http.ResponseWriter, r *http.Request) {
-	l.servePush(w, r, true, func(p *params) error {
+	l.servePush(w, r, pushKindMids, func(p *params) error {
 		if len(p.mids) == 0 {
 			return missing("mids")
 		}
@@ -37,7 +37,7 @@ func (l *Logic) handlePushMids(w http.ResponseWriter, r *http.Request) {
 
 // handlePushRoom serves POST /goim/push/room?operation=&type=&room=
 func (l *Logic) handlePushRoom(w http.ResponseWriter, r *http.Request) {
-	l.servePush(w, r, false, func(p *params) error {
+	l.servePush(w, r, pushKindRoom, func(p *params) error {
 		if p.typ == "" {
 			return missing("type")
 		}
@@ -52,16 +52,16 @@ func (l *Logic) handlePushRoom(w http.ResponseWriter, r *http.Request) {
 
 // handlePushAll serves POST /goim/push/all?operation=&speed=
 func (l *Logic) handlePushAll(w http.ResponseWriter, r *http.Request) {
-	l.servePush(w, r, false, func(*params) error { return nil },
+	l.servePush(w, r, pushKindAll, func(*params) error { return nil },
 		func(ctx context.Context, sc *pushScratch, msg []byte) (PushResult, error) {
 			return l.pushAll(ctx, sc, sc.params.op, sc.params.speed, msg)
 		})
 }
 
 // servePush parses and checks the parameters (operation is always
-// required), reads the body, runs push and answers. withConns says whether
-// the answer's data carries the connection count.
-func (l *Logic) servePush(w http.ResponseWriter, r *http.Request, withConns bool, check func(*params) error, push pushFunc) {
+// required), reads the body, runs push, counts it as kind and answers.
+// The answer's data carries the connection count for keys and mids.
+func (l *Logic) servePush(w http.ResponseWriter, r *http.Request, kind pushKind, check func(*params) error, push pushFunc) {
 	sc := l.getScratch()
 	defer l.putScratch(sc)
 	p := &sc.params
@@ -77,14 +77,16 @@ func (l *Logic) servePush(w http.ResponseWriter, r *http.Request, withConns bool
 		msg, err = l.readBody(r, sc)
 	}
 	if err != nil {
-		writeRequestErr(w, err)
+		l.writeRequestErr(w, err)
 		return
 	}
 	res, err := push(r.Context(), sc, msg)
+	l.stats.countPush(kind, err)
 	if err != nil {
 		writeServerErr(w, err)
 		return
 	}
+	withConns := kind == pushKindKeys || kind == pushKindMids
 	sc.out = appendPushAnswer(sc.out[:0], res, withConns)
 	writeBody(w, http.StatusOK, sc.out)
 }

@@ -6,9 +6,9 @@ import (
 )
 
 // queryParams parses r's query; on error it answers -400 and returns false.
-func queryParams(w http.ResponseWriter, r *http.Request, p *params) bool {
+func (l *Logic) queryParams(w http.ResponseWriter, r *http.Request, p *params) bool {
 	if err := parseParams(r.URL.RawQuery, p); err != nil {
-		writeRequestErr(w, err)
+		l.writeRequestErr(w, err)
 		return false
 	}
 	return true
@@ -17,14 +17,14 @@ func queryParams(w http.ResponseWriter, r *http.Request, p *params) bool {
 // handleOnlineTop serves GET /goim/online/top?type=&limit=
 func (l *Logic) handleOnlineTop(w http.ResponseWriter, r *http.Request) {
 	var p params
-	if !queryParams(w, r, &p) {
+	if !l.queryParams(w, r, &p) {
 		return
 	}
 	switch {
 	case p.typ == "":
-		writeRequestErr(w, missing("type"))
+		l.writeRequestErr(w, missing("type"))
 	case !p.hasLimit:
-		writeRequestErr(w, missing("limit"))
+		l.writeRequestErr(w, missing("limit"))
 	default:
 		writeData(w, l.reg.onlineTop(p.typ, p.limit, l.cfg.Now()))
 	}
@@ -33,14 +33,14 @@ func (l *Logic) handleOnlineTop(w http.ResponseWriter, r *http.Request) {
 // handleOnlineRoom serves GET /goim/online/room?type=&rooms=..
 func (l *Logic) handleOnlineRoom(w http.ResponseWriter, r *http.Request) {
 	var p params
-	if !queryParams(w, r, &p) {
+	if !l.queryParams(w, r, &p) {
 		return
 	}
 	switch {
 	case p.typ == "":
-		writeRequestErr(w, missing("type"))
+		l.writeRequestErr(w, missing("type"))
 	case len(p.rooms) == 0:
-		writeRequestErr(w, missing("rooms"))
+		l.writeRequestErr(w, missing("rooms"))
 	default:
 		writeData(w, l.reg.onlineRooms(p.typ, p.rooms, l.cfg.Now()))
 	}
@@ -54,7 +54,7 @@ func (l *Logic) handleOnlineTotal(w http.ResponseWriter, _ *http.Request) {
 // handleNodesWeighted serves GET /goim/nodes/weighted?platform=
 func (l *Logic) handleNodesWeighted(w http.ResponseWriter, r *http.Request) {
 	var p params
-	if !queryParams(w, r, &p) {
+	if !l.queryParams(w, r, &p) {
 		return
 	}
 	region := p.region

@@ -46,6 +46,7 @@ type Logic struct {
 	handler  http.Handler
 	httpSrv  *http.Server
 	rpcSrv   *rpc.Server
+	stats    counters
 
 	stopOnce sync.Once
 	stop     chan struct{} // closed to stop the sweeper

@@ -66,7 +66,9 @@ func (l *Logic) putScratch(sc *pushScratch) {
 func (l *Logic) PushKeys(ctx context.Context, op int32, keys []string, msg []byte) (PushResult, error) {
 	sc := l.getScratch()
 	defer l.putScratch(sc)
-	return l.pushKeys(ctx, sc, op, keys, msg)
+	res, err := l.pushKeys(ctx, sc, op, keys, msg)
+	l.stats.countPush(pushKindKeys, err)
+	return res, err
 }
 
 // PushMids pushes msg with operation op to every connection of the users
@@ -74,7 +76,9 @@ func (l *Logic) PushKeys(ctx context.Context, op int32, keys []string, msg []byt
 func (l *Logic) PushMids(ctx context.Context, op int32, mids []int64, msg []byte) (PushResult, error) {
 	sc := l.getScratch()
 	defer l.putScratch(sc)
-	return l.pushMids(ctx, sc, op, mids, msg)
+	res, err := l.pushMids(ctx, sc, op, mids, msg)
+	l.stats.countPush(pushKindMids, err)
+	return res, err
 }
 
 // PushRoom pushes msg with operation op to every connection in room (the
@@ -82,7 +86,9 @@ func (l *Logic) PushMids(ctx context.Context, op int32, mids []int64, msg []byte
 func (l *Logic) PushRoom(ctx context.Context, op int32, room string, msg []byte) (PushResult, error) {
 	sc := l.getScratch()
 	defer l.putScratch(sc)
-	return l.pushRoom(ctx, sc, op, room, msg)
+	res, err := l.pushRoom(ctx, sc, op, room, msg)
+	l.stats.countPush(pushKindRoom, err)
+	return res, err
 }
 
 // PushAll pushes msg with operation op to every connection accepting op,
@@ -90,7 +96,9 @@ func (l *Logic) PushRoom(ctx context.Context, op int32, room string, msg []byte)
 func (l *Logic) PushAll(ctx context.Context, op, speed int32, msg []byte) (PushResult, error) {
 	sc := l.getScratch()
 	defer l.putScratch(sc)
-	return l.pushAll(ctx, sc, op, speed, msg)
+	res, err := l.pushAll(ctx, sc, op, speed, msg)
+	l.stats.countPush(pushKindAll, err)
+	return res, err
 }
 
 func (l *Logic) pushKeys(ctx context.Context, sc *pushScratch, op int32, keys []string, msg []byte) (PushResult, error) {

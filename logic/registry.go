@@ -256,6 +256,30 @@ func (r *registry) cometCount(now time.Time) int {
 	return len(r.comets)
 }
 
+// registryCounts are the sizes of the registry, for Stats.
+type registryCounts struct {
+	comets      int // live comets
+	jobs        int // live jobs taking pushes
+	jobsOffline int // live jobs reporting Offline
+	rooms       int // rooms with connections on live comets
+}
+
+// counts returns the sizes of the registry at now.
+func (r *registry) counts(now time.Time) registryCounts {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.expireLocked(now)
+	c := registryCounts{comets: len(r.comets), rooms: len(r.rooms)}
+	for _, e := range r.jobs {
+		if e.info.Offline {
+			c.jobsOffline++
+		} else {
+			c.jobs++
+		}
+	}
+	return c
+}
+
 // cloneNode copies n so that the registry owns its slices.
 func cloneNode(n logicrpc.NodeInfo) logicrpc.NodeInfo {
 	n.Addrs = slices.Clone(n.Addrs)

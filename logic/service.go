@@ -17,6 +17,17 @@ var _ logicrpc.Service = (*Logic)(nil)
 // assigns a key when the token has none, and records the session. A
 // malformed token is an error wrapping ErrBadToken.
 func (l *Logic) Connect(ctx context.Context, req *logicrpc.ConnectReq) (*logicrpc.ConnectReply, error) {
+	rep, err := l.connect(ctx, req)
+	if err != nil {
+		l.stats.connectsRefused.Add(1)
+		return nil, err
+	}
+	l.stats.connects.Add(1)
+	return rep, nil
+}
+
+// connect is Connect without the counting.
+func (l *Logic) connect(ctx context.Context, req *logicrpc.ConnectReq) (*logicrpc.ConnectReply, error) {
 	if req.Server == "" {
 		return nil, fmt.Errorf("%w: connect without server", ErrBadRequest)
 	}
@@ -49,6 +60,7 @@ func (l *Logic) Disconnect(ctx context.Context, req *logicrpc.DisconnectReq) (*l
 	if err != nil {
 		return nil, fmt.Errorf("logic: disconnect: %w", err)
 	}
+	l.stats.disconnects.Add(1)
 	return &logicrpc.DisconnectReply{Has: has}, nil
 }
 
@@ -62,6 +74,7 @@ func (l *Logic) Heartbeat(ctx context.Context, req *logicrpc.HeartbeatReq) error
 	if _, err := l.sessions.Renew(ctx, s); err != nil {
 		return fmt.Errorf("logic: heartbeat: %w", err)
 	}
+	l.stats.heartbeats.Add(1)
 	return nil
 }
 

@@ -131,9 +131,17 @@ func (t *LogicTier) Shutdown(ctx context.Context) error { return t.l.Shutdown(ct
 // Close implements Tier.
 func (t *LogicTier) Close() error { return t.l.Close() }
 
-// Stats implements Tier: logic keeps no counters of its own yet (watch
-// /goim/online/total and /nodes/instances instead).
-func (t *LogicTier) Stats() any { return nil }
+// Stats implements Tier: logic.Stats, the counters since start and the
+// sessions, live nodes and rooms.
+func (t *LogicTier) Stats() any { return t.l.Stats() }
 
-// StatsAttrs implements Tier: no stats line.
-func (t *LogicTier) StatsAttrs() []any { return nil }
+// StatsAttrs implements Tier: the sizes, the accepted pushes by kind, the
+// failed pushes (-500), the bad requests (-400) and the RPC calls.
+func (t *LogicTier) StatsAttrs() []any {
+	s := t.l.Stats()
+	return []any{"sessions", s.Sessions, "comets", s.Comets, "jobs", s.Jobs, "jobs_offline", s.JobsOffline,
+		"rooms", s.Rooms, "push_keys", s.Pushes.Keys, "push_mids", s.Pushes.Mids, "push_room", s.Pushes.Room,
+		"push_all", s.Pushes.All, "push_failed", s.PushFailures.Total(), "bad_requests", s.BadRequests,
+		"connects", s.Connects, "connects_refused", s.ConnectsRefused, "disconnects", s.Disconnects,
+		"heartbeats", s.Heartbeats}
+}

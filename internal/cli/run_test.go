@@ -117,6 +117,9 @@ func TestRunAllInOne(t *testing.T) {
 	}
 	checkDebug(t, hc, debugAddr)
 	logs.waitLogLine(t, "comet: stats")
+	if line := logs.waitLogLine(t, "logic: stats"); line["push_keys"] == nil || line["sessions"] == nil {
+		t.Errorf("logic: stats line %v lacks push_keys or sessions", line)
+	}
 
 	cancel(errors.New("test over"))
 	if code := <-done; code != ExitOK {
@@ -136,15 +139,21 @@ func TestRunAllInOne(t *testing.T) {
 // checkDebug checks the debug server's pages.
 func checkDebug(t *testing.T, hc *http.Client, addr string) {
 	t.Helper()
-	for path, want := range map[string]string{"/debug/pprof/": "goroutine", "/debug/stats": `"comet"`, "/debug/pprof/cmdline": ""} {
+	for path, wants := range map[string][]string{
+		"/debug/pprof/":        {"goroutine"},
+		"/debug/stats":         {`"comet"`, `"logic"`, `"Pushes"`, `"job"`},
+		"/debug/pprof/cmdline": {""},
+	} {
 		resp, err := hc.Get("http://" + addr + path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), want) {
-			t.Errorf("GET %s: %d %q, want 200 with %q", path, resp.StatusCode, b, want)
+		for _, want := range wants {
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), want) {
+				t.Errorf("GET %s: %d %q, want 200 with %q", path, resp.StatusCode, b, want)
+			}
 		}
 	}
 }
