@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,6 +31,9 @@ var allowed = map[string][]string{
 	"comet":          {"protocol", "bufio", "timer", "websocket", "rpc", "comet/cometrpc", "logic/logicrpc"},
 	"logic":          {"protocol", "bufio", "timer", "rpc", "logic/logicrpc", "job/jobrpc", "comet/cometrpc"},
 	"job":            {"protocol", "bufio", "timer", "rpc", "job/jobrpc", "comet/cometrpc", "logic/logicrpc"},
+
+	"internal/leaktest": nil,
+	"internal/testcert": nil,
 }
 
 // testOK lists extra packages test files may import (tests of a tier may
@@ -41,6 +45,10 @@ var testOK = map[string][]string{
 	"job":      {"client"},
 	"rpc":      {"rpc"},
 }
+
+// testHelpers lists the shared test-helper packages: test files of every
+// package may import them, and no other file may.
+var testHelpers = []string{"internal/leaktest", "internal/testcert"}
 
 // external lists the modules outside the standard library that non-test
 // code may import.
@@ -107,7 +115,7 @@ func checkImport(owner, dir, ip string, isTest bool) string {
 			}
 		}
 		if isTest {
-			for _, a := range testOK[owner] {
+			for _, a := range slices.Concat(testOK[owner], testHelpers) {
 				if rel == a || strings.HasPrefix(rel, a+"/") {
 					return ""
 				}
@@ -133,6 +141,40 @@ func checkImport(owner, dir, ip string, isTest bool) string {
 // isContract reports whether rel is another tier's contract package.
 func isContract(rel string) bool {
 	return path.Base(rel) == "cometrpc" || path.Base(rel) == "logicrpc" || path.Base(rel) == "jobrpc"
+}
+
+// TestTestHelpersOnlyInTests checks that no file other than a test file
+// imports a shared test-helper package, in any package of the module.
+func TestTestHelpersOnlyInTests(t *testing.T) {
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); name == "testdata" || (strings.HasPrefix(name, ".") && p != ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, p, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		for _, imp := range f.Imports {
+			ip, _ := strconv.Unquote(imp.Path.Value)
+			if rel, ok := strings.CutPrefix(ip, module+"/"); ok && slices.Contains(testHelpers, rel) {
+				t.Errorf("%s: imports %s, which only test files may import", p, rel)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestNoDoubleBufio checks that no file imports both our bufio and the

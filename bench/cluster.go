@@ -17,6 +17,7 @@ import (
 	"github.com/goimx/goim/job/jobrpc"
 	"github.com/goimx/goim/logic"
 	"github.com/goimx/goim/logic/logicrpc"
+	"github.com/goimx/goim/rpc"
 )
 
 // Cluster timings: short report and refresh periods so that a cluster is
@@ -171,7 +172,7 @@ func (c *Cluster) startComet(cfg *ClusterConfig, logicAddr string, tcpLn, wsLn, 
 	}
 	var svc logicrpc.Service = c.Logic
 	if !cfg.Direct {
-		lc := logicrpc.NewClient(logicAddr, cfg.Job.Client, cfg.Logger)
+		lc := logicrpc.NewClient(logicAddr, rpc.ClientConfig{}, cfg.Logger)
 		svc = lc
 		c.closers = append([]func() error{lc.Close}, c.closers...) // after the comet
 	}

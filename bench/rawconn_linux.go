@@ -40,6 +40,7 @@ type rawConn struct {
 // fdConn is a blocking descriptor as an io.ReadWriter, for the handshake.
 type fdConn int
 
+// Read reads into p, retrying on EINTR; a closed peer is an error.
 func (fd fdConn) Read(p []byte) (int, error) {
 	for {
 		n, err := syscall.Read(int(fd), p)
@@ -56,6 +57,7 @@ func (fd fdConn) Read(p []byte) (int, error) {
 	}
 }
 
+// Write writes all of p, retrying on EINTR and short writes.
 func (fd fdConn) Write(p []byte) (int, error) {
 	done := 0
 	for done < len(p) {

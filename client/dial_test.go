@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/goimx/goim/internal/testcert"
 	"github.com/goimx/goim/protocol"
 )
 
@@ -22,7 +23,8 @@ func dialTransport(t *testing.T, transport string, handle func(sc *serverConn)) 
 	t.Helper()
 	var srvTLS, cliTLS *tls.Config
 	if transport == TransportTLS || transport == TransportWSS {
-		srvTLS, cliTLS = testTLS(t)
+		cert := testcert.New(t)
+		srvTLS, cliTLS = cert.Server, cert.Client()
 	}
 	s := newFakeServer(t, transport, srvTLS, handle)
 	cfg := s.Config()

@@ -2,17 +2,10 @@ package comet
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/binary"
 	"io"
 	"log/slog"
-	"math/big"
-	"net"
 	"slices"
 	"testing"
 	"time"
@@ -20,6 +13,8 @@ import (
 	xws "golang.org/x/net/websocket"
 
 	"github.com/goimx/goim/comet/cometrpc"
+	"github.com/goimx/goim/internal/leaktest"
+	"github.com/goimx/goim/internal/testcert"
 	"github.com/goimx/goim/logic/logicrpc"
 	"github.com/goimx/goim/protocol"
 	"github.com/goimx/goim/rpc"
@@ -95,34 +90,9 @@ func TestXNetWebsocketClient(t *testing.T) {
 	}
 }
 
-// selfSigned returns a TLS config with a certificate for 127.0.0.1.
-func selfSigned(t testing.TB) (*tls.Config, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "comet test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, pool
-}
-
 func TestStartTLSAndShutdown(t *testing.T) {
-	srvTLS, roots := selfSigned(t)
+	cert := testcert.New(t)
+	srvTLS, roots := cert.Server, cert.Roots
 	logic := &fakeLogic{}
 	loop := "127.0.0.1:0"
 	cm, err := New(Config{
@@ -232,8 +202,8 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	for _, c := range clients {
 		c.expectClosed()
 	}
-	if leaked := leakedGoroutines(); leaked != "" {
-		t.Fatalf("goroutines left after Close:\n%s", leaked)
+	if err := leaktest.Check(10*time.Second, "github.com/goimx/goim/"); err != nil {
+		t.Fatalf("after Close: %v", err)
 	}
 }
 

@@ -7,9 +7,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/goimx/goim/internal/leaktest"
 )
 
 // binaries are the commands the tests run, by name.
@@ -40,8 +41,8 @@ func runMain(m *testing.M) int {
 	base := runtime.NumGoroutine()
 	code := m.Run()
 	if code == 0 {
-		if n := waitGoroutines(base, 10*time.Second); n > base {
-			fmt.Fprintf(os.Stderr, "e2e: %d goroutines leaked:\n%s\n", n-base, allStacks())
+		if err := leaktest.CheckCount(base, 10*time.Second); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
 			code = 1
 		}
 	}
@@ -82,25 +83,6 @@ func goTool() string {
 
 // bin returns the path of the built command name.
 func bin(name string) string { return filepath.Join(binDir, name) }
-
-// waitGoroutines polls until at most want goroutines run or timeout
-// passes, and returns the last count.
-func waitGoroutines(want int, timeout time.Duration) int {
-	deadline := time.Now().Add(timeout)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= want || time.Now().After(deadline) {
-			return n
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// allStacks returns the stacks of every goroutine.
-func allStacks() string {
-	buf := make([]byte, 1<<20)
-	return strings.TrimSpace(string(buf[:runtime.Stack(buf, true)]))
-}
 
 // eventually polls cond every 20ms until it reports true, failing the
 // test with cond's last detail after timeout.

@@ -1,55 +1,18 @@
 package job
 
 import (
-	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"runtime"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/goimx/goim/internal/leaktest"
 )
 
 // TestMain fails the run when goroutines of this package (or of the rpc
 // clients and servers it starts) outlive the tests.
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if leaked := waitNoLeaks(10 * time.Second); leaked != "" {
-			fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s\n", leaked)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// waitNoLeaks polls until no goroutine runs code of this package or of rpc
-// (other than TestMain) and returns the stacks of those left after d.
-func waitNoLeaks(d time.Duration) string {
-	deadline := time.Now().Add(d)
-	for {
-		leaked := packageGoroutines()
-		if leaked == "" || time.Now().After(deadline) {
-			return leaked
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func packageGoroutines() string {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	var out []string
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "job.TestMain") {
-			continue
-		}
-		if strings.Contains(g, "goim/job.") || strings.Contains(g, "goim/rpc.") {
-			out = append(out, g)
-		}
-	}
-	return strings.Join(out, "\n\n")
+	leaktest.Main(m, 10*time.Second, "github.com/goimx/goim/job.", "github.com/goimx/goim/rpc.")
 }
 
 // waitFor polls cond until it holds, failing the test after d.

@@ -2,54 +2,21 @@ package logic
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"os"
-	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/goimx/goim/internal/leaktest"
 	"github.com/goimx/goim/job/jobrpc"
 	"github.com/goimx/goim/logic/logicrpc"
 )
 
+// TestMain fails the run when goroutines running code of this module
+// outlive the tests.
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if leaks := waitNoLeaks(5 * time.Second); leaks != "" {
-			fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s\n", leaks)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// waitNoLeaks polls until no goroutine runs code of this module (other
-// than TestMain itself) and returns the stacks of those still running.
-func waitNoLeaks(d time.Duration) string {
-	deadline := time.Now().Add(d)
-	for {
-		leaks := moduleGoroutines()
-		if leaks == "" || time.Now().After(deadline) {
-			return leaks
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func moduleGoroutines() string {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	var out []string
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "goimx/goim/") && !strings.Contains(g, "TestMain") {
-			out = append(out, g)
-		}
-	}
-	return strings.Join(out, "\n\n")
+	leaktest.Main(m, 5*time.Second, "github.com/goimx/goim/")
 }
 
 // waitFor polls cond until it holds or d passed.

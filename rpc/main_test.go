@@ -3,53 +3,19 @@ package rpc
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/goimx/goim/internal/leaktest"
 )
 
 // TestMain fails the run when goroutines of this package outlive the tests.
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if leaked := waitNoLeaks(10 * time.Second); leaked != "" {
-			fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s\n", leaked)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// waitNoLeaks polls until no goroutine runs code of this package (other
-// than TestMain) and returns the stacks of those left after d.
-func waitNoLeaks(d time.Duration) string {
-	deadline := time.Now().Add(d)
-	for {
-		leaked := packageGoroutines()
-		if leaked == "" || time.Now().After(deadline) {
-			return leaked
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func packageGoroutines() string {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	var out []string
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "goim/rpc.") && !strings.Contains(g, "rpc.TestMain") {
-			out = append(out, g)
-		}
-	}
-	return strings.Join(out, "\n\n")
+	leaktest.Main(m, 10*time.Second, "github.com/goimx/goim/rpc.")
 }
 
 // waitFor polls cond until it holds or d passed.

@@ -1,46 +1,19 @@
 package timer
 
 import (
-	"fmt"
-	"os"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/goimx/goim/internal/leaktest"
 )
 
 // runFrame marks a Timer goroutine in a stack dump, started or not yet.
 const runFrame = "created by github.com/goimx/goim/timer.New "
 
+// TestMain fails the run when Timer goroutines outlive the tests.
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if n := waitNoTimerGoroutines(5 * time.Second); n != 0 {
-			fmt.Fprintf(os.Stderr, "timer: %d Timer goroutines leaked:\n%s\n", n, allStacks())
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// waitNoTimerGoroutines polls until no Timer goroutine is left or timeout
-// passes, and returns how many are left.
-func waitNoTimerGoroutines(timeout time.Duration) int {
-	deadline := time.Now().Add(timeout)
-	for {
-		n := strings.Count(allStacks(), runFrame)
-		if n == 0 || time.Now().After(deadline) {
-			return n
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// allStacks returns the stacks of all goroutines.
-func allStacks() string {
-	buf := make([]byte, 1<<20)
-	return string(buf[:runtime.Stack(buf, true)])
+	leaktest.Main(m, 5*time.Second, runFrame)
 }
 
 // waitFor polls cond until it is true, failing the test after timeout.

@@ -1,11 +1,12 @@
 package timer
 
 import (
-	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/goimx/goim/internal/leaktest"
 )
 
 func TestStopWithPendingEntries(t *testing.T) {
@@ -40,14 +41,14 @@ func TestStopWithPendingEntries(t *testing.T) {
 }
 
 func TestStopEndsGoroutine(t *testing.T) {
-	before := strings.Count(allStacks(), runFrame)
+	before := len(leaktest.Stacks(runFrame))
 	tm := New(0)
 	tm.Add(time.Hour, func() {})
-	if got := strings.Count(allStacks(), runFrame); got != before+1 {
+	if got := len(leaktest.Stacks(runFrame)); got != before+1 {
 		t.Fatalf("%d Timer goroutines after New, want %d", got, before+1)
 	}
 	tm.Stop()
-	if got := strings.Count(allStacks(), runFrame); got != before {
+	if got := len(leaktest.Stacks(runFrame)); got != before {
 		t.Fatalf("%d Timer goroutines after Stop, want %d", got, before)
 	}
 }
@@ -118,11 +119,11 @@ func TestStopConcurrentWithUse(t *testing.T) {
 }
 
 func TestShardedStop(t *testing.T) {
-	before := strings.Count(allStacks(), runFrame)
+	before := len(leaktest.Stacks(runFrame))
 	s := NewSharded(4, 8)
 	s.Shard(1).Add(time.Hour, func() {})
 	s.Stop()
-	if got := strings.Count(allStacks(), runFrame); got != before {
+	if got := len(leaktest.Stacks(runFrame)); got != before {
 		t.Fatalf("%d Timer goroutines after Stop, want %d", got, before)
 	}
 	if got := s.Len(); got != 0 {

@@ -2,57 +2,19 @@ package websocket
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"net"
-	"os"
-	"runtime"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/goimx/goim/internal/leaktest"
 )
 
-// TestMain fails the run when goroutines started by the tests outlive them.
+// TestMain fails the run when goroutines started by the tests (of this
+// package, x/net/websocket or an HTTP test server) outlive them.
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if leaked := waitNoLeaks(5 * time.Second); leaked != "" {
-			fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s\n", leaked)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// waitNoLeaks polls until no goroutine other than the caller runs code of
-// this package, x/net/websocket or an HTTP test server, or d passes; it
-// returns the offending stacks.
-func waitNoLeaks(d time.Duration) string {
-	deadline := time.Now().Add(d)
-	for {
-		leaked := leakedStacks()
-		if leaked == "" || time.Now().After(deadline) {
-			return leaked
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// leakedStacks returns the stacks of suspicious goroutines.
-func leakedStacks() string {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	var out []string
-	for i, g := range strings.Split(string(buf), "\n\n") {
-		if i == 0 { // the calling goroutine
-			continue
-		}
-		if strings.Contains(g, "goimx/goim/websocket") || strings.Contains(g, "x/net/websocket") ||
-			strings.Contains(g, "net/http.(*conn).serve") {
-			out = append(out, g)
-		}
-	}
-	return strings.Join(out, "\n\n")
+	leaktest.Main(m, 5*time.Second,
+		"github.com/goimx/goim/websocket", "golang.org/x/net/websocket", "net/http.(*conn).serve")
 }
 
 // fakeConn is a net.Conn reading from r and recording writes in w. Methods

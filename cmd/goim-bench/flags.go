@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -66,6 +67,7 @@ type options struct {
 	profileDir  string
 	selfProfile string
 	reader      string
+	keepGoing   bool
 
 	stdout, stderr io.Writer // where the table and the progress lines go
 }
@@ -96,6 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.op, "op", 1000, "push operation")
 	fs.StringVar(&o.keyPrefix, "key-prefix", "bench", "connection keys are PREFIX-0, PREFIX-1, ...")
 	fs.DurationVar(&o.p99Bound, "p99-bound", time.Second, "knee: stop once p99 passes this")
+	fs.BoolVar(&o.keepGoing, "keep-going", false, "knee: run every rate, past the bound and missing messages (the knee is still reported)")
 	fs.DurationVar(&o.drain, "drain", 5*time.Second, "after the last push, wait this long without progress for deliveries")
 	fs.DurationVar(&o.settle, "settle", 10*time.Second, "idle: wait this long after connecting before reading RSS")
 	fs.DurationVar(&o.pause, "pause", 2*time.Second, "pause between the runs of knee and lone")
@@ -160,10 +163,37 @@ func (o *options) check() error {
 	case o.scenario == scenarioKnee && len(o.rates) == 0:
 		return fmt.Errorf("%w: knee needs -rates", errUsage)
 	}
+	for _, a := range []string{o.addr, o.httpAddr, o.serverPprof} {
+		if err := checkLoopback(a); err != nil {
+			return err
+		}
+	}
 	if o.scenario == scenarioLone && o.rate == 0 {
 		o.rate = 20
 	}
 	o.label = orString(o.label, o.scenario)
+	return nil
+}
+
+// checkLoopback refuses an address (host:port or ws:// URL; empty is
+// fine) whose host is not a loopback IP or localhost: the generator is a
+// load tool for this machine only.
+func checkLoopback(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	hostPort := strings.TrimPrefix(addr, "ws://")
+	hostPort, _, _ = strings.Cut(hostPort, "/")
+	host, _, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return fmt.Errorf("%w: address %q: %v", errUsage, addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("%w: %q is not a loopback address (goim-bench drives local servers only)", errUsage, addr)
+	}
 	return nil
 }
 

@@ -127,6 +127,13 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-duration", "0"}, true, nil},
 		{[]string{"-local-ips", "300"}, true, nil},
 		{[]string{"-reader", "poll"}, true, nil},
+		{[]string{"-http", "10.0.0.1:3111"}, true, nil},
+		{[]string{"-addr", "example.com:3101"}, true, nil},
+		{[]string{"-addr", "ws://192.168.1.1:3102/sub", "-transport", "ws"}, true, nil},
+		{[]string{"-server-pprof", "8.8.8.8:6060"}, true, nil},
+		{[]string{"-addr", "nocolon"}, true, nil},
+		{[]string{"-addr", "localhost:3101", "-http", "[::1]:3111", "-server-pprof", "127.0.0.9:6060"}, false, nil},
+		{[]string{"-addr", "ws://127.0.0.1:3102/sub", "-transport", "ws"}, false, nil},
 		{[]string{"extra"}, true, nil},
 	}
 	for _, tt := range tests {
@@ -170,6 +177,12 @@ func TestRunScenarios(t *testing.T) {
 		{[]string{"-scenario", "mids", "-addr", c.TCPAddr, "-count", "20", "-devices", "2", "-key-prefix", "m"}, 1, nil},
 		{[]string{"-scenario", "all", "-addr", c.TCPAddr, "-count", "5"}, 1, nil},
 		{[]string{"-scenario", "lone", "-addr", c.TCPAddr, "-rate", "100", "-duration", "100ms"}, 2, nil},
+		{[]string{"-scenario", "knee", "-addr", c.TCPAddr, "-rates", "50,100", "-duration", "100ms", "-p99-bound", "1ns", "-keep-going"}, 2, func(r *report) string {
+			if !strings.HasPrefix(r.Knee, "failed first at 50 msg/s: p99") {
+				return "knee: " + r.Knee
+			}
+			return ""
+		}},
 		{[]string{"-scenario", "knee", "-addr", c.TCPAddr, "-rates", "50,100", "-duration", "100ms", "-svg", filepath.Join(dir, "knee.svg")}, 2, func(r *report) string {
 			if r.Knee != "every rate passed" {
 				return "knee: " + r.Knee

@@ -34,6 +34,7 @@ type report struct {
 	Idle    *bench.IdleResult `json:"idle,omitempty"`
 	Runs    []bench.Result    `json:"runs,omitempty"`
 	Knee    string            `json:"knee,omitempty"`
+	Drops   []serverDrops     `json:"server_drops,omitempty"`
 	Error   string            `json:"error,omitempty"`
 }
 
@@ -67,6 +68,12 @@ func (r *report) write(o *options) error {
 	if len(r.Runs) > 0 {
 		if err := bench.WriteTable(&b, r.Runs); err != nil {
 			return err
+		}
+	}
+	if len(r.Drops) > 0 {
+		b.WriteString("\nserver counters (/debug/stats), per run:\n")
+		for _, d := range r.Drops {
+			fmt.Fprintf(&b, "  %s\n", d)
 		}
 	}
 	if r.Knee != "" {

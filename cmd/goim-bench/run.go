@@ -170,6 +170,7 @@ func workload(o *options) bench.Workload {
 func (s *session) runOne(ctx context.Context, w bench.Workload, rate float64) error {
 	o := s.o
 	name := profileName(o.label, w.Kind, rate)
+	before := s.serverStats(ctx)
 	s.prof.begin(ctx, name, int(o.duration.Seconds()))
 	res, err := bench.Run(ctx, s.f, w, bench.RunConfig{
 		HTTPAddr:      o.httpAddr,
@@ -187,7 +188,24 @@ func (s *session) runOne(ctx context.Context, w bench.Workload, rate float64) er
 	}
 	res.Scenario, res.Transport = o.label, o.transport
 	s.rep.add(res)
+	if after := s.serverStats(ctx); before != nil && after != nil {
+		s.rep.Drops = append(s.rep.Drops, dropsBetween(fmt.Sprintf("%s %s at %s", o.label, w.Kind, rateLabel(rate)), before, after))
+	}
 	return ctx.Err()
+}
+
+// serverStats reads the server's counters when -server-pprof names its
+// debug address; nil when it does not or the read fails (with a warning).
+func (s *session) serverStats(ctx context.Context) *serverStats {
+	if s.o.serverPprof == "" {
+		return nil
+	}
+	st, err := readServerStats(ctx, s.o.serverPprof)
+	if err != nil {
+		fmt.Fprintln(s.o.stderr, "warning:", err)
+		return nil
+	}
+	return st
 }
 
 // knee runs the room at each rate until p99 passes the bound or a message
@@ -203,8 +221,12 @@ func (s *session) knee(ctx context.Context) error {
 		}
 		last := s.rep.Runs[len(s.rep.Runs)-1]
 		if !last.AllDelivered() || time.Duration(last.Latency.P99*float64(time.Millisecond)) > o.p99Bound {
-			s.rep.Knee = fmt.Sprintf("stopped at %g msg/s: %s", rate, verdict(last, o.p99Bound))
-			break
+			if s.rep.Knee == "" {
+				s.rep.Knee = fmt.Sprintf("failed first at %g msg/s: %s", rate, verdict(last, o.p99Bound))
+			}
+			if !o.keepGoing {
+				break
+			}
 		}
 	}
 	if s.rep.Knee == "" {
@@ -244,4 +266,12 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// rateLabel formats an offered rate for a line of text.
+func rateLabel(rate float64) string {
+	if rate == 0 {
+		return "closed loop"
+	}
+	return fmt.Sprintf("%g/s", rate)
 }

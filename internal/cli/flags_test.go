@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/goimx/goim/comet"
+	"github.com/goimx/goim/internal/testcert"
 	"github.com/goimx/goim/job"
 	"github.com/goimx/goim/logic"
 	"github.com/goimx/goim/rpc"
@@ -128,7 +129,7 @@ func TestCometFlags(t *testing.T) {
 }
 
 func TestCometCert(t *testing.T) {
-	certFile, keyFile := writeCert(t)
+	certFile, keyFile := testcert.New(t).WriteFiles(t)
 	app := NewApp("comet", "")
 	cf := app.Comet("", true)
 	parseApp(t, app, "-cert", certFile, "-key", keyFile)

@@ -1,38 +1,17 @@
 package cli
 
 import (
-	"fmt"
-	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goimx/goim/internal/leaktest"
 )
 
+// TestMain fails the run when more goroutines run after the tests than
+// before them.
 func TestMain(m *testing.M) {
-	base := runtime.NumGoroutine()
-	code := m.Run()
-	if code == 0 {
-		if n := waitGoroutines(base, 10*time.Second); n > base {
-			buf := make([]byte, 1<<20)
-			fmt.Fprintf(os.Stderr, "cli: %d goroutines leaked:\n%s\n", n-base, buf[:runtime.Stack(buf, true)])
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// waitGoroutines polls until at most want goroutines run or timeout
-// passes, and returns the last count.
-func waitGoroutines(want int, timeout time.Duration) int {
-	deadline := time.Now().Add(timeout)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= want || time.Now().After(deadline) {
-			return n
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	leaktest.MainCount(m, 10*time.Second)
 }
 
 // eventually polls cond until it reports true, failing the test after

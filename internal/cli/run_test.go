@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/goimx/goim/client"
+	"github.com/goimx/goim/internal/testcert"
 )
 
 // syncBuffer is a bytes buffer safe for concurrent use.
@@ -63,7 +64,7 @@ func (b *syncBuffer) waitLogLine(t *testing.T, msg string) map[string]any {
 // chosen by the system, with TLS and the debug server, pushes to a secure
 // WebSocket client, and stops it by cancelling its context.
 func TestRunAllInOne(t *testing.T) {
-	certFile, keyFile := writeCert(t)
+	certFile, keyFile := testcert.New(t).WriteFiles(t)
 	app := NewApp("goim", "")
 	start := app.AllInOne()
 	args := []string{"-log-format", "json", "-stats-interval", "50ms", "-debug-addr", "127.0.0.1:0",

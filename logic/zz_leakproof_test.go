@@ -1,0 +1,8 @@
+package logic
+
+import "testing"
+
+func TestLeakProof(t *testing.T) {
+	block := make(chan struct{})
+	go func() { <-block }()
+}

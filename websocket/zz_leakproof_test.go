@@ -1,0 +1,8 @@
+package websocket
+
+import "testing"
+
+func TestLeakProof(t *testing.T) {
+	block := make(chan struct{})
+	go func() { <-block }()
+}
