@@ -67,6 +67,26 @@ func ownerOf(dir string) (string, bool) {
 }
 
 func TestDependencies(t *testing.T) {
+	forEachGoFile(t, func(p string, imports []string) {
+		dir := filepath.ToSlash(filepath.Dir(p))
+		owner, ok := ownerOf(dir)
+		if !ok {
+			return
+		}
+		isTest := strings.HasSuffix(p, "_test.go")
+		for _, ip := range imports {
+			if msg := checkImport(owner, dir, ip, isTest); msg != "" {
+				t.Errorf("%s: %s", p, msg)
+			}
+		}
+	})
+}
+
+// forEachGoFile calls fn with the path and the import paths of every .go
+// file of the module, skipping testdata and hidden directories. It fails
+// the test if the walk or a parse fails.
+func forEachGoFile(t *testing.T, fn func(p string, imports []string)) {
+	t.Helper()
 	fset := token.NewFileSet()
 	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -81,22 +101,16 @@ func TestDependencies(t *testing.T) {
 		if !strings.HasSuffix(p, ".go") {
 			return nil
 		}
-		dir := filepath.ToSlash(filepath.Dir(p))
-		owner, ok := ownerOf(dir)
-		if !ok {
-			return nil
-		}
 		f, err := parser.ParseFile(fset, p, nil, parser.ImportsOnly)
 		if err != nil {
 			return err
 		}
-		isTest := strings.HasSuffix(p, "_test.go")
+		imports := make([]string, 0, len(f.Imports))
 		for _, imp := range f.Imports {
 			ip, _ := strconv.Unquote(imp.Path.Value)
-			if msg := checkImport(owner, dir, ip, isTest); msg != "" {
-				t.Errorf("%s: %s", p, msg)
-			}
+			imports = append(imports, ip)
 		}
+		fn(p, imports)
 		return nil
 	})
 	if err != nil {
@@ -146,61 +160,24 @@ func isContract(rel string) bool {
 // TestTestHelpersOnlyInTests checks that no file other than a test file
 // imports a shared test-helper package, in any package of the module.
 func TestTestHelpersOnlyInTests(t *testing.T) {
-	fset := token.NewFileSet()
-	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	forEachGoFile(t, func(p string, imports []string) {
+		if strings.HasSuffix(p, "_test.go") {
+			return
 		}
-		if d.IsDir() {
-			if name := d.Name(); name == "testdata" || (strings.HasPrefix(name, ".") && p != ".") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
-			return nil
-		}
-		f, err := parser.ParseFile(fset, p, nil, parser.ImportsOnly)
-		if err != nil {
-			return err
-		}
-		for _, imp := range f.Imports {
-			ip, _ := strconv.Unquote(imp.Path.Value)
+		for _, ip := range imports {
 			if rel, ok := strings.CutPrefix(ip, module+"/"); ok && slices.Contains(testHelpers, rel) {
 				t.Errorf("%s: imports %s, which only test files may import", p, rel)
 			}
 		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestNoDoubleBufio checks that no file imports both our bufio and the
 // standard library's.
 func TestNoDoubleBufio(t *testing.T) {
-	fset := token.NewFileSet()
-	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") {
-			return err
-		}
-		f, err := parser.ParseFile(fset, p, nil, parser.ImportsOnly)
-		if err != nil {
-			return err
-		}
-		var std, ours bool
-		for _, imp := range f.Imports {
-			ip, _ := strconv.Unquote(imp.Path.Value)
-			std = std || ip == "bufio"
-			ours = ours || ip == module+"/bufio"
-		}
-		if std && ours {
+	forEachGoFile(t, func(p string, imports []string) {
+		if slices.Contains(imports, "bufio") && slices.Contains(imports, module+"/bufio") {
 			t.Errorf("%s imports both bufio packages", p)
 		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }

@@ -38,10 +38,10 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	binDir = dir
-	base := runtime.NumGoroutine()
+	before := leaktest.Record()
 	code := m.Run()
 	if code == 0 {
-		if err := leaktest.CheckCount(base, 10*time.Second); err != nil {
+		if err := before.CheckNew(10 * time.Second); err != nil {
 			fmt.Fprintln(os.Stderr, "e2e:", err)
 			code = 1
 		}

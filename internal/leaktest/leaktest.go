@@ -1,12 +1,12 @@
 // Package leaktest checks, at the end of a package's tests, that the
 // goroutines the tests started have ended.
 //
-// A package's TestMain hands its testing.M to Main (or MainCount), which
+// A package's TestMain hands its testing.M to Main (or MainAny), which
 // runs the tests and then, if they passed, polls until no leftover
 // goroutine remains or a deadline passes. Leftovers are recognised either
 // by markers, substrings of a goroutine's stack such as a package path
-// ("github.com/goimx/goim/rpc."), or by counting goroutines against the
-// number that ran before the tests. Only the standard library is used, and
+// ("github.com/goimx/goim/rpc."), or as any goroutine that did not run
+// before the tests (a Baseline). Only the standard library is used, and
 // only test files may import this package.
 package leaktest
 
@@ -38,15 +38,16 @@ func Main(m *testing.M, timeout time.Duration, markers ...string) {
 	os.Exit(code)
 }
 
-// MainCount runs the tests of m and, if they passed, CheckCount with the
-// number of goroutines that ran before them. It prints a leak to standard
-// error and exits with status 1 then; otherwise it exits with the tests'
-// status. It never returns.
-func MainCount(m *testing.M, timeout time.Duration) {
-	base := runtime.NumGoroutine()
+// MainAny runs the tests of m and, if they passed, checks with a
+// Baseline recorded before them that every goroutine the tests started has
+// ended (Baseline.CheckNew). It prints a leak to standard error and exits
+// with status 1 then; otherwise it exits with the tests' status. It never
+// returns.
+func MainAny(m *testing.M, timeout time.Duration) {
+	before := Record()
 	code := m.Run()
 	if code == 0 {
-		code = report(CheckCount(base, timeout))
+		code = report(before.CheckNew(timeout))
 	}
 	os.Exit(code)
 }
@@ -87,40 +88,76 @@ func Check(timeout time.Duration, markers ...string) error {
 	}
 }
 
-// CheckCount polls until at most base goroutines run (as counted by
-// runtime.NumGoroutine), and returns nil then. If more remain after
-// timeout it returns an error wrapping ErrLeaked with every goroutine's
-// stack.
-func CheckCount(base int, timeout time.Duration) error {
+// Baseline records which goroutines ran at one moment.
+type Baseline struct {
+	ids map[string]bool // goroutine IDs, as in "goroutine 7 [running]:"
+}
+
+// Record returns a Baseline of the goroutines running now.
+func Record() Baseline {
+	b := Baseline{ids: make(map[string]bool)}
+	for _, g := range strings.Split(allStacks(), "\n\n") {
+		b.ids[goroutineID(g)] = true
+	}
+	return b
+}
+
+// CheckNew polls until every goroutine, other than the caller's and
+// TestMain's, ran when b was recorded, and returns nil then. If others
+// remain after timeout it returns an error wrapping ErrLeaked with their
+// stacks. Goroutine IDs are never reused, so a goroutine that ended and one
+// that started since cannot cancel out.
+func (b Baseline) CheckNew(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		n := runtime.NumGoroutine()
-		if n <= base {
+		var leaked []string
+		for _, g := range others() {
+			if !b.ids[goroutineID(g)] {
+				leaked = append(leaked, g)
+			}
+		}
+		if len(leaked) == 0 {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%w: %d more than the %d before the tests, after %v:\n\n%s",
-				ErrLeaked, n-base, base, timeout, strings.TrimSpace(allStacks()))
+			return fmt.Errorf("%w: %d started since the baseline still running after %v:\n\n%s",
+				ErrLeaked, len(leaked), timeout, strings.Join(leaked, "\n\n"))
 		}
 		time.Sleep(pollInterval)
 	}
 }
 
+// goroutineID returns the ID in the header line of stack g.
+func goroutineID(g string) string {
+	id, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimSpace(g), "goroutine "), " ")
+	return id
+}
+
 // Stacks returns the stacks of the goroutines whose stack contains one of
-// markers, leaving out the caller's and, while the tests run, the one
-// running testing.M.Run (the goroutine of TestMain).
+// markers, leaving out the caller's and TestMain's (see others).
 func Stacks(markers ...string) []string {
+	var out []string
+	for _, g := range others() {
+		for _, m := range markers {
+			if strings.Contains(g, m) {
+				out = append(out, g)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// others returns the stacks of all goroutines but the caller's and, while
+// the tests run, the one running testing.M.Run (the goroutine of
+// TestMain).
+func others() []string {
 	var out []string
 	for i, g := range strings.Split(allStacks(), "\n\n") {
 		if i == 0 || strings.Contains(g, "testing.(*M).Run") { // runtime.Stack lists the caller first
 			continue
 		}
-		for _, m := range markers {
-			if strings.Contains(g, m) {
-				out = append(out, strings.TrimSpace(g))
-				break
-			}
-		}
+		out = append(out, strings.TrimSpace(g))
 	}
 	return out
 }

@@ -2,14 +2,13 @@ package leaktest
 
 import (
 	"errors"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 )
 
-// marker matches goroutines parked in parkUntil.
-const marker = "github.com/goimx/goim/internal/leaktest.parkUntil"
+// marker matches the goroutines startParked starts, running or not yet.
+const marker = "created by github.com/goimx/goim/internal/leaktest.startParked"
 
 func TestMain(m *testing.M) {
 	Main(m, 5*time.Second, "github.com/goimx/goim/internal/leaktest.")
@@ -63,16 +62,34 @@ func TestCheckIgnoresCallerAndMain(t *testing.T) {
 	}
 }
 
-func TestCheckCount(t *testing.T) {
-	base := runtime.NumGoroutine()
+func TestBaselineCheckNew(t *testing.T) {
+	before := Record()
+	if err := before.CheckNew(time.Second); err != nil {
+		t.Fatalf("CheckNew with no new goroutine: %v", err)
+	}
 	release := startParked(t)
-	err := CheckCount(base, 50*time.Millisecond)
+	err := before.CheckNew(50 * time.Millisecond)
 	if !errors.Is(err, ErrLeaked) || !strings.Contains(err.Error(), marker) {
-		t.Fatalf("CheckCount with a parked goroutine = %v, want ErrLeaked with its stack", err)
+		t.Fatalf("CheckNew with a parked goroutine = %v, want ErrLeaked with its stack", err)
+	}
+	if err := Record().CheckNew(50 * time.Millisecond); err != nil {
+		t.Fatalf("CheckNew of a Baseline holding the parked goroutine: %v", err)
 	}
 	close(release)
-	if err := CheckCount(base, 5*time.Second); err != nil {
-		t.Fatalf("CheckCount after the goroutine ended: %v", err)
+	if err := before.CheckNew(5 * time.Second); err != nil {
+		t.Fatalf("CheckNew after the goroutine ended: %v", err)
+	}
+}
+
+func TestGoroutineID(t *testing.T) {
+	tests := []struct{ stack, want string }{
+		{"goroutine 7 [running]:\nmain.main()", "7"},
+		{"\ngoroutine 123 [chan receive, 2 minutes]:\nx.f()", "123"},
+	}
+	for _, tt := range tests {
+		if got := goroutineID(tt.stack); got != tt.want {
+			t.Errorf("goroutineID(%q) = %q, want %q", tt.stack, got, tt.want)
+		}
 	}
 }
 

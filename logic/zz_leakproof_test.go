@@ -1,8 +1,0 @@
-package logic
-
-import "testing"
-
-func TestLeakProof(t *testing.T) {
-	block := make(chan struct{})
-	go func() { <-block }()
-}

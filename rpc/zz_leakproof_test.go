@@ -1,8 +1,0 @@
-package rpc
-
-import "testing"
-
-func TestLeakProof(t *testing.T) {
-	block := make(chan struct{})
-	go func() { <-block }()
-}
