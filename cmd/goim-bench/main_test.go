@@ -13,13 +13,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/goimx/goim/bench"
+	"github.com/goimx/goim/internal/leaktest"
 )
 
 // fakeServerEnv turns the test binary into a server for -server-cmd: it
@@ -31,14 +31,7 @@ func TestMain(m *testing.M) {
 	if addrs := os.Getenv(fakeServerEnv); addrs != "" {
 		os.Exit(fakeServer(strings.Split(addrs, ",")))
 	}
-	code := m.Run()
-	if code == 0 {
-		if err := checkGoroutines(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	leaktest.Main(m, 10*time.Second, "github.com/goimx/goim/")
 }
 
 // fakeServer is the -server-cmd stand-in's main.
@@ -63,29 +56,6 @@ func fakeServer(addrs []string) int {
 	}
 	<-sig
 	return 0
-}
-
-// checkGoroutines waits up to 10s for the goroutines running this
-// module's code (other than the caller) to end.
-func checkGoroutines() error {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		var leaked []string
-		for i, g := range strings.Split(string(buf), "\n\n") {
-			if i > 0 && strings.Contains(g, "github.com/goimx/goim/") {
-				leaked = append(leaked, g)
-			}
-		}
-		if len(leaked) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("goroutines leaked:\n%s", strings.Join(leaked, "\n\n"))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func TestParseFlags(t *testing.T) {
