@@ -192,7 +192,8 @@ func BenchmarkEncodeOnce(b *testing.B) {
 }
 
 // BenchmarkHeartbeat measures handling one heartbeat: deadline, online
-// count and reply, written to a socket-less connection.
+// count and reply, written by a writer goroutine to a socket-less
+// connection.
 func BenchmarkHeartbeat(b *testing.B) {
 	cm, err := New(Config{ReportInterval: -1}, &fakeLogic{}, nil)
 	if err != nil {
@@ -208,6 +209,7 @@ func BenchmarkHeartbeat(b *testing.B) {
 		if err := c.handle(&p); err != nil {
 			b.Fatal(err)
 		}
+		waitWriter(c)
 	}
 }
 

@@ -18,14 +18,16 @@ import (
 // Goroutines: while it is idle a connection has exactly one goroutine,
 // its reader, blocked reading a packet header into rbuf; it holds no
 // buffer. The writer goroutine exists only while the send queue is not
-// empty (enqueue starts it, it exits after writing an empty queue).
+// empty or a heartbeat reply waits (enqueue starts it, it exits when it
+// finds nothing to write). The reader hands heartbeat replies to it, so
+// that the reader's stack, kept by every idle connection, never holds the
+// deep write path (see heartbeat).
 //
 // Ownership: the fields from id to body are set before the reader
 // goroutine starts and then read-only, except those marked "reader",
 // which only the reader goroutine touches. The reader goroutine is the
 // only one that writes room (with bucket.mu held), so it may read room
-// without the lock. Lock order: bucket.mu, then mu; wmu is taken with no
-// other lock held.
+// without the lock. Lock order: bucket.mu, then mu; wmu, then mu.
 type conn struct {
 	cm      *Comet
 	id      uint64          // unique on this comet; sent to logic
@@ -51,15 +53,22 @@ type conn struct {
 	room       *room
 	prev, next *conn
 
-	// mu guards accepts, queue, writing and closed.
+	// mu guards accepts, queue, writing, closed and the hb fields.
 	mu      sync.Mutex
 	accepts []int32    // ops pushed by key and broadcast reach this connection
 	queue   *sendQueue // messages waiting for the writer; nil when empty
 	writing bool       // a writer goroutine runs
 	closed  bool       // no more messages are queued
+	hbWait  bool       // a heartbeat reply waits for the writer
+	hbVer   int16      // ver of the waiting heartbeat reply
+	hbSeq   int32      // seq of the waiting heartbeat reply
 
-	// wmu serializes writes to nc of a TCP connection (writer and replies);
-	// a WebSocket connection serializes inside ws.
+	wbuf [rbufLen]byte // writer: the heartbeat reply being written
+
+	// wmu serializes writes to nc of a TCP connection (writer and replies;
+	// a WebSocket connection serializes inside ws) and, on both, orders
+	// heartbeat replies: the writer holds it from taking a reply (mu
+	// inside it) until the reply is written.
 	wmu sync.Mutex
 }
 

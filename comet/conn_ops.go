@@ -35,18 +35,31 @@ func (c *conn) handle(p *protocol.Packet) error {
 }
 
 // heartbeat moves the heartbeat deadline, renews the session with logic
-// when due, and answers with the room's online count (with the request's
-// ver, as goim's reply).
+// when due, and has the writer goroutine answer with the room's online
+// count (with the request's ver, as goim's reply).
+//
+// It runs on the reader goroutine, which every idle connection keeps: the
+// reply is not written here, since the write path (deadline, socket
+// write, WebSocket framing, the online count) needs more than the 2 KB
+// the reader's stack starts with, and a grown stack would stay with the
+// idle connection. The writer goroutine exits after the write and frees
+// its stack.
 func (c *conn) heartbeat(p *protocol.Packet) error {
 	c.timer().Reset(c.th, c.hb)
 	if now := time.Now().UnixNano(); c.cm.cfg.RenewInterval > 0 && now >= c.renewAt {
 		c.renewAt = now + int64(c.cm.cfg.RenewInterval)
 		c.renew()
 	}
+	return c.queueHeartbeatReply(p.Ver, p.Seq)
+}
+
+// appendHeartbeatReply appends the reply to a heartbeat with ver and seq:
+// the online count of c's room.
+func (c *conn) appendHeartbeatReply(dst []byte, ver int16, seq int32) []byte {
 	var online [4]byte
 	binary.BigEndian.PutUint32(online[:], uint32(c.cm.online(c.bucket.roomOf(c))))
-	rp := protocol.Packet{Ver: p.Ver, Op: protocol.OpHeartbeatReply, Seq: p.Seq, Body: online[:]}
-	return c.writePacket(rp.Append(c.rbuf[:0]))
+	rp := protocol.Packet{Ver: ver, Op: protocol.OpHeartbeatReply, Seq: seq, Body: online[:]}
+	return rp.Append(dst)
 }
 
 // renew renews c's session with logic.

@@ -2,6 +2,7 @@ package comet
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -201,4 +202,36 @@ func TestRepliesKeepVer(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestHeartbeatBurst checks that heartbeats sent back to back, faster
+// than the writer goroutine takes their replies, are each answered, in
+// order.
+func TestHeartbeatBurst(t *testing.T) {
+	const n = 50
+	for _, ws := range []bool{false, true} {
+		t.Run(fmt.Sprint("ws=", ws), func(t *testing.T) {
+			s := startServer(t, Config{}, nil)
+			c := dialTCP(t, s.tcp)
+			if ws {
+				c = dialWS(t, s.ws)
+			}
+			c.auth(token{Key: "burst"})
+			var burst []byte
+			for seq := int32(1); seq <= n; seq++ {
+				p := (&protocol.Packet{Ver: 1, Op: protocol.OpHeartbeat, Seq: 100 + seq}).Append(nil)
+				if ws {
+					p = websocket.AppendMaskedFrame(nil, websocket.OpBinary, [4]byte{1, 2, 3, 4}, p)
+				}
+				burst = append(burst, p...)
+			}
+			c.writeRaw(burst)
+			for seq := int32(1); seq <= n; seq++ {
+				p := c.read()
+				if p.Op != protocol.OpHeartbeatReply || p.Seq != 100+seq || len(p.Body) != 4 {
+					t.Fatalf("reply %d = %+v, want op 3, seq %d", seq, p, 100+seq)
+				}
+			}
+		})
+	}
 }

@@ -65,17 +65,79 @@ func (c *conn) push(msg []byte, op int32, filter bool) pushResult {
 	return pushQueued
 }
 
-// writeLoop is the writer goroutine: it writes batches until the queue is
-// empty, then exits, so an idle connection has no writer.
+// queueHeartbeatReply hands the reply to a heartbeat with ver and seq to
+// the writer goroutine, starting one when none runs. It runs on the reader
+// goroutine and keeps its stack shallow: no write, no deadline.
+func (c *conn) queueHeartbeatReply(ver int16, seq int32) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	if c.hbWait {
+		c.mu.Unlock()
+		return c.flushHeartbeatReplies(ver, seq)
+	}
+	c.hbWait, c.hbVer, c.hbSeq = true, ver, seq
+	start := !c.writing
+	if start {
+		c.writing = true
+		c.cm.wg.Add(1) // c's reader holds a count: the counter is not zero
+	}
+	c.mu.Unlock()
+	if start {
+		go c.writeFn()
+	}
+	return nil
+}
+
+// flushHeartbeatReplies is queueHeartbeatReply for a heartbeat that came
+// before the writer took the previous reply (a client sending heartbeats
+// back to back): the reader takes the waiting reply back and writes it
+// and this one itself. Holding wmu keeps the replies in order: the writer
+// holds it from taking a reply until it is written. It is kept out of
+// line so that its frame does not weigh on the reader's usual path.
+//
+//go:noinline
+func (c *conn) flushHeartbeatReplies(ver int16, seq int32) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.mu.Lock()
+	wait, waitVer, waitSeq := c.hbWait, c.hbVer, c.hbSeq
+	c.hbWait = false
+	c.mu.Unlock()
+	if wait {
+		if err := c.writePacketLocked(c.appendHeartbeatReply(c.rbuf[:0], waitVer, waitSeq)); err != nil {
+			return err
+		}
+	}
+	return c.writePacketLocked(c.appendHeartbeatReply(c.rbuf[:0], ver, seq))
+}
+
+// writeLoop is the writer goroutine: it writes the waiting heartbeat reply
+// and batches until there is nothing left, then exits, so an idle
+// connection has no writer.
 func (c *conn) writeLoop() {
 	defer c.cm.wg.Done()
 	for {
-		q := c.takeQueue()
-		if q == nil {
+		c.wmu.Lock()
+		q, hb, ver, seq := c.takeWork()
+		var err error
+		if hb {
+			err = c.writePacketLocked(c.appendHeartbeatReply(c.wbuf[:0], ver, seq))
+		}
+		c.wmu.Unlock()
+		if q == nil && !hb {
 			return
 		}
-		err := c.writeQueue(q)
-		c.cm.putQueue(q)
+		if q != nil {
+			if err == nil {
+				err = c.writeQueue(q)
+			}
+			clear(q.msgs)
+			q.msgs = q.msgs[:0]
+			c.cm.putQueue(q)
+		}
 		if err != nil {
 			c.close(CloseWriteError)
 			c.stopQueue()
@@ -97,7 +159,7 @@ func (c *conn) holdWriter() {
 // queued meanwhile, if any.
 func (c *conn) releaseWriter() {
 	c.mu.Lock()
-	start := c.queue != nil && !c.closed
+	start := (c.queue != nil || c.hbWait) && !c.closed
 	if start {
 		c.cm.wg.Add(1) // c's reader holds a count: the counter is not zero
 	} else {
@@ -109,24 +171,25 @@ func (c *conn) releaseWriter() {
 	}
 }
 
-// takeQueue takes the waiting batch, or marks the writer stopped and
-// returns nil when there is none.
-func (c *conn) takeQueue() *sendQueue {
+// takeWork takes the waiting batch and heartbeat reply (hb, with its ver
+// and seq), or marks the writer stopped and returns neither when there
+// is nothing to write.
+func (c *conn) takeWork() (q *sendQueue, hb bool, ver int16, seq int32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	q := c.queue
-	c.queue = nil
-	if q == nil {
+	q, hb, ver, seq = c.queue, c.hbWait, c.hbVer, c.hbSeq
+	c.queue, c.hbWait = nil, false
+	if q == nil && !hb {
 		c.writing = false
 	}
-	return q
+	return q, hb, ver, seq
 }
 
 // stopQueue marks c closed for pushes and releases its waiting batch.
 func (c *conn) stopQueue() {
 	c.mu.Lock()
 	q := c.queue
-	c.queue, c.closed = nil, true
+	c.queue, c.closed, c.hbWait = nil, true, false
 	c.mu.Unlock()
 	if q != nil {
 		clear(q.msgs)
@@ -190,14 +253,17 @@ func (c *conn) writeBatch(q *sendQueue, msgs [][]byte) error {
 // writePacket writes one reply packet b: as is on TCP, as one binary
 // frame on WebSocket. It runs on the reader goroutine.
 func (c *conn) writePacket(b []byte) error {
-	deadline := time.Now().Add(c.cm.cfg.WriteTimeout)
-	if c.ws != nil {
-		_ = c.nc.SetWriteDeadline(deadline)
-		return c.ws.WriteMessage(websocket.OpBinary, b)
-	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	_ = c.nc.SetWriteDeadline(deadline)
+	return c.writePacketLocked(b)
+}
+
+// writePacketLocked is writePacket with c.wmu held.
+func (c *conn) writePacketLocked(b []byte) error {
+	_ = c.nc.SetWriteDeadline(time.Now().Add(c.cm.cfg.WriteTimeout))
+	if c.ws != nil {
+		return c.ws.WriteMessage(websocket.OpBinary, b)
+	}
 	_, err := c.nc.Write(b)
 	return err
 }

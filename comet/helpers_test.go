@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -427,4 +428,17 @@ func hasLine(log string, parts ...string) bool {
 		}
 	}
 	return false
+}
+
+// waitWriter waits until c's writer goroutine has exited.
+func waitWriter(c *conn) {
+	for {
+		c.mu.Lock()
+		w := c.writing
+		c.mu.Unlock()
+		if !w {
+			return
+		}
+		runtime.Gosched()
+	}
 }
