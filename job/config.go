@@ -15,9 +15,9 @@ import (
 const (
 	DefaultAddr            = ":3129"
 	DefaultLogicAddr       = "127.0.0.1:3119"
-	DefaultBatchSize       = 20
+	DefaultBatchSize       = 100
 	DefaultBatchBytes      = 64 << 10
-	DefaultBatchWindow     = 5 * time.Millisecond
+	DefaultBatchWindow     = 20 * time.Millisecond
 	DefaultRoomIdleTimeout = 30 * time.Second
 	DefaultCometQueueSize  = 4096
 	DefaultCometRefresh    = time.Second
@@ -30,13 +30,14 @@ var ErrConfig = errors.New("job: bad config")
 // Config configures a Job. The zero value is usable: every zero field takes
 // the default named beside it.
 //
-// Room batching: a message for a room whose previous batch has been handed
-// to every comet goes out at once, alone. Messages that arrive while a
-// batch is still on its way accumulate and go out together as soon as it
-// is, or when BatchSize messages or BatchBytes bytes accumulate, or
-// BatchWindow after the first of them, whichever comes first. So batches
-// form only under load, and BatchWindow bounds the latency a slow comet can
-// add to the others.
+// Room batching: a message for a room that sent nothing within the last
+// BatchWindow goes out at once, alone (leading edge). A message arriving
+// within BatchWindow of the room's last send waits and goes out with the
+// others at that send + BatchWindow (trailing edge), or earlier once
+// BatchSize messages or BatchBytes bytes accumulate. So an idle room adds
+// no latency, and a busy room sends about one batch per BatchWindow
+// whatever its rate: each comet writes to each member once per batch, not
+// once per message. BatchWindow bounds the wait batching adds.
 type Config struct {
 	// Addr is the address cmd/job listens on for the job RPC. New does not
 	// listen (Serve takes a listener). Zero: DefaultAddr (":3129").
@@ -54,14 +55,15 @@ type Config struct {
 	NodeID string
 
 	// BatchSize is the most messages in one room batch. 1 turns batching
-	// off: every message goes out alone. Zero: DefaultBatchSize (20).
+	// off: every message goes out alone. Zero: DefaultBatchSize (100).
 	BatchSize int
 	// BatchBytes flushes a room batch once its encoded size reaches it.
 	// Zero: DefaultBatchBytes (64 KiB).
 	BatchBytes int
-	// BatchWindow is how long the first message of a batch may wait for
-	// the previous batch of its room to be handed to every comet. Negative
-	// turns batching off, as BatchSize 1 does. Zero: DefaultBatchWindow.
+	// BatchWindow is the shortest time between two sends of a room's
+	// batches, unless a batch fills up, and so the longest a message waits
+	// in its batch. Negative turns batching off, as BatchSize 1 does.
+	// Zero: DefaultBatchWindow.
 	BatchWindow time.Duration
 	// RoomIdleTimeout is how long a room keeps its state without messages;
 	// it is dropped between one and two timeouts after its last message

@@ -34,17 +34,20 @@ type roomShard struct {
 	rooms  map[string]*room
 }
 
-// room batches the messages of one room. It has no goroutine of its own:
-// the push that finds the room idle sends its message at once; messages
-// arriving while a batch is in flight wait in pending and go out when that
-// batch is released by the last comet (done), when the batch is full, or
-// when the window timer fires.
+// room batches the messages of one room. It has no goroutine of its own.
+// A message for a room that sent nothing within the last BatchWindow goes
+// out at once (leading edge). A message arriving sooner waits in pending
+// and goes out with the others at lastSend + BatchWindow (the window
+// timer), or earlier once BatchSize messages or BatchBytes bytes
+// accumulate. So under load a room sends about one batch per window,
+// whatever its message rate, and an idle room adds no latency.
 type room struct {
 	j  *Job
 	id string
 
 	mu       sync.Mutex  // guards the fields below
 	pending  *payload    // batch being filled, nil when none
+	lastSend time.Time   // when the room last handed a batch to the comets
 	inflight int         // batches handed to comets and not yet released by all
 	touched  bool        // a message arrived since the last idle sweep
 	timer    *time.Timer // window timer, made at first use
@@ -117,37 +120,48 @@ func (r *room) addLocked(op int32, msg []byte) *payload {
 	}
 	p.buf = protocol.AppendPush(p.buf, op, msg)
 	p.msgs++
-	if r.dueLocked() {
-		return r.flushLocked()
+	now := time.Now()
+	if r.dueLocked(now) {
+		return r.flushLocked(now)
 	}
 	if p.msgs == 1 {
-		r.armLocked()
+		r.armLocked(now)
 	}
 	return nil
 }
 
-// dueLocked reports whether the pending batch must go now.
-func (r *room) dueLocked() bool {
+// dueLocked reports whether the pending batch must go at now: batching is
+// off, the room sent nothing within the last window, or the batch is full.
+func (r *room) dueLocked(now time.Time) bool {
 	c := &r.j.cfg
-	return r.inflight == 0 || r.j.batchOff ||
+	return r.j.batchOff || r.windowOverLocked(now) ||
 		r.pending.msgs >= uint64(c.BatchSize) || len(r.pending.buf) >= c.BatchBytes
 }
 
-// armLocked starts the window timer for a new pending batch.
-func (r *room) armLocked() {
-	if r.timer == nil {
-		r.timer = time.AfterFunc(r.j.cfg.BatchWindow, r.onTimer)
-		return
-	}
-	r.timer.Reset(r.j.cfg.BatchWindow)
+// windowOverLocked reports whether a window has passed since the room's
+// last send.
+func (r *room) windowOverLocked(now time.Time) bool {
+	return now.Sub(r.lastSend) >= r.j.cfg.BatchWindow
 }
 
-// flushLocked hands the pending batch to every comet. It returns the
-// batch, holding one reference the caller must release after unlocking
-// r.mu (releasing it may call r.done).
-func (r *room) flushLocked() *payload {
+// armLocked starts the window timer for a new pending batch: it fires at
+// lastSend + BatchWindow.
+func (r *room) armLocked(now time.Time) {
+	d := r.lastSend.Add(r.j.cfg.BatchWindow).Sub(now)
+	if r.timer == nil {
+		r.timer = time.AfterFunc(d, r.onTimer)
+		return
+	}
+	r.timer.Reset(d)
+}
+
+// flushLocked hands the pending batch to every comet and records now as
+// the room's last send. It returns the batch, holding one reference the
+// caller must release after unlocking r.mu (releasing it may call r.done).
+func (r *room) flushLocked(now time.Time) *payload {
 	p := r.pending
 	r.pending = nil
+	r.lastSend = now
 	if r.timer != nil {
 		r.timer.Stop()
 	}
@@ -160,11 +174,21 @@ func (r *room) flushLocked() *payload {
 }
 
 // flush sends the pending batch now, if any.
-func (r *room) flush() {
+func (r *room) flush() { r.flushIf(false) }
+
+// onTimer sends the pending batch whose window elapsed. A late call of a
+// timer stopped by a flush finds the new pending batch's window still
+// running and leaves it to the re-armed timer.
+func (r *room) onTimer() { r.flushIf(true) }
+
+// flushIf sends the pending batch, if any; with windowed, only when the
+// window since the last send has passed.
+func (r *room) flushIf(windowed bool) {
 	r.mu.Lock()
 	var out *payload
-	if r.pending != nil {
-		out = r.flushLocked()
+	now := time.Now()
+	if r.pending != nil && (!windowed || r.windowOverLocked(now)) {
+		out = r.flushLocked(now)
 	}
 	r.mu.Unlock()
 	if out != nil {
@@ -172,23 +196,14 @@ func (r *room) flush() {
 	}
 }
 
-// onTimer flushes a batch whose window elapsed.
-func (r *room) onTimer() { r.flush() }
-
-// done is called when every comet has released one of the room's batches:
-// what accumulated meanwhile goes out now, unless other batches are still
-// in flight.
+// done is called when every comet has released one of the room's batches.
+// Pending messages still wait for their window: sending them as soon as
+// the hand-off ends would make nearly every message its own batch, since
+// the hand-off is a fast enqueue.
 func (r *room) done() {
 	r.mu.Lock()
 	r.inflight--
-	var out *payload
-	if r.pending != nil && r.inflight == 0 {
-		out = r.flushLocked()
-	}
 	r.mu.Unlock()
-	if out != nil {
-		r.j.release(out)
-	}
 }
 
 // sweep drops the rooms that had no message since the previous sweep and

@@ -14,103 +14,113 @@ import (
 )
 
 func TestRoomSendsAtOnceWhenIdle(t *testing.T) {
-	h := newHarness(t, Config{BatchWindow: time.Hour}, []string{"a"})
-	want := bodies(10)
-	for i, b := range want {
-		h.pushRoom("live://1", b)
-		h.waitMsgs("a", int64(i+1))
-	}
-	a := h.comet("a")
-	if got := a.roomBodies("live://1"); !slices.Equal(got, want) {
-		t.Errorf("bodies = %v, want %v", got, want)
-	}
-	if got, want := a.batchSizes("live://1"), slices.Repeat([]int{1}, 10); !slices.Equal(got, want) {
-		t.Errorf("batch sizes = %v, want %v (no batching when idle)", got, want)
-	}
-	if st := h.job.Stats(); st.Batches != 10 || st.BatchedMsgs != 10 || st.PushRoom != 10 {
-		t.Errorf("stats = %+v, want 10 batches of 1", st)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		const window = 10 * time.Millisecond
+		h := newHarness(t, Config{BatchWindow: window}, []string{"a"})
+		want := bodies(10)
+		for i, b := range want {
+			h.pushRoom("live://1", b)
+			synctest.Wait()
+			if got := h.job.Stats().Batches; got != uint64(i+1) {
+				t.Fatalf("batches = %d after push %d, want %d (no wait when idle)", got, i, i+1)
+			}
+			time.Sleep(window)
+		}
+		a := h.comet("a")
+		if got := a.roomBodies("live://1"); !slices.Equal(got, want) {
+			t.Errorf("bodies = %v, want %v", got, want)
+		}
+		if got, want := a.batchSizes("live://1"), slices.Repeat([]int{1}, 10); !slices.Equal(got, want) {
+			t.Errorf("batch sizes = %v, want %v (no batching when idle)", got, want)
+		}
+		if st := h.job.Stats(); st.Batches != 10 || st.BatchedMsgs != 10 || st.PushRoom != 10 {
+			t.Errorf("stats = %+v, want 10 batches of 1", st)
+		}
+	})
 }
 
-func TestRoomBatchFlush(t *testing.T) {
+// batchStep is one step of a TestRoomBatchRule case: sleep, push msgs
+// messages, then expect batches sent so far.
+type batchStep struct {
+	sleep   time.Duration
+	msgs    int
+	batches uint64
+}
+
+// TestRoomBatchRule checks the batching rule in fake time: a message for
+// a room that sent nothing within the window goes at once, later ones at
+// the last send + window or when the batch is full, all in order.
+func TestRoomBatchRule(t *testing.T) {
+	const w = 10 * time.Millisecond
+	ms := time.Millisecond
 	tests := []struct {
 		name      string
 		cfg       Config
-		msgs      int
-		bodyLen   int // 0: bodies "m0", "m1"...
+		bodyLen   int  // 0: bodies "m0", "m1"...
+		blocked   bool // the comet blocks until the end
+		steps     []batchStep
 		wantSizes []int
-		wantEarly uint64 // batches flushed before the comet takes the first
 	}{
-		// The first message goes at once and blocks in the comet; the rest
-		// accumulate: full batches go out, the remainder when the comet
-		// has taken them all.
-		{"size", Config{BatchSize: 20, BatchWindow: time.Hour}, 46, 0, []int{1, 20, 20, 5}, 3},
-		{"default size", Config{BatchWindow: time.Hour}, 26, 0, []int{1, 20, 5}, 2},
+		{"leading edge", Config{}, 0, false, []batchStep{{0, 1, 1}}, []int{1}},
+		{"trailing flush at last send + window", Config{}, 0, false, []batchStep{
+			{0, 1, 1}, {3 * ms, 2, 1}, {6 * ms, 1, 1}, {ms - 1, 0, 1}, {1, 0, 2}}, []int{1, 3}},
+		{"window restarts at the trailing flush", Config{}, 0, false, []batchStep{
+			{0, 1, 1}, {5 * ms, 1, 1}, {5 * ms, 0, 2}, {2 * ms, 1, 2}, {7 * ms, 0, 2}, {ms, 0, 3}}, []int{1, 1, 1}},
+		{"idle again after a window", Config{}, 0, false, []batchStep{
+			{0, 1, 1}, {w, 1, 2}, {w + ms, 1, 3}}, []int{1, 1, 1}},
+		{"size", Config{BatchSize: 5}, 0, false, []batchStep{
+			{0, 1, 1}, {ms, 12, 3}, {10*ms - 1, 0, 3}, {1, 0, 4}}, []int{1, 5, 5, 2}},
+		{"default size", Config{}, 0, false, []batchStep{
+			{0, DefaultBatchSize + 6, 2}, {w, 0, 3}}, []int{1, DefaultBatchSize, 5}},
 		// 16-byte header + 40-byte body = 56 bytes: two make a full batch.
-		{"bytes", Config{BatchBytes: 100, BatchWindow: time.Hour}, 6, 40, []int{1, 2, 2, 1}, 3},
-		{"off by size", Config{BatchSize: 1}, 4, 0, []int{1, 1, 1, 1}, 4},
-		{"off by window", Config{BatchWindow: -1}, 4, 0, []int{1, 1, 1, 1}, 4},
+		{"bytes", Config{BatchBytes: 100}, 40, false, []batchStep{
+			{0, 6, 3}, {w, 0, 4}}, []int{1, 2, 2, 1}},
+		{"slow comet holds nothing back", Config{}, 0, true, []batchStep{
+			{0, 1, 1}, {w, 1, 2}, {ms, 3, 2}, {w, 0, 3}}, []int{1, 1, 3}},
+		{"off by size", Config{BatchSize: 1}, 0, false, []batchStep{{0, 4, 4}, {ms, 2, 6}}, slices.Repeat([]int{1}, 6)},
+		{"off by window", Config{BatchWindow: -1}, 0, false, []batchStep{{0, 4, 4}}, slices.Repeat([]int{1}, 4)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, tt.cfg, []string{"a"}, "a")
-			var want []string
-			for i := range tt.msgs {
-				b := fmt.Sprintf("m%d", i)
-				if tt.bodyLen > 0 {
-					b = fmt.Sprintf("%0*d", tt.bodyLen, i)
+			synctest.Test(t, func(t *testing.T) {
+				cfg := tt.cfg
+				if cfg.BatchWindow == 0 {
+					cfg.BatchWindow = w
 				}
-				want = append(want, b)
-				h.pushRoom("live://1", b)
-			}
-			if got := h.job.Stats().Batches; got != tt.wantEarly {
-				t.Errorf("batches before the comet took any = %d, want %d", got, tt.wantEarly)
-			}
-			a := h.comet("a")
-			a.unblock()
-			h.waitMsgs("a", int64(tt.msgs))
-			if got := a.batchSizes("live://1"); !slices.Equal(got, tt.wantSizes) {
-				t.Errorf("batch sizes = %v, want %v", got, tt.wantSizes)
-			}
-			if got := a.roomBodies("live://1"); !slices.Equal(got, want) {
-				t.Errorf("bodies out of order: %v", got)
-			}
+				var blocked []string
+				if tt.blocked {
+					blocked = []string{"a"}
+				}
+				h := newHarness(t, cfg, []string{"a"}, blocked...)
+				var want []string
+				for i, st := range tt.steps {
+					time.Sleep(st.sleep)
+					for range st.msgs {
+						b := fmt.Sprintf("m%d", len(want))
+						if tt.bodyLen > 0 {
+							b = fmt.Sprintf("%0*d", tt.bodyLen, len(want))
+						}
+						want = append(want, b)
+						h.pushRoom("live://1", b)
+					}
+					synctest.Wait()
+					if got := h.job.Stats().Batches; got != st.batches {
+						t.Fatalf("step %d: batches = %d, want %d", i, got, st.batches)
+					}
+				}
+				a := h.comet("a")
+				a.unblock()
+				time.Sleep(w)
+				synctest.Wait()
+				if got := a.batchSizes("live://1"); !slices.Equal(got, tt.wantSizes) {
+					t.Errorf("batch sizes = %v, want %v", got, tt.wantSizes)
+				}
+				if got := a.roomBodies("live://1"); !slices.Equal(got, want) {
+					t.Errorf("bodies = %v, want %v", got, want)
+				}
+			})
 		})
 	}
-}
-
-func TestRoomBatchWindow(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		const window = 10 * time.Millisecond
-		h := newHarness(t, Config{BatchWindow: window}, []string{"a"}, "a")
-		start := time.Now()
-		for _, b := range bodies(4) {
-			h.pushRoom("live://1", b)
-		}
-		synctest.Wait()
-		if got := h.job.Stats().Batches; got != 1 {
-			t.Fatalf("batches = %d before the window, want 1", got)
-		}
-		time.Sleep(window - time.Millisecond)
-		synctest.Wait()
-		if got := h.job.Stats().Batches; got != 1 {
-			t.Fatalf("batches = %d after %v, want 1", got, time.Since(start))
-		}
-		time.Sleep(time.Millisecond)
-		synctest.Wait()
-		if got := h.job.Stats().Batches; got != 2 {
-			t.Fatalf("batches = %d after the window, want 2", got)
-		}
-		a := h.comet("a")
-		a.unblock()
-		synctest.Wait()
-		if got := a.batchSizes("live://1"); !slices.Equal(got, []int{1, 3}) {
-			t.Errorf("batch sizes = %v, want [1 3]", got)
-		}
-		if got := a.roomBodies("live://1"); !slices.Equal(got, bodies(4)) {
-			t.Errorf("bodies = %v", got)
-		}
-	})
 }
 
 func TestRoomOrderUnderLoad(t *testing.T) {

@@ -40,7 +40,7 @@ func (jf *JobFlags) register() {
 	f.str(&c.NodeID, "node-id", "", "node id in logic's registry (empty: hostname:port of -@rpc)")
 	f.integer(&c.BatchSize, "batch-size", job.DefaultBatchSize, 1, 1<<20, "most messages in one room batch (1: no batching)")
 	f.integer(&c.BatchBytes, "batch-bytes", job.DefaultBatchBytes, 1, math.MaxInt32, "a room batch is sent once its encoded size reaches this many bytes")
-	f.duration(&c.BatchWindow, "batch-window", job.DefaultBatchWindow, math.MinInt64, "longest wait of a room message for the batch before it, under load (negative: no batching)")
+	f.duration(&c.BatchWindow, "batch-window", job.DefaultBatchWindow, math.MinInt64, "shortest time between two sends of a room's batches, so the longest wait of a room message; a room that sent nothing within it sends at once (negative: no batching)")
 	f.duration(&c.RoomIdleTimeout, "room-idle-timeout", job.DefaultRoomIdleTimeout, time.Millisecond, "a room without messages for this long drops its state")
 	f.integer(&c.CometQueueSize, "comet-queue", job.DefaultCometQueueSize, 1, 1<<24, "requests queued per comet; more are dropped (counted in the stats)")
 	f.duration(&c.CometRefresh, "comet-refresh", job.DefaultCometRefresh, time.Millisecond, "how often the comet list is fetched from logic")
