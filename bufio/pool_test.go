@@ -43,16 +43,17 @@ func TestPoolConfigClasses(t *testing.T) {
 
 func TestPoolReuse(t *testing.T) {
 	p := NewPool(PoolConfig{Classes: []int{512}})
-	first := p.Get(1)
-	p.Put(first)
-	reused := false
-	for range 100 { // sync.Pool may drop a buffer (always may under -race)
+	seen := make(map[*Buffer]bool)
+	const rounds = 100
+	for range rounds {
 		b := p.Get(1)
-		reused = reused || b == first
+		seen[b] = true
 		p.Put(b)
 	}
-	if !reused {
-		t.Fatal("Get never reused a buffer that was Put")
+	// sync.Pool may drop a buffer that was Put (a quarter of them under
+	// -race), but not every one of a hundred.
+	if len(seen) == rounds {
+		t.Fatalf("%d Get/Put rounds never reused a buffer", rounds)
 	}
 }
 
