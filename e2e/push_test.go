@@ -16,12 +16,26 @@ func TestSeparate(t *testing.T) {
 }
 
 // TestAllInOne runs the push suite on the all-in-one binary, then checks
-// its debug server and its graceful stop.
+// its debug server and its graceful stop; once with its tiers linked over
+// loopback RPC (-links rpc) and once in process (-links direct).
 func TestAllInOne(t *testing.T) {
 	t.Parallel()
+	for _, links := range []string{"rpc", "direct"} {
+		t.Run("links="+links, func(t *testing.T) {
+			t.Parallel()
+			testAllInOne(t, links)
+		})
+	}
+}
+
+// testAllInOne is TestAllInOne with -links links.
+func testAllInOne(t *testing.T, links string) {
 	debug := loop(freePorts(t, 1)[0])
-	c := startAllInOne(t, "-debug-addr", debug)
+	c := startAllInOne(t, "-debug-addr", debug, "-links", links)
 	f := runPushSuite(t, c)
+	if line := `msg="goim: tiers linked" links=` + links; c.logic.out.count(line) != 1 {
+		t.Errorf("goim did not log %s once", line)
+	}
 	t.Run("debug", func(t *testing.T) {
 		body := httpGet(t, c.http, "http://"+debug+"/debug/pprof/")
 		if !strings.Contains(body, "goroutine") {

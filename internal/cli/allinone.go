@@ -9,28 +9,52 @@ const (
 
 // AllInOne registers the flags of all three tiers, prefixed "comet.",
 // "logic." and "job." (the same flags as the tiers' own binaries, less
-// -logic: the comet and the job dial this process's logic over loopback
-// RPC), and returns the Start of the all-in-one binary. Unless
-// -logic.tcp-port, -logic.ws-port or -logic.wss-port are given,
-// /goim/nodes/weighted advertises the ports of -comet.tcp, -comet.ws and
-// -comet.wss.
+// -logic: the comet and the job use this process's logic), and -links,
+// and returns the Start of the all-in-one binary. With -links rpc (the
+// default) the tiers talk over loopback RPC; with -links direct they call
+// each other in process, every RPC listener still serving the comets and
+// jobs of other processes. Unless -logic.tcp-port, -logic.ws-port or
+// -logic.wss-port are given, /goim/nodes/weighted advertises the ports of
+// -comet.tcp, -comet.ws and -comet.wss.
 func (a *App) AllInOne() Start {
+	links := a.linksFlag()
 	lf := a.Logic(LogicPrefix)
 	cf := a.Comet(CometPrefix, false)
 	jf := a.Job(JobPrefix, false)
 	return func(g *Group) error {
 		a.followCometPorts(lf, cf)
-		lt, err := lf.Start(g)
+		var d *directLinks
+		if *links == LinksDirect {
+			d = &directLinks{}
+		}
+		lt, err := lf.start(g, d)
 		if err != nil {
 			return err
 		}
 		logicAddr := advertise(lt.RPCAddr(), true)
-		if _, err := cf.Start(g, logicAddr, true); err != nil {
+		if _, err := cf.start(g, logicAddr, true, d); err != nil {
 			return err
 		}
-		_, err = jf.Start(g, logicAddr, true)
-		return err
+		if _, err = jf.start(g, logicAddr, true, d); err != nil {
+			return err
+		}
+		g.Logger().Info(a.name+": tiers linked", "links", *links)
+		return nil
 	}
+}
+
+// linksFlag registers -links and its check.
+func (a *App) linksFlag() *string {
+	links := new(string)
+	flagger{fs: a.fs}.str(links, "links", LinksRPC,
+		"how this process's tiers reach each other: rpc (loopback RPC, as separate binaries) or direct (method calls in process)")
+	a.checks = append(a.checks, func() error {
+		if *links != LinksRPC && *links != LinksDirect {
+			return usageErr("links", "%q is not %s or %s", *links, LinksRPC, LinksDirect)
+		}
+		return nil
+	})
+	return links
 }
 
 // followCometPorts makes logic advertise the comet's listen ports where

@@ -172,6 +172,13 @@ var errNoLogic = errors.New("cli: comet without a logic address")
 // listener on 127.0.0.1 when its host is unspecified (the all-in-one
 // binary) instead of the host name.
 func (cf *CometFlags) Start(g *Group, logicAddr string, loopback bool) (*CometTier, error) {
+	return cf.start(g, logicAddr, loopback, nil)
+}
+
+// start is Start; a non-nil d gives the comet d's Logic in process
+// instead of an RPC client, and records the Comet and its advertised RPC
+// address in d.
+func (cf *CometFlags) start(g *Group, logicAddr string, loopback bool, d *directLinks) (*CometTier, error) {
 	if logicAddr == "" {
 		return nil, errNoLogic
 	}
@@ -191,12 +198,21 @@ func (cf *CometFlags) Start(g *Group, logicAddr string, loopback bool) (*CometTi
 	if cfg.RPCAdvertise == "" {
 		cfg.RPCAdvertise = advertise(rpcAddr, loopback)
 	}
-	t.logic = logicrpc.NewClient(logicAddr, cf.rpc.client(), g.Logger())
-	t.cm, err = comet.New(cfg, t.logic, g.Logger())
+	var svc logicrpc.Service
+	if d != nil {
+		svc, t.logicAddr = d.logic, "in process"
+	} else {
+		t.logic = logicrpc.NewClient(logicAddr, cf.rpc.client(), g.Logger())
+		svc = t.logic
+	}
+	t.cm, err = comet.New(cfg, svc, g.Logger())
 	if err != nil {
 		t.lns.close()
-		t.logic.Close()
+		t.closeLogic()
 		return nil, fmt.Errorf("comet: %w", err)
+	}
+	if d != nil {
+		d.comet, d.cometAddr = t.cm, cfg.RPCAdvertise
 	}
 	g.Add(t)
 	t.serve(g)

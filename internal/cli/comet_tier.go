@@ -12,7 +12,7 @@ import (
 // logic client.
 type CometTier struct {
 	cm        *comet.Comet
-	logic     *logicrpc.Client
+	logic     *logicrpc.Client // nil when the comet calls logic in process
 	logicAddr string
 	lns       listeners
 	bound     comet.BoundAddrs
@@ -114,15 +114,22 @@ func (t *CometTier) Name() string { return "comet" }
 // (Disconnect), then the logic client closes.
 func (t *CometTier) Shutdown(ctx context.Context) error {
 	err := t.cm.Shutdown(ctx)
-	t.logic.Close()
+	t.closeLogic()
 	return err
 }
 
 // Close implements Tier.
 func (t *CometTier) Close() error {
 	err := t.cm.Close()
-	t.logic.Close()
+	t.closeLogic()
 	return err
+}
+
+// closeLogic closes the logic client, if the comet dialed one.
+func (t *CometTier) closeLogic() {
+	if t.logic != nil {
+		t.logic.Close()
+	}
 }
 
 // CometStats is comet.Stats with readable reason names, for

@@ -18,6 +18,7 @@ func TestOperationsDoc(t *testing.T) {
 		"logic": func(a *App) { a.Logic("") },
 		"comet": func(a *App) { a.Comet("", true) },
 		"job":   func(a *App) { a.Job("", true) },
+		"goim":  func(a *App) { a.linksFlag() }, // the tiers' flags are above, prefixed
 	}
 	for name, register := range apps {
 		app := NewApp(name, "")

@@ -209,6 +209,37 @@ func TestChecks(t *testing.T) {
 	}
 }
 
+// TestLinks: -links takes rpc (the default) or direct; anything else is a
+// usage error naming the flag.
+func TestLinks(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string // the value, or the usage error
+		ok   bool
+	}{
+		{nil, LinksRPC, true},
+		{[]string{"-links", "rpc"}, LinksRPC, true},
+		{[]string{"-links", "direct"}, LinksDirect, true},
+		{[]string{"-links", "inproc"}, `-links: "inproc" is not rpc or direct`, false},
+		{[]string{"-links", ""}, `-links: "" is not rpc or direct`, false},
+		{[]string{"-links", "RPC"}, `-links: "RPC" is not rpc or direct`, false},
+	}
+	for _, tt := range tests {
+		app := NewApp("goim", "")
+		app.AllInOne()
+		var out bytes.Buffer
+		code, ok := app.parse(tt.args, &out)
+		switch {
+		case ok != tt.ok:
+			t.Errorf("%v: ok %v status %d, want ok %v: %s", tt.args, ok, code, tt.ok, out.String())
+		case !ok && (code != ExitUsage || !strings.Contains(out.String(), tt.want)):
+			t.Errorf("%v: status %d, output %q; want status 2 and %q", tt.args, code, out.String(), tt.want)
+		case ok && app.fs.Lookup("links").Value.String() != tt.want:
+			t.Errorf("%v: -links %s, want %s", tt.args, app.fs.Lookup("links").Value, tt.want)
+		}
+	}
+}
+
 func TestUsage(t *testing.T) {
 	app := NewApp("goim", "about goim")
 	app.AllInOne()

@@ -74,6 +74,12 @@ type JobTier struct {
 // listener on 127.0.0.1 when its host is unspecified (the all-in-one
 // binary) instead of the host name.
 func (jf *JobFlags) Start(g *Group, logicAddr string, loopback bool) (*JobTier, error) {
+	return jf.start(g, logicAddr, loopback, nil)
+}
+
+// start is Start; a non-nil d gives the job d's Logic and d's Comet in
+// process (other comets over RPC) and records the Job in d.
+func (jf *JobFlags) start(g *Group, logicAddr string, loopback bool, d *directLinks) (*JobTier, error) {
 	if logicAddr == "" {
 		return nil, errJobNoLogic
 	}
@@ -91,16 +97,25 @@ func (jf *JobFlags) Start(g *Group, logicAddr string, loopback bool) (*JobTier, 
 	if cfg.AdvertiseAddr == "" {
 		cfg.AdvertiseAddr = advertise(ln.Addr(), loopback)
 	}
+	logicLog := cfg.LogicAddr
+	if d != nil {
+		logicLog = "in process"
+		cfg.Logic, cfg.DialComet = d.logic, d.dialComet(cfg.Client)
+		d.job.Store(&ownJob{id: cfg.NodeID, addr: cfg.AdvertiseAddr})
+	}
 	j, err := job.New(cfg, g.Logger())
 	if err != nil {
 		ls.close()
 		return nil, fmt.Errorf("job: %w", err)
 	}
+	if d != nil {
+		d.job.Store(&ownJob{id: cfg.NodeID, addr: cfg.AdvertiseAddr, j: j})
+	}
 	t := &JobTier{j: j, ln: ln}
 	g.Add(t)
 	g.Go("job rpc", func() error { return j.Serve(ln) }, rpc.ErrServerClosed)
 	g.Logger().Info("job: started", "node_id", cfg.NodeID, "rpc", cfg.Addr, "advertise", cfg.AdvertiseAddr,
-		"logic", cfg.LogicAddr, "batch_size", cfg.BatchSize, "batch_window", cfg.BatchWindow)
+		"logic", logicLog, "batch_size", cfg.BatchSize, "batch_window", cfg.BatchWindow)
 	return t, nil
 }
 

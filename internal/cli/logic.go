@@ -85,8 +85,16 @@ type LogicTier struct {
 
 // Start binds the logic listeners, makes the Logic and serves it, adding
 // it to g.
-func (lf *LogicFlags) Start(g *Group) (*LogicTier, error) {
+func (lf *LogicFlags) Start(g *Group) (*LogicTier, error) { return lf.start(g, nil) }
+
+// start is Start; a non-nil d makes logic reach d's own job in process
+// and records the Logic in d.
+func (lf *LogicFlags) start(g *Group, d *directLinks) (*LogicTier, error) {
 	cfg := lf.Config()
+	if d != nil {
+		d.jobClient, d.logger = cfg.JobClient, g.Logger()
+		cfg.DialJob = d.dialJob
+	}
 	var ls listeners
 	httpLn, err := ls.listen("logic http", cfg.HTTPAddr, nil)
 	if err != nil {
@@ -102,6 +110,9 @@ func (lf *LogicFlags) Start(g *Group) (*LogicTier, error) {
 	if err != nil {
 		ls.close()
 		return nil, err
+	}
+	if d != nil {
+		d.logic = l
 	}
 	t := &LogicTier{l: l, httpLn: httpLn, rpcLn: rpcLn, started: time.Now()}
 	g.Add(t)

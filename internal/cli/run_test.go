@@ -62,12 +62,19 @@ func (b *syncBuffer) waitLogLine(t *testing.T, msg string) map[string]any {
 
 // TestRunAllInOne runs the all-in-one App in process on loopback ports
 // chosen by the system, with TLS and the debug server, pushes to a secure
-// WebSocket client, and stops it by cancelling its context.
+// WebSocket client, and stops it by cancelling its context; once with
+// each -links value.
 func TestRunAllInOne(t *testing.T) {
+	for _, links := range []string{LinksRPC, LinksDirect} {
+		t.Run(links, func(t *testing.T) { runAllInOne(t, links) })
+	}
+}
+
+func runAllInOne(t *testing.T, links string) {
 	certFile, keyFile := testcert.New(t).WriteFiles(t)
 	app := NewApp("goim", "")
 	start := app.AllInOne()
-	args := []string{"-log-format", "json", "-stats-interval", "50ms", "-debug-addr", "127.0.0.1:0",
+	args := []string{"-links", links, "-log-format", "json", "-stats-interval", "50ms", "-debug-addr", "127.0.0.1:0",
 		"-logic.http", "127.0.0.1:0", "-logic.rpc", "127.0.0.1:0",
 		"-comet.tcp", "127.0.0.1:0", "-comet.ws", "127.0.0.1:0", "-comet.wss", "127.0.0.1:0", "-comet.rpc", "127.0.0.1:0",
 		"-comet.cert", certFile, "-comet.key", keyFile, "-comet.report-interval", "50ms",
@@ -83,7 +90,14 @@ func TestRunAllInOne(t *testing.T) {
 	}()
 
 	httpAddr := logs.waitLogLine(t, "logic: started")["http"].(string)
-	wss := logs.waitLogLine(t, "comet: started")["wss"].(string)
+	cometLine := logs.waitLogLine(t, "comet: started")
+	wss := cometLine["wss"].(string)
+	if got := logs.waitLogLine(t, "goim: tiers linked")["links"]; got != links {
+		t.Errorf("tiers linked %v, want %s", got, links)
+	}
+	if inProc := cometLine["logic"] == "in process"; inProc != (links == LinksDirect) {
+		t.Errorf("-links %s: comet's logic %v", links, cometLine["logic"])
+	}
 	debugAddr := logs.waitLogLine(t, "debug: started")["addr"].(string)
 
 	dctx, dcancel := context.WithTimeout(context.Background(), 10*time.Second)
