@@ -48,8 +48,20 @@ func TestStopEndsGoroutine(t *testing.T) {
 		t.Fatalf("%d Timer goroutines after New, want %d", got, before+1)
 	}
 	tm.Stop()
-	if got := len(leaktest.Stacks(runFrame)); got != before {
-		t.Fatalf("%d Timer goroutines after Stop, want %d", got, before)
+	waitTimerGoroutines(t, before)
+}
+
+// waitTimerGoroutines waits until want Timer goroutines run: Stop returns
+// once a goroutine closed its done channel, and the goroutine itself ends
+// a moment later.
+func waitTimerGoroutines(t *testing.T, want int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(leaktest.Stacks(runFrame)) != want && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if got := len(leaktest.Stacks(runFrame)); got != want {
+		t.Fatalf("%d Timer goroutines after Stop, want %d", got, want)
 	}
 }
 
@@ -123,9 +135,7 @@ func TestShardedStop(t *testing.T) {
 	s := NewSharded(4, 8)
 	s.Shard(1).Add(time.Hour, func() {})
 	s.Stop()
-	if got := len(leaktest.Stacks(runFrame)); got != before {
-		t.Fatalf("%d Timer goroutines after Stop, want %d", got, before)
-	}
+	waitTimerGoroutines(t, before)
 	if got := s.Len(); got != 0 {
 		t.Errorf("Len after Stop = %d", got)
 	}
