@@ -53,16 +53,24 @@ func (c *conn) push(msg []byte, op int32, filter bool) pushResult {
 		return pushQueueFull
 	}
 	q.msgs = append(q.msgs, msg)
-	start := !c.writing
-	if start {
-		c.writing = true
-		c.cm.wg.Add(1) // c's reader holds a count: the counter is not zero
-	}
+	start := c.claimWriterLocked()
 	c.mu.Unlock()
 	if start {
 		go c.writeFn()
 	}
 	return pushQueued
+}
+
+// claimWriterLocked marks a writer as running and reports whether the
+// caller must start it (after releasing c.mu); false when one runs or is
+// held (holdWriter). c.mu must be held.
+func (c *conn) claimWriterLocked() bool {
+	if c.writing {
+		return false
+	}
+	c.writing = true
+	c.cm.wg.Add(1) // c's reader holds a count: the counter is not zero
+	return true
 }
 
 // queueHeartbeatReply hands the reply to a heartbeat with ver and seq to
@@ -79,11 +87,7 @@ func (c *conn) queueHeartbeatReply(ver int16, seq int32) error {
 		return c.flushHeartbeatReplies(ver, seq)
 	}
 	c.hbWait, c.hbVer, c.hbSeq = true, ver, seq
-	start := !c.writing
-	if start {
-		c.writing = true
-		c.cm.wg.Add(1) // c's reader holds a count: the counter is not zero
-	}
+	start := c.claimWriterLocked()
 	c.mu.Unlock()
 	if start {
 		go c.writeFn()
