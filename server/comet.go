@@ -74,7 +74,7 @@ func startComet(cfg CometConfig, logger *slog.Logger, loopback bool, d *directLi
 	if err != nil {
 		t.lns.close()
 		t.closeLogic()
-		return nil, fmt.Errorf("comet: %w", err)
+		return nil, err // prefixed "comet: "
 	}
 	if d != nil {
 		d.comet, d.cometAddr = t.cm, cc.RPCAdvertise

@@ -3,7 +3,6 @@ package server
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 
@@ -60,7 +59,7 @@ func startJob(cfg JobConfig, logger *slog.Logger, loopback bool, d *directLinks)
 	if err != nil {
 		ls.close()
 		t.closeLogic()
-		return nil, fmt.Errorf("job: %w", err)
+		return nil, err // prefixed "job: "
 	}
 	if d != nil {
 		d.job.Store(&ownJob{id: jc.NodeID, addr: jc.AdvertiseAddr, j: t.j})
