@@ -17,7 +17,9 @@ const module = "github.com/goimx/goim"
 
 // allowed lists, for each package of the module, the packages of the
 // module it may import. Packages not listed (cmd/..., bench) may import
-// anything. Test files are checked too, except where testOK says otherwise.
+// anything. No tier imports server: server wires the tiers, the tiers
+// never wire themselves; internal/cli fills server's config types and
+// reaches the tiers' packages only for their config types and defaults. Test files are checked too, except where testOK says otherwise.
 var allowed = map[string][]string{
 	"protocol":       nil,
 	"bufio":          nil,
@@ -31,6 +33,8 @@ var allowed = map[string][]string{
 	"comet":          {"protocol", "bufio", "timer", "websocket", "rpc", "comet/cometrpc", "logic/logicrpc"},
 	"logic":          {"protocol", "bufio", "timer", "rpc", "logic/logicrpc", "job/jobrpc", "comet/cometrpc"},
 	"job":            {"protocol", "bufio", "timer", "rpc", "job/jobrpc", "comet/cometrpc", "logic/logicrpc"},
+	"server":         {"rpc", "comet", "logic", "job", "comet/cometrpc", "logic/logicrpc", "job/jobrpc"},
+	"internal/cli":   {"protocol", "rpc", "comet", "logic", "job", "server"},
 
 	"internal/leaktest": nil,
 	"internal/testcert": nil,
@@ -39,11 +43,13 @@ var allowed = map[string][]string{
 // testOK lists extra packages test files may import (tests of a tier may
 // use the client library and other tiers' fakes).
 var testOK = map[string][]string{
-	"protocol": {"bufio"},
-	"comet":    {"client"},
-	"logic":    {"client"},
-	"job":      {"client"},
-	"rpc":      {"rpc"},
+	"protocol":     {"bufio"},
+	"comet":        {"client"},
+	"logic":        {"client"},
+	"job":          {"client"},
+	"rpc":          {"rpc"},
+	"server":       {"client"},
+	"internal/cli": {"client"},
 }
 
 // testHelpers lists the shared test-helper packages: test files of every

@@ -3,6 +3,7 @@
 package bench
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -109,14 +110,7 @@ func splitAddr(addr, transport string) (host, path string, ws bool, err error) {
 		return addr, "", false, nil
 	}
 	host, p, _ := strings.Cut(rest, "/")
-	return host, "/" + orDefault(p, "sub"), true, nil
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
+	return host, "/" + cmp.Or(p, "sub"), true, nil
 }
 
 // connectRaw makes a blocking TCP socket connected to host:port from

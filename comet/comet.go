@@ -64,14 +64,14 @@ type Comet struct {
 	tcpConns, wsConns           atomic.Int64
 	closes                      [numCloseReasons]atomic.Uint64
 
-	// mu guards listeners, bound and stopped.
+	// mu guards listeners, rpcAddr and stopped.
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
-	bound     BoundAddrs
+	rpcAddr   net.Addr // of the first listener given to ServeRPC
 	stopped   bool
 
 	wg sync.WaitGroup // accept loops, connection readers and writers
-	bg sync.WaitGroup // room workers, reporter, paced broadcasts, Start's serve loops
+	bg sync.WaitGroup // room workers, reporter, paced broadcasts
 
 	// reportMu serializes reports and guards epoch and resend.
 	reportMu sync.Mutex
@@ -81,8 +81,9 @@ type Comet struct {
 
 // New returns a comet configured by cfg that authenticates through logic.
 // It starts the room workers, the deadline timers and (unless
-// ReportInterval is negative) the report loop, but no listener: use Start
-// or the Serve methods. A nil logger means slog.Default().
+// ReportInterval is negative) the report loop, but no listener: use the
+// Serve methods. A nil logger means slog.Default(). A Config field out of
+// range is an error wrapping ErrConfig.
 func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error) {
 	if logic == nil {
 		return nil, ErrNoLogic
@@ -90,7 +91,10 @@ func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error
 	if logger == nil {
 		logger = slog.Default()
 	}
-	cfg = cfg.withDefaults()
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
 	cm := &Comet{
 		cfg:        cfg,
 		logic:      logic,
@@ -149,8 +153,14 @@ func (cm *Comet) ServeTCP(ln net.Listener) error { return cm.serve(ln, false) }
 func (cm *Comet) ServeWS(ln net.Listener) error { return cm.serve(ln, true) }
 
 // ServeRPC serves the comet RPC service (cometrpc) for jobs on ln until
-// Shutdown or Close, then returns ErrServerClosed.
+// Shutdown or Close, then returns ErrServerClosed. The first listener's
+// address is the advertised one unless Config.RPCAdvertise is set.
 func (cm *Comet) ServeRPC(ln net.Listener) error {
+	cm.mu.Lock()
+	if cm.rpcAddr == nil {
+		cm.rpcAddr = ln.Addr()
+	}
+	cm.mu.Unlock()
 	err := cm.rpc.Serve(ln)
 	if errors.Is(err, rpc.ErrServerClosed) {
 		return ErrServerClosed

@@ -1,17 +1,15 @@
 package comet
 
 import (
-	"crypto/tls"
-	"os"
+	"cmp"
+	"errors"
+	"fmt"
 	"runtime"
 	"time"
 
 	"github.com/goimx/goim/protocol"
 	"github.com/goimx/goim/rpc"
 )
-
-// NoListen as a listen address turns that listener off in Start.
-const NoListen = "-"
 
 // SlowPolicy says what happens to a connection whose send queue is full.
 type SlowPolicy uint8
@@ -27,38 +25,19 @@ const (
 
 // Config configures a Comet. Every field says what its zero value means;
 // the defaults are applied in one place (withDefaults), so the zero Config
-// is a usable comet on goim's ports. Listen addresses matter only to Start;
-// ServeTCP, ServeWS and ServeRPC take listeners made by the caller.
+// is usable. A negative value means "off" only where a field says so; any
+// other negative value makes New fail with an error wrapping ErrConfig
+// that names the field. The comet listens on nothing itself: ServeTCP,
+// ServeWS and ServeRPC take listeners made by the caller (package server
+// binds them from addresses).
 type Config struct {
 	// NodeID names this comet to logic (the "server" of its sessions).
 	// Empty means the host name.
 	NodeID string
-	// TCPAddrs are the plain TCP client listeners. Empty means [":3101"];
-	// []string{NoListen} means none.
-	TCPAddrs []string
-	// WSAddr is the plain WebSocket listener (path WSPath). Empty means
-	// ":3102"; NoListen means none.
-	WSAddr string
-	// WSSAddr is the WebSocket-over-TLS listener. Empty means ":3103" when a
-	// certificate is configured (CertFile and KeyFile, or TLSConfig), else
-	// none; NoListen means none.
-	WSSAddr string
-	// TCPTLSAddr is the TCP-over-TLS listener. Empty or NoListen means none;
-	// it needs a certificate.
-	TCPTLSAddr string
-	// CertFile and KeyFile are the PEM certificate and key of the TLS
-	// listeners. Empty means no TLS unless TLSConfig is set.
-	CertFile, KeyFile string
-	// TLSConfig, when not nil, is used for the TLS listeners instead of
-	// CertFile and KeyFile.
-	TLSConfig *tls.Config
-	// RPCAddr is the listener of the comet RPC service (for job). Empty
-	// means ":3109"; NoListen means none.
-	RPCAddr string
 	// RPCAdvertise is the RPC address reported to logic, where jobs dial
-	// this comet. Empty means the address Start bound for RPCAddr (or
-	// RPCAddr itself), with the host name in place of an empty or
-	// unspecified host.
+	// this comet. Empty means the address of the listener given to
+	// ServeRPC, with the host name in place of an unspecified host; a
+	// comet that never serves its RPC and has none reports no address.
 	RPCAdvertise string
 	// RPC configures the RPC server. The zero value is usable.
 	RPC rpc.ServerConfig
@@ -68,20 +47,21 @@ type Config struct {
 	// Region, Zone, Env and Version describe the node to logic. Empty means
 	// empty.
 	Region, Zone, Env, Version string
-	// Weight is the node's weight in logic's balancer. Zero means 10.
+	// Weight is the node's weight in logic's balancer. Zero means
+	// DefaultWeight.
 	Weight int32
 	// Offline reports the node as offline to logic from the start (see
 	// SetOffline). False means online.
 	Offline bool
 
 	// Buckets is the number of connection shards, rounded up to a power of
-	// two. Zero means 32.
+	// two. Zero means DefaultBuckets.
 	Buckets int
 	// RoomWorkers is the number of room push workers per bucket. Zero
-	// means 2.
+	// means DefaultRoomWorkers.
 	RoomWorkers int
 	// RoomQueue is the capacity of each room worker's queue; a push waits
-	// when it is full. Zero means 1024.
+	// when it is full. Zero means DefaultRoomQueue.
 	RoomQueue int
 	// TimerShards is the number of deadline timer shards, rounded up to a
 	// power of two. Zero means GOMAXPROCS.
@@ -91,31 +71,33 @@ type Config struct {
 	// 4096 (protocol.DefaultMaxBody).
 	MaxBody int
 	// HandshakeTimeout closes connections that did not authenticate in
-	// time. Zero means 5s.
+	// time. Zero means DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
 	// HeartbeatTimeout is the heartbeat deadline used when logic's auth
-	// answer gives none. Zero means 8 minutes (goim's 4-minute interval
-	// times two).
+	// answer gives none. Zero means DefaultHeartbeatTimeout (goim's
+	// 4-minute interval times two).
 	HeartbeatTimeout time.Duration
 	// RenewInterval is how often, at most, a heartbeat also renews the
-	// session with logic. Zero means 10 minutes; negative means never.
+	// session with logic. Zero means DefaultRenewInterval; negative means
+	// never.
 	RenewInterval time.Duration
 	// SendQueue is the number of pushed messages that may wait for one
-	// connection's writer. Zero means 64.
+	// connection's writer. Zero means DefaultSendQueue.
 	SendQueue int
 	// SlowPolicy is what happens when a send queue is full. Zero means
 	// SlowDrop.
 	SlowPolicy SlowPolicy
-	// WriteTimeout bounds one write to a client. Zero means 10s.
+	// WriteTimeout bounds one write to a client. Zero means
+	// DefaultWriteTimeout.
 	WriteTimeout time.Duration
 	// LogicTimeout bounds each call to logic (auth, heartbeat renewal,
-	// disconnect, report). Zero means 5s.
+	// disconnect, report). Zero means DefaultLogicTimeout.
 	LogicTimeout time.Duration
-	// ReportInterval is the period of the report to logic. Zero means 3s;
-	// negative means no reports.
+	// ReportInterval is the period of the report to logic. Zero means
+	// DefaultReportInterval; negative means no reports.
 	ReportInterval time.Duration
 
-	// WSPath is the only WebSocket path accepted. Empty means "/sub".
+	// WSPath is the only WebSocket path accepted. Empty means DefaultWSPath.
 	WSPath string
 	// AllowedOrigins lists the Origin values accepted on WebSocket
 	// upgrades. Empty means any origin.
@@ -125,74 +107,78 @@ type Config struct {
 	WSMaxMessage int
 }
 
-// Defaults used by withDefaults.
+// ErrConfig is returned by New for a Config field out of range.
+var ErrConfig = errors.New("comet: bad config")
+
+// Defaults of Config, applied by New to zero fields.
 const (
-	defaultTCPAddr          = ":3101"
-	defaultWSAddr           = ":3102"
-	defaultWSSAddr          = ":3103"
-	defaultRPCAddr          = ":3109"
-	defaultWeight           = 10
-	defaultBuckets          = 32
-	defaultRoomWorkers      = 2
-	defaultRoomQueue        = 1024
-	defaultHandshakeTimeout = 5 * time.Second
-	defaultHeartbeatTimeout = 8 * time.Minute
-	defaultRenewInterval    = 10 * time.Minute
-	defaultSendQueue        = 64
-	defaultWriteTimeout     = 10 * time.Second
-	defaultLogicTimeout     = 5 * time.Second
-	defaultReportInterval   = 3 * time.Second
-	defaultWSPath           = "/sub"
+	DefaultWeight           = 10
+	DefaultBuckets          = 32
+	DefaultRoomWorkers      = 2
+	DefaultRoomQueue        = 1024
+	DefaultHandshakeTimeout = 5 * time.Second
+	DefaultHeartbeatTimeout = 8 * time.Minute
+	DefaultRenewInterval    = 10 * time.Minute
+	DefaultSendQueue        = 64
+	DefaultWriteTimeout     = 10 * time.Second
+	DefaultLogicTimeout     = 5 * time.Second
+	DefaultReportInterval   = 3 * time.Second
+	DefaultWSPath           = "/sub"
 )
 
-// withDefaults returns cfg with every zero field replaced by its default.
-func (cfg Config) withDefaults() Config {
-	hostname, _ := os.Hostname()
+// withDefaults returns cfg with every zero field replaced by its default,
+// or an error naming a field out of range.
+func (cfg Config) withDefaults() (Config, error) {
+	if err := cfg.check(); err != nil {
+		return cfg, err
+	}
 	if cfg.NodeID == "" {
-		cfg.NodeID = hostname
-		if cfg.NodeID == "" {
-			cfg.NodeID = "comet"
+		cfg.NodeID = hostnameOr("comet")
+	}
+	cfg.Weight = cmp.Or(cfg.Weight, DefaultWeight)
+	cfg.Buckets = powerOfTwo(cmp.Or(cfg.Buckets, DefaultBuckets))
+	cfg.RoomWorkers = cmp.Or(cfg.RoomWorkers, DefaultRoomWorkers)
+	cfg.RoomQueue = cmp.Or(cfg.RoomQueue, DefaultRoomQueue)
+	cfg.TimerShards = powerOfTwo(cmp.Or(cfg.TimerShards, runtime.GOMAXPROCS(0)))
+	cfg.MaxBody = cmp.Or(cfg.MaxBody, protocol.DefaultMaxBody)
+	cfg.HandshakeTimeout = cmp.Or(cfg.HandshakeTimeout, DefaultHandshakeTimeout)
+	cfg.HeartbeatTimeout = cmp.Or(cfg.HeartbeatTimeout, DefaultHeartbeatTimeout)
+	cfg.RenewInterval = cmp.Or(cfg.RenewInterval, DefaultRenewInterval)
+	cfg.SendQueue = cmp.Or(cfg.SendQueue, DefaultSendQueue)
+	cfg.WriteTimeout = cmp.Or(cfg.WriteTimeout, DefaultWriteTimeout)
+	cfg.LogicTimeout = cmp.Or(cfg.LogicTimeout, DefaultLogicTimeout)
+	cfg.ReportInterval = cmp.Or(cfg.ReportInterval, DefaultReportInterval)
+	cfg.WSPath = cmp.Or(cfg.WSPath, DefaultWSPath)
+	cfg.WSMaxMessage = cmp.Or(cfg.WSMaxMessage, protocol.HeaderLen+cfg.MaxBody)
+	return cfg, nil
+}
+
+// check returns an error naming the first field that is negative where
+// negative has no meaning.
+func (cfg *Config) check() error {
+	for _, f := range []struct {
+		name string
+		neg  bool
+		v    any
+	}{
+		{"Weight", cfg.Weight < 0, cfg.Weight},
+		{"Buckets", cfg.Buckets < 0, cfg.Buckets},
+		{"RoomWorkers", cfg.RoomWorkers < 0, cfg.RoomWorkers},
+		{"RoomQueue", cfg.RoomQueue < 0, cfg.RoomQueue},
+		{"TimerShards", cfg.TimerShards < 0, cfg.TimerShards},
+		{"MaxBody", cfg.MaxBody < 0, cfg.MaxBody},
+		{"HandshakeTimeout", cfg.HandshakeTimeout < 0, cfg.HandshakeTimeout},
+		{"HeartbeatTimeout", cfg.HeartbeatTimeout < 0, cfg.HeartbeatTimeout},
+		{"SendQueue", cfg.SendQueue < 0, cfg.SendQueue},
+		{"WriteTimeout", cfg.WriteTimeout < 0, cfg.WriteTimeout},
+		{"LogicTimeout", cfg.LogicTimeout < 0, cfg.LogicTimeout},
+		{"WSMaxMessage", cfg.WSMaxMessage < 0, cfg.WSMaxMessage},
+	} {
+		if f.neg {
+			return fmt.Errorf("%w: %s %v is negative", ErrConfig, f.name, f.v)
 		}
 	}
-	if len(cfg.TCPAddrs) == 0 {
-		cfg.TCPAddrs = []string{defaultTCPAddr}
-	}
-	cfg.WSAddr = orDefault(cfg.WSAddr, defaultWSAddr)
-	if cfg.WSSAddr == "" && cfg.hasTLS() {
-		cfg.WSSAddr = defaultWSSAddr
-	}
-	cfg.RPCAddr = orDefault(cfg.RPCAddr, defaultRPCAddr)
-	cfg.Weight = orDefault(cfg.Weight, defaultWeight)
-	cfg.Buckets = powerOfTwo(orDefault(cfg.Buckets, defaultBuckets))
-	cfg.RoomWorkers = orDefault(cfg.RoomWorkers, defaultRoomWorkers)
-	cfg.RoomQueue = orDefault(cfg.RoomQueue, defaultRoomQueue)
-	cfg.TimerShards = powerOfTwo(orDefault(cfg.TimerShards, runtime.GOMAXPROCS(0)))
-	cfg.MaxBody = orDefault(cfg.MaxBody, protocol.DefaultMaxBody)
-	cfg.HandshakeTimeout = orDefault(cfg.HandshakeTimeout, defaultHandshakeTimeout)
-	cfg.HeartbeatTimeout = orDefault(cfg.HeartbeatTimeout, defaultHeartbeatTimeout)
-	cfg.RenewInterval = orDefault(cfg.RenewInterval, defaultRenewInterval)
-	cfg.SendQueue = orDefault(cfg.SendQueue, defaultSendQueue)
-	cfg.WriteTimeout = orDefault(cfg.WriteTimeout, defaultWriteTimeout)
-	cfg.LogicTimeout = orDefault(cfg.LogicTimeout, defaultLogicTimeout)
-	cfg.ReportInterval = orDefault(cfg.ReportInterval, defaultReportInterval)
-	cfg.WSPath = orDefault(cfg.WSPath, defaultWSPath)
-	cfg.WSMaxMessage = orDefault(cfg.WSMaxMessage, protocol.HeaderLen+cfg.MaxBody)
-	return cfg
-}
-
-// hasTLS reports whether a certificate is configured.
-func (cfg *Config) hasTLS() bool {
-	return cfg.TLSConfig != nil || (cfg.CertFile != "" && cfg.KeyFile != "")
-}
-
-// orDefault returns v, or def when v is the zero value (a negative value
-// is kept: for durations it means "off").
-func orDefault[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
+	return nil
 }
 
 // powerOfTwo rounds n up to a power of two (at least 1).

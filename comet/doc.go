@@ -7,12 +7,13 @@
 // # Use
 //
 //	cm, err := comet.New(cfg, logicClient, logger) // logicrpc.Service
-//	err = cm.Start()                                // listeners of cfg
+//	go cm.ServeTCP(tcpListener)                     // and ServeWS, ServeRPC
 //	...
 //	err = cm.Shutdown(ctx)
 //
-// or, with listeners made by the caller, ServeTCP, ServeWS and ServeRPC.
-// A *Comet implements cometrpc.Service in process too.
+// The comet listens on nothing itself: package server binds the
+// listeners of a configuration (TLS included), dials logic and serves
+// them. A *Comet implements cometrpc.Service in process too.
 //
 // # Connections
 //

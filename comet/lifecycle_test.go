@@ -6,7 +6,9 @@ import (
 	"encoding/binary"
 	"io"
 	"log/slog"
+	"net"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -90,25 +92,37 @@ func TestXNetWebsocketClient(t *testing.T) {
 	}
 }
 
-func TestStartTLSAndShutdown(t *testing.T) {
+func TestServeTLSAndShutdown(t *testing.T) {
 	cert := testcert.New(t)
 	srvTLS, roots := cert.Server, cert.Roots
 	logic := &fakeLogic{}
-	loop := "127.0.0.1:0"
-	cm, err := New(Config{
-		NodeID: "tls-node", TCPAddrs: []string{loop}, WSAddr: loop, WSSAddr: loop, TCPTLSAddr: loop, RPCAddr: loop,
-		TLSConfig: srvTLS, ReportInterval: -1,
-	}, logic, slog.New(slog.DiscardHandler))
+	cm, err := New(Config{NodeID: "tls-node", ReportInterval: -1}, logic, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cm.Close()
-	if err := cm.Start(); err != nil {
-		t.Fatal(err)
-	}
-	addrs := cm.Addrs()
-	if len(addrs.TCP) != 1 || addrs.WS == nil || addrs.WSS == nil || addrs.TCPTLS == nil || addrs.RPC == nil {
-		t.Fatalf("addrs %+v", addrs)
+	var addrs struct{ TCPTLS, WSS, RPC net.Addr }
+	var serves sync.WaitGroup
+	defer serves.Wait()
+	for _, l := range []struct {
+		addr  *net.Addr
+		tls   bool
+		serve func(net.Listener) error
+	}{
+		{&addrs.TCPTLS, true, cm.ServeTCP},
+		{&addrs.WSS, true, cm.ServeWS},
+		{&addrs.RPC, false, cm.ServeRPC},
+	} {
+		ln := listenLoopback(t)
+		*l.addr = ln.Addr()
+		if l.tls {
+			ln = tls.NewListener(ln, srvTLS)
+		}
+		serves.Add(1)
+		go func() {
+			defer serves.Done()
+			_ = l.serve(ln)
+		}()
 	}
 	clientTLS := &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"}
 

@@ -104,19 +104,19 @@ func (cm *Comet) nodeInfo(conns int) logicrpc.NodeInfo {
 }
 
 // rpcAdvertise returns the RPC address reported to logic: RPCAdvertise
-// when set, else the address Start bound (or RPCAddr), with the host name
-// in place of an empty or unspecified host.
+// when set, else the address of the listener given to ServeRPC with the
+// host name in place of an unspecified host, or "" before ServeRPC.
 func (cm *Comet) rpcAdvertise() string {
 	if cm.cfg.RPCAdvertise != "" {
 		return cm.cfg.RPCAdvertise
 	}
-	addr := cm.cfg.RPCAddr
-	if b := cm.Addrs().RPC; b != nil {
-		addr = b.String()
-	}
-	if addr == NoListen {
+	cm.mu.Lock()
+	bound := cm.rpcAddr
+	cm.mu.Unlock()
+	if bound == nil {
 		return ""
 	}
+	addr := bound.String()
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return addr

@@ -78,17 +78,30 @@ func TestReport(t *testing.T) {
 
 func TestReportLoop(t *testing.T) {
 	logic := &fakeLogic{}
-	startServer(t, Config{ReportInterval: 10 * time.Millisecond, RPCAddr: "127.0.0.1:7"}, logic)
-	waitFor(t, "reports", func() bool {
+	s := startServer(t, Config{ReportInterval: 10 * time.Millisecond}, logic)
+	ln := listenLoopback(t)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = s.cm.ServeRPC(ln)
+	}()
+	t.Cleanup(func() {
+		s.cm.Close()
+		<-done
+	})
+	// Reports run every 10ms from New on; once ServeRPC has its listener
+	// they carry its address.
+	waitFor(t, "reports with the RPC address", func() bool {
 		logic.mu.Lock()
 		defer logic.mu.Unlock()
-		return len(logic.reports) >= 3
+		n := len(logic.reports)
+		return n >= 3 && logic.reports[n-1].Node.RPCAddr != ""
 	})
 	logic.mu.Lock()
-	addr := logic.reports[0].Node.RPCAddr
+	addr := logic.reports[len(logic.reports)-1].Node.RPCAddr
 	logic.mu.Unlock()
-	if addr != "127.0.0.1:7" {
-		t.Errorf("advertised RPC address %q", addr)
+	if addr != ln.Addr().String() {
+		t.Errorf("advertised RPC address %q, want the ServeRPC listener's %s", addr, ln.Addr())
 	}
 }
 

@@ -1,6 +1,7 @@
 package job
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -13,8 +14,6 @@ import (
 
 // Defaults of Config, applied by New to zero fields.
 const (
-	DefaultAddr            = ":3129"
-	DefaultLogicAddr       = "127.0.0.1:3119"
 	DefaultBatchSize       = 100
 	DefaultBatchBytes      = 64 << 10
 	DefaultBatchWindow     = 20 * time.Millisecond
@@ -27,8 +26,12 @@ const (
 // ErrConfig is returned by New for a Config field out of range.
 var ErrConfig = errors.New("job: bad config")
 
-// Config configures a Job. The zero value is usable: every zero field takes
-// the default named beside it.
+// Config configures a Job. Every zero field takes the default named beside
+// it, applied in one place (withDefaults); Logic has none and must be set.
+// A negative value means "off" only where a field says so (BatchWindow);
+// any other negative value makes New fail with an error wrapping ErrConfig
+// that names the field. The job listens on nothing itself: Serve takes a
+// listener made by the caller (package server binds it from an address).
 //
 // Room batching: a message for a room that sent nothing within the last
 // BatchWindow goes out at once, alone (leading edge). A message arriving
@@ -39,17 +42,11 @@ var ErrConfig = errors.New("job: bad config")
 // whatever its rate: each comet writes to each member once per batch, not
 // once per message. BatchWindow bounds the wait batching adds.
 type Config struct {
-	// Addr is the address cmd/job listens on for the job RPC. New does not
-	// listen (Serve takes a listener). Zero: DefaultAddr (":3129").
-	Addr string
 	// AdvertiseAddr is the host:port the job reports to logic as its RPC
 	// address. Zero: the address of the first listener given to Serve, with
 	// an unspecified host (":3129", "0.0.0.0", "::") replaced by 127.0.0.1.
 	// A job that never Serves and has no AdvertiseAddr does not report.
 	AdvertiseAddr string
-	// LogicAddr is logic's RPC address, dialed when Logic is nil.
-	// Zero: DefaultLogicAddr ("127.0.0.1:3119").
-	LogicAddr string
 	// NodeID identifies the job in logic's registry.
 	// Zero: "job-<hostname>-<pid>".
 	NodeID string
@@ -81,8 +78,9 @@ type Config struct {
 	// RPC address) to logic. Zero: DefaultReportInterval (3s).
 	ReportInterval time.Duration
 
-	// Logic is the logic service used for the comet list and reports.
-	// Nil: a logicrpc.Client dialing LogicAddr, closed by the job.
+	// Logic is the logic service used for the comet list and reports. It
+	// must be set (New returns ErrNoLogic without it); the job does not
+	// close it.
 	Logic logicrpc.Service
 	// DialComet returns the service of the comet at addr. The job closes
 	// what it returns when the comet leaves, if it has a Close() error
@@ -91,30 +89,17 @@ type Config struct {
 
 	// Server configures the RPC server Serve runs. Zero: rpc's defaults.
 	Server rpc.ServerConfig
-	// Client configures the RPC clients the job dials itself (logic and
-	// comets). Zero: rpc's defaults.
+	// Client configures the RPC clients the job dials itself (comets, when
+	// DialComet is nil). Zero: rpc's defaults.
 	Client rpc.ClientConfig
 }
 
 // withDefaults returns c with defaults in zero fields, or an error naming
 // a field out of range.
 func (c Config) withDefaults() (Config, error) {
-	switch {
-	case c.BatchSize < 0:
-		return c, fmt.Errorf("%w: BatchSize %d < 0", ErrConfig, c.BatchSize)
-	case c.BatchBytes < 0:
-		return c, fmt.Errorf("%w: BatchBytes %d < 0", ErrConfig, c.BatchBytes)
-	case c.RoomIdleTimeout < 0:
-		return c, fmt.Errorf("%w: RoomIdleTimeout %v < 0", ErrConfig, c.RoomIdleTimeout)
-	case c.CometQueueSize < 0:
-		return c, fmt.Errorf("%w: CometQueueSize %d < 0", ErrConfig, c.CometQueueSize)
-	case c.CometRefresh < 0:
-		return c, fmt.Errorf("%w: CometRefresh %v < 0", ErrConfig, c.CometRefresh)
-	case c.ReportInterval < 0:
-		return c, fmt.Errorf("%w: ReportInterval %v < 0", ErrConfig, c.ReportInterval)
+	if err := c.check(); err != nil {
+		return c, err
 	}
-	c.Addr = orDefault(c.Addr, DefaultAddr)
-	c.LogicAddr = orDefault(c.LogicAddr, DefaultLogicAddr)
 	if c.NodeID == "" {
 		host, err := os.Hostname()
 		if err != nil || host == "" {
@@ -122,24 +107,37 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		c.NodeID = fmt.Sprintf("job-%s-%d", host, os.Getpid())
 	}
-	c.BatchSize = orDefault(c.BatchSize, DefaultBatchSize)
-	c.BatchBytes = orDefault(c.BatchBytes, DefaultBatchBytes)
-	c.BatchWindow = orDefault(c.BatchWindow, DefaultBatchWindow)
-	c.RoomIdleTimeout = orDefault(c.RoomIdleTimeout, DefaultRoomIdleTimeout)
-	c.CometQueueSize = orDefault(c.CometQueueSize, DefaultCometQueueSize)
-	c.CometRefresh = orDefault(c.CometRefresh, DefaultCometRefresh)
-	c.ReportInterval = orDefault(c.ReportInterval, DefaultReportInterval)
+	c.BatchSize = cmp.Or(c.BatchSize, DefaultBatchSize)
+	c.BatchBytes = cmp.Or(c.BatchBytes, DefaultBatchBytes)
+	c.BatchWindow = cmp.Or(c.BatchWindow, DefaultBatchWindow)
+	c.RoomIdleTimeout = cmp.Or(c.RoomIdleTimeout, DefaultRoomIdleTimeout)
+	c.CometQueueSize = cmp.Or(c.CometQueueSize, DefaultCometQueueSize)
+	c.CometRefresh = cmp.Or(c.CometRefresh, DefaultCometRefresh)
+	c.ReportInterval = cmp.Or(c.ReportInterval, DefaultReportInterval)
 	return c, nil
+}
+
+// check returns an error naming the first field that is negative where
+// negative has no meaning.
+func (c *Config) check() error {
+	for _, f := range []struct {
+		name string
+		neg  bool
+		v    any
+	}{
+		{"BatchSize", c.BatchSize < 0, c.BatchSize},
+		{"BatchBytes", c.BatchBytes < 0, c.BatchBytes},
+		{"RoomIdleTimeout", c.RoomIdleTimeout < 0, c.RoomIdleTimeout},
+		{"CometQueueSize", c.CometQueueSize < 0, c.CometQueueSize},
+		{"CometRefresh", c.CometRefresh < 0, c.CometRefresh},
+		{"ReportInterval", c.ReportInterval < 0, c.ReportInterval},
+	} {
+		if f.neg {
+			return fmt.Errorf("%w: %s %v is negative", ErrConfig, f.name, f.v)
+		}
+	}
+	return nil
 }
 
 // batchingOff reports whether every room message goes out alone.
 func (c *Config) batchingOff() bool { return c.BatchSize == 1 || c.BatchWindow < 0 }
-
-// orDefault returns v, or def when v is zero.
-func orDefault[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}

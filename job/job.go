@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -39,6 +38,9 @@ var (
 	ErrUnknownComet = errors.New("job: unknown comet")
 )
 
+// ErrNoLogic is returned by New without a logic service (Config.Logic).
+var ErrNoLogic = errors.New("job: no logic service")
+
 // Job is one job node. Its methods are safe for concurrent use.
 type Job struct {
 	cfg      Config
@@ -46,7 +48,6 @@ type Job struct {
 	hostname string
 	batchOff bool
 	logic    logicrpc.Service
-	ownLogic io.Closer // the logic client the job dialed itself, nil if injected
 	srv      *rpc.Server
 
 	pool   payloadPool
@@ -80,8 +81,12 @@ type Job struct {
 
 // New returns a running Job: it fetches the comet list and starts its
 // background loops at once. Serve it with Serve, or call Push in process.
-// A nil logger means slog.Default().
+// A nil logger means slog.Default(). It returns ErrNoLogic without
+// Config.Logic, and an error wrapping ErrConfig for a field out of range.
 func New(cfg Config, logger *slog.Logger) (*Job, error) {
+	if cfg.Logic == nil {
+		return nil, ErrNoLogic
+	}
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -98,10 +103,6 @@ func New(cfg Config, logger *slog.Logger) (*Job, error) {
 		reportNow: make(chan struct{}, 1),
 	}
 	j.hostname, _ = os.Hostname()
-	if j.logic == nil {
-		c := logicrpc.NewClient(cfg.LogicAddr, cfg.Client, logger)
-		j.logic, j.ownLogic = c, c
-	}
 	j.rooms.init()
 	j.comets.Store(emptyComets())
 	j.srv = rpc.NewServer(cfg.Server, logger)
@@ -112,6 +113,9 @@ func New(cfg Config, logger *slog.Logger) (*Job, error) {
 	go j.sweepLoop()
 	return j, nil
 }
+
+// Config returns the configuration in effect, defaults applied.
+func (j *Job) Config() Config { return j.cfg }
 
 // dialComet returns the service of the comet at addr.
 func (j *Job) dialComet(addr string) cometrpc.Service {
@@ -254,15 +258,11 @@ func (j *Job) Close() error {
 	return err
 }
 
-// stop ends the background loops and the comet workers and closes the
-// logic client the job dialed. It runs once.
+// stop ends the background loops and the comet workers. It runs once.
 func (j *Job) stop() {
 	j.stopOnce.Do(func() {
 		j.cancel()
 		j.wg.Wait()
 		j.stopComets()
-		if j.ownLogic != nil {
-			_ = j.ownLogic.Close()
-		}
 	})
 }

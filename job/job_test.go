@@ -18,7 +18,7 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != DefaultAddr || c.LogicAddr != DefaultLogicAddr || c.BatchSize != DefaultBatchSize ||
+	if c.BatchSize != DefaultBatchSize ||
 		c.BatchBytes != DefaultBatchBytes || c.BatchWindow != DefaultBatchWindow ||
 		c.RoomIdleTimeout != DefaultRoomIdleTimeout || c.CometQueueSize != DefaultCometQueueSize ||
 		c.CometRefresh != DefaultCometRefresh || c.ReportInterval != DefaultReportInterval || c.NodeID == "" {
@@ -32,9 +32,13 @@ func TestConfigDefaults(t *testing.T) {
 		{CometRefresh: -1}, {ReportInterval: -1},
 	}
 	for _, cfg := range bad {
+		cfg.Logic = &fakeLogic{}
 		if _, err := New(cfg, nil); !errors.Is(err, ErrConfig) {
 			t.Errorf("New(%+v) = %v, want ErrConfig", cfg, err)
 		}
+	}
+	if _, err := New(Config{}, nil); !errors.Is(err, ErrNoLogic) {
+		t.Errorf("New without Logic = %v, want ErrNoLogic", err)
 	}
 }
 

@@ -48,7 +48,9 @@ func TestRPC(t *testing.T) {
 	logic.comets = nodes
 	logicAddr := serveRPC(t, func(s *rpc.Server) { logicrpc.Register(s, logic, discardLogger()) })
 
-	j, err := New(Config{LogicAddr: logicAddr, NodeID: "job-rpc"}, discardLogger())
+	lc := logicrpc.NewClient(logicAddr, rpc.ClientConfig{}, discardLogger())
+	defer lc.Close()
+	j, err := New(Config{Logic: lc, NodeID: "job-rpc"}, discardLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

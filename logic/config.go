@@ -1,7 +1,10 @@
 package logic
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -10,10 +13,8 @@ import (
 	"github.com/goimx/goim/rpc"
 )
 
-// Defaults applied by Config for zero fields.
+// Defaults of Config, applied by New to zero fields.
 const (
-	DefaultHTTPAddr       = ":3111"
-	DefaultRPCAddr        = ":3119"
 	DefaultMaxMessageSize = 4096
 	DefaultHeartbeat      = 30 * time.Second
 	DefaultHeartbeatMax   = 3
@@ -44,14 +45,12 @@ type Backoff struct {
 }
 
 // Config configures a Logic. The zero value is usable: every zero field
-// means the default written on it.
+// means the default written on it, applied in one place (withDefaults).
+// No field takes a negative value: one makes New fail with an error
+// wrapping ErrConfig that names the field. Logic listens on nothing
+// itself: ServeAPI and ServeRPC take listeners made by the caller
+// (package server binds them from addresses).
 type Config struct {
-	// HTTPAddr is the listen address of the HTTP push API, for callers that
-	// listen on behalf of Logic (cmd/logic). "" means DefaultHTTPAddr.
-	HTTPAddr string
-	// RPCAddr is the listen address of the logic RPC service, for callers
-	// that listen on behalf of Logic. "" means DefaultRPCAddr.
-	RPCAddr string
 	// MaxMessageSize is the largest push body in bytes; a larger one is a
 	// -400. 0 means DefaultMaxMessageSize.
 	MaxMessageSize int
@@ -115,55 +114,65 @@ type Config struct {
 	Now func() time.Time
 }
 
+// ErrConfig is returned by New for a Config field out of range.
+var ErrConfig = errors.New("logic: bad config")
+
 // DefaultConfig returns a Config with every default filled in.
 func DefaultConfig() Config {
-	var c Config
-	c.setDefaults()
+	c, _ := Config{}.withDefaults() // the zero Config has no field out of range
 	return c
 }
 
-// setDefaults replaces zero fields by their defaults.
-func (c *Config) setDefaults() {
-	setString(&c.HTTPAddr, DefaultHTTPAddr)
-	setString(&c.RPCAddr, DefaultRPCAddr)
-	setInt(&c.MaxMessageSize, DefaultMaxMessageSize)
-	setDuration(&c.Heartbeat, DefaultHeartbeat)
-	setInt(&c.HeartbeatMax, DefaultHeartbeatMax)
-	setDuration(&c.SessionTTL, DefaultSessionTTL)
-	setDuration(&c.SessionSweep, DefaultSessionSweep)
-	setInt(&c.SessionShards, DefaultSessionShards)
-	setDuration(&c.NodeTTL, DefaultNodeTTL)
-	if c.RegionFactor == 0 {
-		c.RegionFactor = DefaultRegionFactor
+// withDefaults returns c with every zero field replaced by its default,
+// or an error naming a field out of range.
+func (c Config) withDefaults() (Config, error) {
+	if err := c.check(); err != nil {
+		return c, err
 	}
-	setString(&c.DefaultDomain, DefaultDomain)
-	setString(&c.HostDomain, DefaultHostDomain)
-	setInt(&c.TCPPort, DefaultTCPPort)
-	setInt(&c.WSPort, DefaultWSPort)
-	setInt(&c.WSSPort, DefaultWSSPort)
-	if c.Backoff == (Backoff{}) {
-		c.Backoff = Backoff{MaxDelay: 300, BaseDelay: 3, Factor: 1.8, Jitter: 0.3}
-	}
-	setDuration(&c.PushTimeout, DefaultPushTimeout)
+	c.MaxMessageSize = cmp.Or(c.MaxMessageSize, DefaultMaxMessageSize)
+	c.Heartbeat = cmp.Or(c.Heartbeat, DefaultHeartbeat)
+	c.HeartbeatMax = cmp.Or(c.HeartbeatMax, DefaultHeartbeatMax)
+	c.SessionTTL = cmp.Or(c.SessionTTL, DefaultSessionTTL)
+	c.SessionSweep = cmp.Or(c.SessionSweep, DefaultSessionSweep)
+	c.SessionShards = cmp.Or(c.SessionShards, DefaultSessionShards)
+	c.NodeTTL = cmp.Or(c.NodeTTL, DefaultNodeTTL)
+	c.RegionFactor = cmp.Or(c.RegionFactor, DefaultRegionFactor)
+	c.DefaultDomain = cmp.Or(c.DefaultDomain, DefaultDomain)
+	c.HostDomain = cmp.Or(c.HostDomain, DefaultHostDomain)
+	c.TCPPort = cmp.Or(c.TCPPort, DefaultTCPPort)
+	c.WSPort = cmp.Or(c.WSPort, DefaultWSPort)
+	c.WSSPort = cmp.Or(c.WSSPort, DefaultWSSPort)
+	c.Backoff = cmp.Or(c.Backoff, Backoff{MaxDelay: 300, BaseDelay: 3, Factor: 1.8, Jitter: 0.3})
+	c.PushTimeout = cmp.Or(c.PushTimeout, DefaultPushTimeout)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	return c, nil
 }
 
-func setString(p *string, def string) {
-	if *p == "" {
-		*p = def
+// check returns an error naming the first negative field.
+func (c *Config) check() error {
+	for _, f := range []struct {
+		name string
+		neg  bool
+		v    any
+	}{
+		{"MaxMessageSize", c.MaxMessageSize < 0, c.MaxMessageSize},
+		{"Heartbeat", c.Heartbeat < 0, c.Heartbeat},
+		{"HeartbeatMax", c.HeartbeatMax < 0, c.HeartbeatMax},
+		{"SessionTTL", c.SessionTTL < 0, c.SessionTTL},
+		{"SessionSweep", c.SessionSweep < 0, c.SessionSweep},
+		{"SessionShards", c.SessionShards < 0, c.SessionShards},
+		{"NodeTTL", c.NodeTTL < 0, c.NodeTTL},
+		{"RegionFactor", c.RegionFactor < 0, c.RegionFactor},
+		{"TCPPort", c.TCPPort < 0, c.TCPPort},
+		{"WSPort", c.WSPort < 0, c.WSPort},
+		{"WSSPort", c.WSSPort < 0, c.WSSPort},
+		{"PushTimeout", c.PushTimeout < 0, c.PushTimeout},
+	} {
+		if f.neg {
+			return fmt.Errorf("%w: %s %v is negative", ErrConfig, f.name, f.v)
+		}
 	}
-}
-
-func setInt(p *int, def int) {
-	if *p <= 0 {
-		*p = def
-	}
-}
-
-func setDuration(p *time.Duration, def time.Duration) {
-	if *p <= 0 {
-		*p = def
-	}
+	return nil
 }

@@ -58,9 +58,13 @@ type Logic struct {
 type sweeper interface{ Sweep() int }
 
 // New returns a Logic for cfg and starts its background sweeper; call
-// Shutdown or Close to stop it. A nil logger means slog.Default().
+// Shutdown or Close to stop it. A nil logger means slog.Default(). A
+// Config field out of range is an error wrapping ErrConfig.
 func New(cfg Config, logger *slog.Logger) (*Logic, error) {
-	cfg.setDefaults()
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
 	if logger == nil {
 		logger = slog.Default()
 	}

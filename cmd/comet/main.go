@@ -17,7 +17,7 @@ func main() {
 		"authenticated through logic (-logic), pushed to by jobs over its RPC service (-rpc).")
 	cf := app.Comet("", true)
 	os.Exit(app.Main(os.Args[1:], os.Stderr, func(g *cli.Group) error {
-		_, err := cf.Start(g, cf.LogicAddr(), false)
+		_, err := cf.Start(g)
 		return err
 	}))
 }

@@ -16,7 +16,7 @@ func main() {
 		"listed by logic (-logic).")
 	jf := app.Job("", true)
 	os.Exit(app.Main(os.Args[1:], os.Stderr, func(g *cli.Group) error {
-		_, err := jf.Start(g, jf.LogicAddr(), false)
+		_, err := jf.Start(g)
 		return err
 	}))
 }

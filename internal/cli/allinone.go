@@ -1,5 +1,7 @@
 package cli
 
+import "github.com/goimx/goim/server"
+
 // Flag prefixes of the all-in-one binary.
 const (
 	CometPrefix = "comet."
@@ -22,58 +24,46 @@ func (a *App) AllInOne() Start {
 	cf := a.Comet(CometPrefix, false)
 	jf := a.Job(JobPrefix, false)
 	return func(g *Group) error {
-		a.followCometPorts(lf, cf)
-		var d *directLinks
-		if *links == LinksDirect {
-			d = &directLinks{}
-		}
-		lt, err := lf.start(g, d)
+		n, err := server.Start(a.allInOneConfig(*links, lf, cf, jf), g.Logger())
 		if err != nil {
 			return err
 		}
-		logicAddr := advertise(lt.RPCAddr(), true)
-		if _, err := cf.start(g, logicAddr, true, d); err != nil {
-			return err
-		}
-		if _, err = jf.start(g, logicAddr, true, d); err != nil {
-			return err
-		}
-		g.Logger().Info(a.name+": tiers linked", "links", *links)
+		g.addLogic(n.Logic())
+		g.addComet(n.Comet())
+		g.addJob(n.Job())
+		g.Logger().Info(a.name+": tiers linked", "links", string(n.Links()))
 		return nil
 	}
+}
+
+// allInOneConfig returns the node's configuration the flags describe;
+// logic's advertised client ports not given on the command line are zero,
+// so that they follow the comet's.
+func (a *App) allInOneConfig(links string, lf *LogicFlags, cf *CometFlags, jf *JobFlags) server.Config {
+	cfg := server.Config{Logic: lf.Config(), Comet: cf.Config(), Job: jf.Config(), Links: server.Links(links)}
+	lc := &cfg.Logic.Logic
+	for _, p := range []struct {
+		flag string
+		port *int
+	}{{"tcp-port", &lc.TCPPort}, {"ws-port", &lc.WSPort}, {"wss-port", &lc.WSSPort}} {
+		if !a.IsSet(lf.Name(p.flag)) {
+			*p.port = 0
+		}
+	}
+	return cfg
 }
 
 // linksFlag registers -links and its check.
 func (a *App) linksFlag() *string {
 	links := new(string)
-	flagger{fs: a.fs}.str(links, "links", LinksRPC,
+	rpc, direct := string(server.LinksRPC), string(server.LinksDirect)
+	flagger{fs: a.fs}.str(links, "links", rpc,
 		"how this process's tiers reach each other: rpc (loopback RPC, as separate binaries) or direct (method calls in process)")
 	a.checks = append(a.checks, func() error {
-		if *links != LinksRPC && *links != LinksDirect {
-			return usageErr("links", "%q is not %s or %s", *links, LinksRPC, LinksDirect)
+		if *links != rpc && *links != direct {
+			return usageErr("links", "%q is not %s or %s", *links, rpc, direct)
 		}
 		return nil
 	})
 	return links
-}
-
-// followCometPorts makes logic advertise the comet's listen ports where
-// its port flags were not given.
-func (a *App) followCometPorts(lf *LogicFlags, cf *CometFlags) {
-	port := func(logicFlag, addr string) int {
-		if a.IsSet(lf.Name(logicFlag)) {
-			return 0
-		}
-		return portFromFlag(addr)
-	}
-	c := &cf.cfg
-	tcp := ""
-	if list := tcpAddrs(c.TCPAddrs); len(list) > 0 {
-		tcp = list[0]
-	}
-	wss := c.WSSAddr
-	if wss == "" && c.CertFile != "" {
-		wss = defaultCometWSS
-	}
-	lf.SetAdvertisedPorts(port("tcp-port", tcp), port("ws-port", c.WSAddr), port("wss-port", wss))
 }

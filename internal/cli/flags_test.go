@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/goimx/goim/job"
 	"github.com/goimx/goim/logic"
 	"github.com/goimx/goim/rpc"
+	"github.com/goimx/goim/server"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -31,9 +31,9 @@ func TestLogicDefaults(t *testing.T) {
 	app := NewApp("logic", "")
 	lf := app.Logic("")
 	parseApp(t, app)
-	want := logic.DefaultConfig()
-	want.JobClient = rpc.ClientConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MinBackoff: 50 * time.Millisecond, MaxBackoff: 5 * time.Second}
-	want.RPCServer = rpc.ServerConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MaxInflight: 1024}
+	want := server.LogicConfig{Logic: logic.DefaultConfig(), HTTPAddr: ":3111", RPCAddr: ":3119"}
+	want.Logic.JobClient = rpc.ClientConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MinBackoff: 50 * time.Millisecond, MaxBackoff: 5 * time.Second}
+	want.Logic.RPCServer = rpc.ServerConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MaxInflight: 1024}
 	got := lf.Config()
 	opts := cmpopts.IgnoreFields(logic.Config{}, "Now", "RegionOf", "ReceiveHook", "DialJob", "Sessions")
 	if diff := cmp.Diff(want, got, opts); diff != "" {
@@ -47,13 +47,14 @@ func TestLogicFlags(t *testing.T) {
 	parseApp(t, app, "-http", "127.0.0.1:1", "-rpc", "127.0.0.1:2", "-node-ttl", "2s", "-heartbeat", "10s",
 		"-heartbeat-max", "5", "-max-message", "100", "-tcp-port", "4101", "-backoff-max-delay", "60",
 		"-backoff-factor", "2", "-push-timeout", "1s", "-rpc-max-backoff", "20ms", "-region-factor", "1")
-	got := lf.Config()
+	lc := lf.Config()
+	got := lc.Logic
 	checks := []struct {
 		name      string
 		got, want any
 	}{
-		{"HTTPAddr", got.HTTPAddr, "127.0.0.1:1"},
-		{"RPCAddr", got.RPCAddr, "127.0.0.1:2"},
+		{"HTTPAddr", lc.HTTPAddr, "127.0.0.1:1"},
+		{"RPCAddr", lc.RPCAddr, "127.0.0.1:2"},
 		{"NodeTTL", got.NodeTTL, 2 * time.Second},
 		{"Heartbeat", got.Heartbeat, 10 * time.Second},
 		{"HeartbeatMax", got.HeartbeatMax, 5},
@@ -78,22 +79,18 @@ func TestCometDefaults(t *testing.T) {
 	app := NewApp("comet", "")
 	cf := app.Comet("", true)
 	parseApp(t, app)
-	got, err := cf.Config()
-	if err != nil {
-		t.Fatal(err)
+	want := server.CometConfig{
+		TCPAddrs: []string{":3101"}, WSAddr: ":3102", RPCAddr: ":3109", LogicAddr: "127.0.0.1:3119",
+		LogicClient: rpc.ClientConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MinBackoff: 50 * time.Millisecond, MaxBackoff: 5 * time.Second},
+		Comet: comet.Config{
+			Weight: 10, Buckets: 32, RoomWorkers: 2, RoomQueue: 1024, MaxBody: 4096,
+			HandshakeTimeout: 5 * time.Second, HeartbeatTimeout: 8 * time.Minute, RenewInterval: 10 * time.Minute,
+			SendQueue: 64, WriteTimeout: 10 * time.Second, LogicTimeout: 5 * time.Second, ReportInterval: 3 * time.Second,
+			WSPath: "/sub", RPC: rpc.ServerConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MaxInflight: 1024},
+		},
 	}
-	want := comet.Config{
-		TCPAddrs: []string{":3101"}, WSAddr: ":3102", RPCAddr: ":3109", Weight: 10,
-		Buckets: 32, RoomWorkers: 2, RoomQueue: 1024, MaxBody: 4096,
-		HandshakeTimeout: 5 * time.Second, HeartbeatTimeout: 8 * time.Minute, RenewInterval: 10 * time.Minute,
-		SendQueue: 64, WriteTimeout: 10 * time.Second, LogicTimeout: 5 * time.Second, ReportInterval: 3 * time.Second,
-		WSPath: "/sub", RPC: rpc.ServerConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MaxInflight: 1024},
-	}
-	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(comet.Config{})); diff != "" {
+	if diff := cmp.Diff(want, cf.Config(), cmpopts.IgnoreUnexported(comet.Config{})); diff != "" {
 		t.Errorf("comet defaults (-want +got):\n%s", diff)
-	}
-	if cf.LogicAddr() != "127.0.0.1:3119" {
-		t.Errorf("LogicAddr = %q", cf.LogicAddr())
 	}
 }
 
@@ -103,16 +100,14 @@ func TestCometFlags(t *testing.T) {
 	parseApp(t, app, "-comet.tcp", "-", "-comet.ws", "127.0.0.1:9", "-comet.node-id", "c1",
 		"-comet.addrs", "1.2.3.4,5.6.7.8", "-comet.slow-policy", "close", "-comet.renew-interval", "-1s",
 		"-comet.weight", "3", "-comet.offline", "-comet.origins", "https://a,https://b")
-	got, err := cf.Config()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cc := cf.Config()
+	got := cc.Comet
 	checks := []struct {
 		name      string
 		got, want any
 	}{
-		{"TCPAddrs", got.TCPAddrs, []string{comet.NoListen}},
-		{"WSAddr", got.WSAddr, "127.0.0.1:9"},
+		{"TCPAddrs", cc.TCPAddrs, []string{server.NoListen}},
+		{"WSAddr", cc.WSAddr, "127.0.0.1:9"},
 		{"NodeID", got.NodeID, "c1"},
 		{"Addrs", got.Addrs, []string{"1.2.3.4", "5.6.7.8"}},
 		{"SlowPolicy", got.SlowPolicy, comet.SlowClose},
@@ -133,19 +128,15 @@ func TestCometCert(t *testing.T) {
 	app := NewApp("comet", "")
 	cf := app.Comet("", true)
 	parseApp(t, app, "-cert", certFile, "-key", keyFile)
-	got, err := cf.Config()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.TLSConfig == nil || len(got.TLSConfig.Certificates) != 1 || got.WSSAddr != ":3103" {
-		t.Errorf("with a certificate: TLSConfig %v, WSSAddr %q; want a certificate and :3103", got.TLSConfig, got.WSSAddr)
+	if got := cf.Config(); got.CertFile != certFile || got.KeyFile != keyFile {
+		t.Errorf("with a certificate: CertFile %q, KeyFile %q; want %q, %q", got.CertFile, got.KeyFile, certFile, keyFile)
 	}
 
 	app = NewApp("comet", "")
 	app.Comet("", true)
 	var out bytes.Buffer
 	if code, ok := app.parse([]string{"-cert", keyFile, "-key", keyFile}, &out); ok || code != ExitUsage ||
-		!strings.Contains(out.String(), "-cert: load certificate") {
+		!strings.Contains(out.String(), "-cert: server: load certificate") {
 		t.Errorf("bad certificate: status %d, output %q; want 2 and an error naming -cert", code, out.String())
 	}
 }
@@ -156,13 +147,15 @@ func TestJobDefaults(t *testing.T) {
 	app := NewApp("job", "")
 	jf := app.Job("", true)
 	parseApp(t, app)
-	want := job.Config{
-		Addr: job.DefaultAddr, LogicAddr: job.DefaultLogicAddr,
-		BatchSize: job.DefaultBatchSize, BatchBytes: job.DefaultBatchBytes, BatchWindow: job.DefaultBatchWindow,
-		RoomIdleTimeout: job.DefaultRoomIdleTimeout, CometQueueSize: job.DefaultCometQueueSize,
-		CometRefresh: job.DefaultCometRefresh, ReportInterval: job.DefaultReportInterval,
-		Server: rpc.ServerConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MaxInflight: 1024},
-		Client: rpc.ClientConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MinBackoff: 50 * time.Millisecond, MaxBackoff: 5 * time.Second},
+	want := server.JobConfig{
+		RPCAddr: ":3129", LogicAddr: "127.0.0.1:3119",
+		Job: job.Config{
+			BatchSize: job.DefaultBatchSize, BatchBytes: job.DefaultBatchBytes, BatchWindow: job.DefaultBatchWindow,
+			RoomIdleTimeout: job.DefaultRoomIdleTimeout, CometQueueSize: job.DefaultCometQueueSize,
+			CometRefresh: job.DefaultCometRefresh, ReportInterval: job.DefaultReportInterval,
+			Server: rpc.ServerConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MaxInflight: 1024},
+			Client: rpc.ClientConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MinBackoff: 50 * time.Millisecond, MaxBackoff: 5 * time.Second},
+		},
 	}
 	if diff := cmp.Diff(want, jf.Config(), cmpopts.IgnoreFields(job.Config{}, "Logic", "DialComet")); diff != "" {
 		t.Errorf("job defaults (-want +got):\n%s", diff)
@@ -173,7 +166,7 @@ func TestJobFlags(t *testing.T) {
 	app := NewApp("goim", "")
 	jf := app.Job(JobPrefix, false)
 	parseApp(t, app, "-job.batch-size", "1", "-job.batch-window", "-1ms", "-job.comet-refresh", "50ms", "-job.node-id", "j")
-	got := jf.Config()
+	got := jf.Config().Job
 	if got.BatchSize != 1 || got.BatchWindow != -time.Millisecond || got.CometRefresh != 50*time.Millisecond || got.NodeID != "j" {
 		t.Errorf("job config %+v", got)
 	}
@@ -217,9 +210,9 @@ func TestLinks(t *testing.T) {
 		want string // the value, or the usage error
 		ok   bool
 	}{
-		{nil, LinksRPC, true},
-		{[]string{"-links", "rpc"}, LinksRPC, true},
-		{[]string{"-links", "direct"}, LinksDirect, true},
+		{nil, "rpc", true},
+		{[]string{"-links", "rpc"}, "rpc", true},
+		{[]string{"-links", "direct"}, "direct", true},
 		{[]string{"-links", "inproc"}, `-links: "inproc" is not rpc or direct`, false},
 		{[]string{"-links", ""}, `-links: "" is not rpc or direct`, false},
 		{[]string{"-links", "RPC"}, `-links: "RPC" is not rpc or direct`, false},
@@ -268,52 +261,20 @@ func TestIsSet(t *testing.T) {
 	}
 }
 
-// TestFollowCometPorts: the all-in-one logic advertises its comet's ports
-// unless told otherwise.
-func TestFollowCometPorts(t *testing.T) {
+// TestAllInOneConfig: the all-in-one logic's advertised client ports
+// are zero (following the comet's) unless given.
+func TestAllInOneConfig(t *testing.T) {
 	app := NewApp("goim", "")
+	links := app.linksFlag()
 	lf := app.Logic(LogicPrefix)
 	cf := app.Comet(CometPrefix, false)
-	parseApp(t, app, "-comet.tcp", "-,:4101", "-comet.ws", ":0", "-logic.wss-port", "443")
-	app.followCometPorts(lf, cf)
-	got := lf.Config()
-	if got.TCPPort != 4101 || got.WSPort != 3102 || got.WSSPort != 443 {
-		t.Errorf("ports tcp %d ws %d wss %d, want 4101 3102 443", got.TCPPort, got.WSPort, got.WSSPort)
+	jf := app.Job(JobPrefix, false)
+	parseApp(t, app, "-links", "direct", "-comet.tcp", "-,:4101", "-logic.wss-port", "443")
+	got := app.allInOneConfig(*links, lf, cf, jf)
+	if lc := got.Logic.Logic; lc.TCPPort != 0 || lc.WSPort != 0 || lc.WSSPort != 443 {
+		t.Errorf("ports tcp %d ws %d wss %d, want 0 0 443", lc.TCPPort, lc.WSPort, lc.WSSPort)
 	}
-}
-
-func TestAdvertise(t *testing.T) {
-	host := hostname()
-	tests := []struct {
-		addr     string
-		loopback bool
-		want     string
-	}{
-		{"10.0.0.5:3109", false, "10.0.0.5:3109"},
-		{"10.0.0.5:3109", true, "10.0.0.5:3109"},
-		{"[::]:3109", true, "127.0.0.1:3109"},
-		{"0.0.0.0:3109", false, net.JoinHostPort(host, "3109")},
-		{"[::]:3109", false, net.JoinHostPort(host, "3109")},
-	}
-	for _, tt := range tests {
-		a, err := net.ResolveTCPAddr("tcp", tt.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := advertise(a, tt.loopback); got != tt.want {
-			t.Errorf("advertise(%s, %v) = %q, want %q", tt.addr, tt.loopback, got, tt.want)
-		}
-	}
-	a, _ := net.ResolveTCPAddr("tcp", "127.0.0.1:3109")
-	if got, want := defaultNodeID(a), net.JoinHostPort(host, "3109"); got != want {
-		t.Errorf("defaultNodeID = %q, want %q", got, want)
-	}
-}
-
-func TestPortFromFlag(t *testing.T) {
-	for addr, want := range map[string]int{":3101": 3101, "-": 0, "": 0, "h:http": 0, "1.2.3.4:0": 0, "[::1]:7": 7} {
-		if got := portFromFlag(addr); got != want {
-			t.Errorf("portFromFlag(%q) = %d, want %d", addr, got, want)
-		}
+	if got.Links != server.LinksDirect || !cmp.Equal(got.Comet.TCPAddrs, []string{"-", ":4101"}) {
+		t.Errorf("links %q, comet tcp %q", got.Links, got.Comet.TCPAddrs)
 	}
 }

@@ -86,6 +86,21 @@ func (g *Group) Go(what string, serve func() error, closed ...error) {
 	}()
 }
 
+// errTierStopped ends the watch of a tier that stopped normally.
+var errTierStopped = errors.New("cli: tier stopped")
+
+// watch makes a failure received on errc (a running tier's Err channel)
+// stop the binary with ExitFailure; the channel's closing after the
+// tier's stop ends the watch.
+func (g *Group) watch(name string, errc <-chan error) {
+	g.Go(name, func() error {
+		if err, ok := <-errc; ok {
+			return err
+		}
+		return errTierStopped
+	}, errTierStopped)
+}
+
 // wait blocks until ctx ends (ExitOK) or a serve loop fails
 // (ExitFailure), logging stats every interval (0: never).
 func (g *Group) wait(ctx context.Context, interval time.Duration) int {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/goimx/goim/client"
 	"github.com/goimx/goim/internal/testcert"
+	"github.com/goimx/goim/server"
 )
 
 // syncBuffer is a bytes buffer safe for concurrent use.
@@ -65,7 +66,7 @@ func (b *syncBuffer) waitLogLine(t *testing.T, msg string) map[string]any {
 // WebSocket client, and stops it by cancelling its context; once with
 // each -links value.
 func TestRunAllInOne(t *testing.T) {
-	for _, links := range []string{LinksRPC, LinksDirect} {
+	for _, links := range []string{string(server.LinksRPC), string(server.LinksDirect)} {
 		t.Run(links, func(t *testing.T) { runAllInOne(t, links) })
 	}
 }
@@ -95,7 +96,7 @@ func runAllInOne(t *testing.T, links string) {
 	if got := logs.waitLogLine(t, "goim: tiers linked")["links"]; got != links {
 		t.Errorf("tiers linked %v, want %s", got, links)
 	}
-	if inProc := cometLine["logic"] == "in process"; inProc != (links == LinksDirect) {
+	if inProc := cometLine["logic"] == "in process"; inProc != (links == string(server.LinksDirect)) {
 		t.Errorf("-links %s: comet's logic %v", links, cometLine["logic"])
 	}
 	debugAddr := logs.waitLogLine(t, "debug: started")["addr"].(string)

@@ -8,10 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// NoListen as a listen address turns that listener off.
-const NoListen = "-"
+	"github.com/goimx/goim/server"
+)
 
 // ErrUsage marks an error in the command line: a bad flag value or flags
 // that do not go together. Run answers it with exit status 2.
@@ -123,7 +122,7 @@ func (v *addrValue) Set(s string) error {
 
 // checkAddr checks that s is host:port (or NoListen when none).
 func checkAddr(s string, none bool) error {
-	if none && s == NoListen {
+	if none && s == server.NoListen {
 		return nil
 	}
 	_, port, err := net.SplitHostPort(s)

@@ -1,4 +1,4 @@
-package cli
+package server
 
 import (
 	"errors"
@@ -14,31 +14,22 @@ import (
 	"github.com/goimx/goim/rpc"
 )
 
-// Values of the all-in-one binary's -links flag.
-const (
-	// LinksRPC links the tiers over loopback RPC, as separate binaries.
-	LinksRPC = "rpc"
-	// LinksDirect links the tiers by method calls in process.
-	LinksDirect = "direct"
-)
-
 // errOwnJobNotReady is returned by the direct DialJob when logic dials
-// the process's own job before its Job is made; logic dials again on
-// the next push.
-var errOwnJobNotReady = errors.New("cli: own job not started yet")
+// the node's own job before its Job is made; logic dials again on the
+// next push.
+var errOwnJobNotReady = errors.New("server: own job not started yet")
 
-// ownJob is the all-in-one binary's own job, as logic's registry sees it.
+// ownJob is a node's own job, as logic's registry sees it.
 type ownJob struct {
 	id   string
 	addr string   // the advertised RPC address
 	j    *job.Job // nil until job.New returns
 }
 
-// directLinks wires the all-in-one binary's own tiers to each other in
-// process: logic first (its DialJob finds the job once it exists), then
-// the comet (given the Logic), then the job (given the Logic and the
-// Comet). Nodes of other processes that join the same logic are still
-// reached over RPC.
+// directLinks wires a node's own tiers to each other in process: logic
+// first (its DialJob finds the job once it exists), then the comet (given
+// the Logic), then the job (given the Logic and the Comet). Nodes of
+// other processes that join the same logic are still reached over RPC.
 type directLinks struct {
 	logic     *logic.Logic
 	comet     *comet.Comet
@@ -72,7 +63,7 @@ func (d *directLinks) dialComet(cfg rpc.ClientConfig) func(addr string) cometrpc
 }
 
 // noCloseJob hides the Job's Close from logic, which closes the services
-// of jobs that leave its registry: the job's life is the process's.
+// of jobs that leave its registry: the job's life is the node's.
 type noCloseJob struct{ jobrpc.Service }
 
 // noCloseComet hides the Comet's Close from the job, which closes the

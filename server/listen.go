@@ -1,4 +1,4 @@
-package cli
+package server
 
 import (
 	"crypto/tls"
@@ -51,18 +51,27 @@ func portOf(a net.Addr) int {
 	if t, ok := a.(*net.TCPAddr); ok {
 		return t.Port
 	}
-	_, p, err := net.SplitHostPort(a.String())
+	return portOfAddr(a.String())
+}
+
+// portOfAddr returns the port number of a host:port address, or 0 when
+// it has none (NoListen, a port name, or port 0).
+func portOfAddr(addr string) int {
+	_, p, err := net.SplitHostPort(addr)
 	if err != nil {
 		return 0
 	}
-	n, _ := strconv.Atoi(p)
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		return 0
+	}
 	return n
 }
 
 // advertise returns the address other tiers dial to reach a listener
 // bound at a: a itself when its host is a specific address, else the
-// loopback address (loopback true: the all-in-one binary, whose tiers
-// share the process) or the host name.
+// loopback address (loopback true: a node whose tiers share the process)
+// or the host name.
 func advertise(a net.Addr, loopback bool) string {
 	host, port, err := net.SplitHostPort(a.String())
 	if err != nil {
@@ -83,18 +92,4 @@ func addrString(a net.Addr) string {
 		return ""
 	}
 	return a.String()
-}
-
-// portFromFlag returns the port number of a listen address flag, or 0
-// when it has none (off, a port name, or port 0).
-func portFromFlag(addr string) int {
-	_, p, err := net.SplitHostPort(addr)
-	if err != nil {
-		return 0
-	}
-	n, err := strconv.Atoi(p)
-	if err != nil {
-		return 0
-	}
-	return n
 }

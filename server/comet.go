@@ -1,0 +1,209 @@
+package server
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/goimx/goim/comet"
+	"github.com/goimx/goim/logic/logicrpc"
+)
+
+// CometAddrs are the addresses a comet tier listens on; a listener
+// turned off is nil (or absent from TCP).
+type CometAddrs struct {
+	TCP    []net.Addr // plain TCP clients
+	WS     net.Addr   // plain WebSocket clients
+	WSS    net.Addr   // WebSocket over TLS
+	TCPTLS net.Addr   // TCP over TLS
+	RPC    net.Addr   // the comet RPC service
+}
+
+// CometNode is a running comet tier: the Comet, its listeners and its
+// logic client.
+type CometNode struct {
+	cm        *comet.Comet
+	logic     *logicrpc.Client // nil when the comet calls logic in process
+	logicAddr string           // for the log: the address dialed, or "in process"
+	lns       listeners
+	bound     CometAddrs
+	tcp       []net.Listener // plain and TLS TCP client listeners
+	ws        []net.Listener // plain and TLS WebSocket listeners
+	rpc       net.Listener
+	loops     *loops
+}
+
+// StartComet binds the listeners of cfg, dials logic at cfg.LogicAddr,
+// makes the Comet and serves it until Shutdown or Close. A nil logger
+// means slog.Default().
+func StartComet(cfg CometConfig, logger *slog.Logger) (*CometNode, error) {
+	return startComet(cfg, cmp.Or(logger, slog.Default()), false, nil)
+}
+
+// startComet is StartComet. loopback advertises the RPC listener on
+// 127.0.0.1 when its host is unspecified (a whole node in one process)
+// instead of the host name. A non-nil d gives the comet d's Logic in
+// process instead of an RPC client, and records the Comet and its
+// advertised RPC address in d.
+func startComet(cfg CometConfig, logger *slog.Logger, loopback bool, d *directLinks) (*CometNode, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	t := &CometNode{logicAddr: cfg.LogicAddr, loops: newLoops()}
+	if err := t.listen(&cfg); err != nil {
+		return nil, err
+	}
+	cc := cfg.Comet
+	if cc.NodeID == "" {
+		cc.NodeID = defaultNodeID(t.bound.RPC)
+	}
+	if cc.RPCAdvertise == "" {
+		cc.RPCAdvertise = advertise(t.bound.RPC, loopback)
+	}
+	var svc logicrpc.Service
+	if d != nil {
+		svc, t.logicAddr = d.logic, "in process"
+	} else {
+		t.logic = logicrpc.NewClient(cfg.LogicAddr, cfg.LogicClient, logger)
+		svc = t.logic
+	}
+	t.cm, err = comet.New(cc, svc, logger)
+	if err != nil {
+		t.lns.close()
+		t.closeLogic()
+		return nil, err // prefixed "comet: "
+	}
+	if d != nil {
+		d.comet, d.cometAddr = t.cm, cc.RPCAdvertise
+	}
+	t.serve()
+	logger.Info("comet: started", t.startAttrs(t.cm.Config())...)
+	return t, nil
+}
+
+// listen binds every listener of cfg; on error it closes those bound.
+func (t *CometNode) listen(cfg *CometConfig) error {
+	err := t.listenAll(cfg)
+	if err != nil {
+		t.lns.close()
+	}
+	return err
+}
+
+func (t *CometNode) listenAll(cfg *CometConfig) error {
+	for _, a := range cfg.TCPAddrs {
+		if a == NoListen {
+			continue
+		}
+		ln, err := t.lns.listen("comet tcp", a, nil)
+		if err != nil {
+			return err
+		}
+		t.tcp = append(t.tcp, ln)
+		t.bound.TCP = append(t.bound.TCP, ln.Addr())
+	}
+	bind := []struct {
+		addr  string
+		tls   bool
+		into  *[]net.Listener
+		bound *net.Addr
+		what  string
+	}{
+		{cfg.WSAddr, false, &t.ws, &t.bound.WS, "comet ws"},
+		{cfg.WSSAddr, true, &t.ws, &t.bound.WSS, "comet wss"},
+		{cfg.TCPTLSAddr, true, &t.tcp, &t.bound.TCPTLS, "comet tcp-tls"},
+	}
+	for _, b := range bind {
+		if b.addr == "" || b.addr == NoListen {
+			continue
+		}
+		if b.tls && cfg.TLSConfig == nil {
+			return fmt.Errorf("%s: listen %s: TLS listener without a certificate", b.what, b.addr)
+		}
+		tlsCfg := cfg.TLSConfig
+		if !b.tls {
+			tlsCfg = nil
+		}
+		ln, err := t.lns.listen(b.what, b.addr, tlsCfg)
+		if err != nil {
+			return err
+		}
+		*b.into = append(*b.into, ln)
+		*b.bound = ln.Addr()
+	}
+	ln, err := t.lns.listen("comet rpc", cfg.RPCAddr, nil)
+	if err != nil {
+		return err
+	}
+	t.rpc, t.bound.RPC = ln, ln.Addr()
+	return nil
+}
+
+// serve starts the serve loops.
+func (t *CometNode) serve() {
+	for _, ln := range t.tcp {
+		t.loops.goServe("comet tcp "+ln.Addr().String(), func() error { return t.cm.ServeTCP(ln) }, comet.ErrServerClosed)
+	}
+	for _, ln := range t.ws {
+		t.loops.goServe("comet ws "+ln.Addr().String(), func() error { return t.cm.ServeWS(ln) }, comet.ErrServerClosed)
+	}
+	t.loops.goServe("comet rpc", func() error { return t.cm.ServeRPC(t.rpc) }, comet.ErrServerClosed)
+}
+
+// startAttrs returns the attributes of the "comet: started" line.
+func (t *CometNode) startAttrs(cfg comet.Config) []any {
+	tcp := make([]string, len(t.bound.TCP))
+	for i, a := range t.bound.TCP {
+		tcp[i] = a.String()
+	}
+	return []any{
+		"node_id", cfg.NodeID, "tcp", tcp, "ws", addrString(t.bound.WS), "wss", addrString(t.bound.WSS),
+		"tcp_tls", addrString(t.bound.TCPTLS), "rpc", addrString(t.bound.RPC), "rpc_advertise", cfg.RPCAdvertise,
+		"logic", t.logicAddr, "report_interval", cfg.ReportInterval,
+	}
+}
+
+// Comet returns the running Comet.
+func (t *CometNode) Comet() *comet.Comet { return t.cm }
+
+// Addrs returns the bound addresses.
+func (t *CometNode) Addrs() CometAddrs {
+	b := t.bound
+	b.TCP = append([]net.Addr(nil), b.TCP...)
+	return b
+}
+
+// Err returns a channel that receives the error of the first serve loop
+// that stopped on its own, and is closed once Shutdown or Close has seen
+// every serve loop return.
+func (t *CometNode) Err() <-chan error { return t.loops.errc }
+
+// Shutdown stops the comet gracefully, bounded by ctx: it stops
+// accepting, closes every client (WebSocket clients get a close frame),
+// tells logic of each (Disconnect), then closes the logic client.
+func (t *CometNode) Shutdown(ctx context.Context) error {
+	err := t.cm.Shutdown(ctx)
+	if err == nil {
+		t.loops.wait()
+	}
+	t.closeLogic()
+	return err
+}
+
+// Close stops the comet at once and closes the logic client.
+func (t *CometNode) Close() error {
+	err := t.cm.Close()
+	t.loops.wait()
+	t.closeLogic()
+	return err
+}
+
+// closeLogic closes the logic client, if the comet dialed one.
+func (t *CometNode) closeLogic() {
+	if t.logic != nil {
+		t.logic.Close()
+	}
+}
