@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,7 +57,8 @@ func (b *browserPage) wait(t testing.TB, timeout time.Duration, expr string) {
 }
 
 // texts returns the bodies of the messages the page received, in order,
-// checking that each has the browser's op and seq 0.
+// checking that each has seq 0 and the browser's op (browserOp+1 for
+// bodies starting with "s").
 func (b *browserPage) texts(t testing.TB) []string {
 	t.Helper()
 	var msgs []struct {
@@ -67,8 +69,12 @@ func (b *browserPage) texts(t testing.TB) []string {
 	b.eval(t, "harness.messages", &msgs)
 	out := make([]string, len(msgs))
 	for i, m := range msgs {
-		if m.Op != browserOp || m.Seq != 0 {
-			t.Errorf("message %d: op %d seq %d, want op %d seq 0", i, m.Op, m.Seq, browserOp)
+		want := int32(browserOp)
+		if strings.HasPrefix(m.Text, "s") {
+			want++
+		}
+		if m.Op != want || m.Seq != 0 {
+			t.Errorf("message %d %q: op %d seq %d, want op %d seq 0", i, m.Text, m.Op, m.Seq, want)
 		}
 		out[i] = m.Text
 	}
@@ -260,6 +266,29 @@ func TestBrowserClient(t *testing.T) {
 
 	burst("/goim/push/keys", keys, "k4")
 	burst("/goim/push/room", rooms, "r4")
+
+	// Requests resolve on their replies and take effect.
+	for _, tt := range []struct {
+		expr string
+		op   int
+	}{
+		{"harness.client.changeRoom('live://js2')", 13},
+		{"harness.client.sub(1001)", 15},
+		{"harness.client.send(1500, 'from the page')", 1500},
+	} {
+		var r struct{ Op, Seq int }
+		b.eval(t, tt.expr, &r)
+		if r.Op != tt.op || r.Seq < 2 {
+			t.Errorf("%s resolved with %+v, want op %d and the request's seq", tt.expr, r, tt.op)
+		}
+	}
+	burst("/goim/push/room", url.Values{"operation": {op}, "type": {"live"}, "room": {"js2"}}, "r5")
+	burst("/goim/push/keys", url.Values{"operation": {strconv.Itoa(browserOp + 1)}, "keys": {key}}, "s1")
+	var r struct{ Op int }
+	b.eval(t, "harness.client.unsub(1001)", &r)
+	if r.Op != 17 {
+		t.Errorf("unsub resolved with op %d, want 17", r.Op)
+	}
 
 	b.eval(t, "harness.client.close()", nil)
 	b.wait(t, 5*time.Second, "harness.client.state === 'closed'")
