@@ -209,7 +209,10 @@ func TestBrowserClient(t *testing.T) {
 
 	const key, room = "browser-key", "js"
 	tok, _ := json.Marshal(token(7, key, "live://"+room, browserOp))
-	b.eval(t, fmt.Sprintf(`harness.start({nodesURL: '/goim/nodes/weighted?platform=test', token: %s})`, tok), nil)
+	// The token is a function, called on every (re)connect.
+	b.eval(t, fmt.Sprintf(`harness.tokenCalls = [];
+		harness.start({nodesURL: '/goim/nodes/weighted?platform=test',
+			token: (info) => { harness.tokenCalls.push(info); return %s; }})`, tok), nil)
 	b.wait(t, 15*time.Second, "harness.count('open') === 1")
 	// Heartbeats every second, as advertised (the default is 30s): three
 	// replies, each counting this client in its room.
@@ -258,6 +261,11 @@ func TestBrowserClient(t *testing.T) {
 		Reason string  `json:"reason"`
 	}
 	b.eval(t, "harness.states", &states)
+	var calls []struct{ Attempt, RoomSeq int }
+	b.eval(t, "harness.tokenCalls", &calls)
+	if len(calls) != 2 || calls[1].Attempt != 0 || calls[1].RoomSeq != 0 {
+		t.Errorf("token function called with %+v, want twice (connect, reconnect), attempt 0 and roomSeq 0", calls)
+	}
 	for _, s := range states {
 		if s.State == "reconnecting" && (s.Delay < 800 || s.Delay > 1200) {
 			t.Errorf("reconnect delay %.0f ms, want the advertised 1s ± 20%% (reason %q)", s.Delay, s.Reason)

@@ -389,7 +389,15 @@ export class Client {
     ws.onopen = () => {
       if (this._ws !== ws) return;
       this._lastRecv = Date.now();
-      ws.send(encodePacket(OP.AUTH, this._nextSeq(), this._token()));
+      let tok;
+      try {
+        tok = this._token();
+      } catch (e) {
+        this._emit('error', e);
+        this._lost(ws, 'token: ' + e.message);
+        return;
+      }
+      ws.send(encodePacket(OP.AUTH, this._nextSeq(), tok));
     };
     ws.onmessage = (ev) => {
       if (this._ws !== ws) return;
