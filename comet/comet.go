@@ -20,8 +20,9 @@ import (
 )
 
 // ErrServerClosed is returned by the Serve methods after Shutdown or
-// Close, and by pushes made while the comet stops.
-var ErrServerClosed = errors.New("comet: server closed")
+// Close, and by pushes made while the comet stops. It is the comet
+// contract's cometrpc.ErrServerClosed, so callers over the RPC match it too.
+var ErrServerClosed = cometrpc.ErrServerClosed
 
 // ErrNoLogic is returned by New without a logic service.
 var ErrNoLogic = errors.New("comet: no logic service")
@@ -111,7 +112,7 @@ func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error
 	cm.connID.Store(uint64(time.Now().UnixNano())) // ids stay unique across restarts
 	cm.offline.Store(cfg.Offline)
 	cm.rpc = rpc.NewServer(cfg.RPC, logger)
-	cometrpc.Register(cm.rpc, cm, logger)
+	cometrpc.Register(cm.rpc, cm)
 	cm.buckets = make([]*bucket, cfg.Buckets)
 	for i := range cm.buckets {
 		b := newBucket(cm, cfg.RoomWorkers, cfg.RoomQueue)

@@ -117,8 +117,8 @@ func TestBroadcastRoom(t *testing.T) {
 		if !slices.Equal(rooms, []string{"live://1", "live://2"}) {
 			t.Errorf("Rooms = %v", rooms)
 		}
-		if err := s.cm.BroadcastRoom(ctx, &cometrpc.BroadcastRoomReq{RoomID: "live://1"}); err != ErrEmptyPush {
-			t.Errorf("empty batch: err %v, want ErrEmptyPush", err)
+		if err := s.cm.BroadcastRoom(ctx, &cometrpc.BroadcastRoomReq{RoomID: "live://1"}); err != cometrpc.ErrEmptyPush {
+			t.Errorf("empty batch: err %v, want cometrpc.ErrEmptyPush", err)
 		}
 	})
 }

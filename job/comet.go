@@ -101,8 +101,19 @@ func (j *Job) newCometWorker(id, addr string) *cometWorker {
 		done:  make(chan struct{}),
 	}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
+	if r, ok := w.svc.(cometrpc.PushErrorReporter); ok {
+		r.OnPushError(w.pushFailed)
+	}
 	go w.run()
 	return w
+}
+
+// pushFailed counts the msgs messages of a request the comet reported,
+// after it was handed over, that it failed to handle (pushes over the RPC
+// are one-way) as send errors, as deliver does for a request that fails
+// at once.
+func (w *cometWorker) pushFailed(msgs uint64, err error) {
+	w.drop(msgs, dropSendError, err)
 }
 
 // enqueue queues p for the comet without blocking. On failure it counts

@@ -99,8 +99,8 @@ func TestKeysToNewComet(t *testing.T) {
 		return h.job.Push(context.Background(), &jobrpc.PushMsg{
 			Type: jobrpc.PushKeys, Op: 1001, Server: "d", Keys: []string{"k"}, Msg: []byte("x")})
 	}
-	if err := push(); !errors.Is(err, ErrUnknownComet) {
-		t.Fatalf("push to unknown comet: %v, want ErrUnknownComet", err)
+	if err := push(); !errors.Is(err, jobrpc.ErrUnknownComet) {
+		t.Fatalf("push to unknown comet: %v, want jobrpc.ErrUnknownComet", err)
 	}
 	h.logic.setComets("a", "d")
 	// Fetches are at least minRefreshGap apart: retry until one happens.

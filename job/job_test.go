@@ -79,7 +79,7 @@ func TestServeReports(t *testing.T) {
 	if err := h.job.Shutdown(ctx); err != nil {
 		t.Errorf("Shutdown: %v", err)
 	}
-	if err := <-served; !errors.Is(err, rpc.ErrServerClosed) {
+	if err := <-served; !errors.Is(err, ErrServerClosed) || !errors.Is(err, rpc.ErrServerClosed) {
 		t.Errorf("Serve = %v, want ErrServerClosed", err)
 	}
 	if rep, _ := h.logic.lastReport(); !rep.Node.Offline {
@@ -113,9 +113,9 @@ func TestShutdownDrains(t *testing.T) {
 		defer cancel()
 		done <- h.job.Shutdown(ctx)
 	}()
-	// A malformed push: ErrBadPush until the job refuses everything.
+	// A malformed push: jobrpc.ErrBadPush until the job refuses everything.
 	waitFor(t, 10*time.Second, "pushes refused", func() bool {
-		return errors.Is(h.job.Push(ctx, &jobrpc.PushMsg{Type: 9}), ErrClosed)
+		return errors.Is(h.job.Push(ctx, &jobrpc.PushMsg{Type: 9}), ErrServerClosed)
 	})
 	h.comet("a").unblock()
 	if err := <-done; err != nil {

@@ -211,10 +211,10 @@ func TestPushRejects(t *testing.T) {
 		msg  jobrpc.PushMsg
 		want error
 	}{
-		{"room without room", jobrpc.PushMsg{Type: jobrpc.PushRoom, Msg: []byte("x")}, ErrBadPush},
-		{"keys without keys", jobrpc.PushMsg{Type: jobrpc.PushKeys, Server: "a"}, ErrBadPush},
-		{"unknown type", jobrpc.PushMsg{Type: 9}, ErrBadPush},
-		{"unknown comet", jobrpc.PushMsg{Type: jobrpc.PushKeys, Server: "zz", Keys: []string{"k"}}, ErrUnknownComet},
+		{"room without room", jobrpc.PushMsg{Type: jobrpc.PushRoom, Msg: []byte("x")}, jobrpc.ErrBadPush},
+		{"keys without keys", jobrpc.PushMsg{Type: jobrpc.PushKeys, Server: "a"}, jobrpc.ErrBadPush},
+		{"unknown type", jobrpc.PushMsg{Type: 9}, jobrpc.ErrBadPush},
+		{"unknown comet", jobrpc.PushMsg{Type: jobrpc.PushKeys, Server: "zz", Keys: []string{"k"}}, jobrpc.ErrUnknownComet},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

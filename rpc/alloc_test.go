@@ -59,7 +59,7 @@ func TestCallZeroAllocs(t *testing.T) {
 func TestSendZeroAllocs(t *testing.T) {
 	var got atomic.Int64
 	ts := startServer(t, "", ServerConfig{}, nil, func(s *Server) {
-		s.HandleOneway(2, func(context.Context, []byte) { got.Add(1) })
+		s.HandleOneway(2, func(context.Context, []byte) error { got.Add(1); return nil })
 	})
 	c := newTestClient(t, ts.addr, ClientConfig{})
 	ctx := context.Background()

@@ -78,7 +78,7 @@ func BenchmarkSend(b *testing.B) {
 	var got atomic.Int64
 	c := benchServerClient(b, func(s *Server) {
 		s.Handle(1, echo)
-		s.HandleOneway(2, func(context.Context, []byte) { got.Add(1) })
+		s.HandleOneway(2, func(context.Context, []byte) error { got.Add(1); return nil })
 	})
 	ctx := context.Background()
 	payload := make([]byte, benchPayload)
@@ -101,7 +101,7 @@ func BenchmarkSendParallel(b *testing.B) {
 	var got atomic.Int64
 	c := benchServerClient(b, func(s *Server) {
 		s.Handle(1, echo)
-		s.HandleOneway(2, func(context.Context, []byte) { got.Add(1) })
+		s.HandleOneway(2, func(context.Context, []byte) error { got.Add(1); return nil })
 	})
 	var sent atomic.Int64
 	b.SetParallelism(benchParallelism)

@@ -154,6 +154,7 @@ func TestBadFrameClosesOnlyThatConn(t *testing.T) {
 		{"kind 200", rawHead(7, 200, 1, 1)},
 		{"reply sent to server", rawHead(7, byte(KindReply), 1, 1)},
 		{"error sent to server", rawHead(7, byte(KindError), 1, 1)},
+		{"one-way error sent to server", rawHead(7, byte(KindOnewayError), 1, 1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -218,6 +219,8 @@ func TestBadFrameFromServer(t *testing.T) {
 		{"oneway sent to client", appendFrame(nil, header{KindOneway, 1, 0}, nil)},
 		{"oversized", rawHead(1<<20, byte(KindReply), 1, 1)},
 		{"length under header", rawHead(3, byte(KindReply), 1, 1)},
+		{"error without code", appendFrame(nil, header{KindError, 1, 1}, []byte{1})},
+		{"one-way error without code", appendFrame(nil, header{KindOnewayError, 1, 0}, nil)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
