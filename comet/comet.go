@@ -33,9 +33,10 @@ var ErrNoLogic = errors.New("comet: no logic service")
 // cometrpc.Service, in process and over the RPC).
 //
 // Lock order (docs/locking.md): reportMu, then bucket.mu, then conn.mu;
-// Comet.mu, conn.wmu, the ipCounter shards' locks and the timers' locks
-// are leaves. Nothing blocks (a socket write, a logic call, a channel
-// send) while bucket.mu or conn.mu is held.
+// conn.wmu, then conn.mu or the websocket's write lock, and conn.wmu never
+// under reportMu or bucket.mu; Comet.mu, the ipCounter shards' locks and
+// the timers' locks are leaves. Nothing blocks (a socket write, a logic
+// call, a channel send) while bucket.mu or conn.mu is held.
 type Comet struct {
 	cfg         Config
 	logic       logicrpc.Service
