@@ -34,6 +34,7 @@ var allowed = map[string][]string{
 
 	"internal/leaktest": nil,
 	"internal/testcert": nil,
+	"internal/testwait": nil,
 }
 
 // testOK lists extra packages test files may import (tests of a tier may
@@ -48,7 +49,7 @@ var testOK = map[string][]string{
 
 // testHelpers lists the shared test-helper packages: test files of every
 // package may import them, and no other file may.
-var testHelpers = []string{"internal/leaktest", "internal/testcert"}
+var testHelpers = []string{"internal/leaktest", "internal/testcert", "internal/testwait"}
 
 // external lists the modules outside the standard library that non-test
 // code may import.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/logic/logicrpc"
 )
 
@@ -79,7 +80,7 @@ func TestReport(t *testing.T) {
 func TestReportLoop(t *testing.T) {
 	logic := &fakeLogic{}
 	startServer(t, Config{ReportInterval: 10 * time.Millisecond, RPCAddr: "127.0.0.1:7"}, logic)
-	waitFor(t, "reports", func() bool {
+	testwait.For(t, waitTimeout, "reports", func() bool {
 		logic.mu.Lock()
 		defer logic.mu.Unlock()
 		return len(logic.reports) >= 3

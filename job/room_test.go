@@ -10,6 +10,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/job/jobrpc"
 )
 
@@ -201,7 +202,7 @@ func TestRoomIdleRace(t *testing.T) {
 			}
 		}
 	}
-	waitFor(t, 10*time.Second, "idle rooms dropped", func() bool { return h.job.Stats().Rooms == 0 })
+	testwait.For(t, 10*time.Second, "idle rooms dropped", func() bool { return h.job.Stats().Rooms == 0 })
 }
 
 func TestPushRejects(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goimx/goim/comet/cometrpc"
+	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/job/jobrpc"
 	"github.com/goimx/goim/logic/logicrpc"
 	"github.com/goimx/goim/rpc"
@@ -59,8 +60,8 @@ func TestRPC(t *testing.T) {
 	}
 	served := make(chan error, 1)
 	go func() { served <- j.Serve(ln) }()
-	waitFor(t, 10*time.Second, "job to know both comets", func() bool { return len(j.Stats().Comets) == 2 })
-	waitFor(t, 10*time.Second, "job report", func() bool {
+	testwait.For(t, 10*time.Second, "job to know both comets", func() bool { return len(j.Stats().Comets) == 2 })
+	testwait.For(t, 10*time.Second, "job report", func() bool {
 		rep, ok := logic.lastReport()
 		return ok && rep.Node.RPCAddr == ln.Addr().String() && rep.Node.Kind == logicrpc.KindJob
 	})
@@ -92,7 +93,7 @@ func TestRPC(t *testing.T) {
 
 	for id, want := range map[string]int64{"c1": n + 1, "c2": n + 2} {
 		c := comets[id]
-		waitFor(t, 10*time.Second, "messages at "+id, func() bool { return c.msgs.Load() == want })
+		testwait.For(t, 10*time.Second, "messages at "+id, func() bool { return c.msgs.Load() == want })
 		if got := c.roomBodies("live://1"); !slices.Equal(got, bodies(n)) {
 			t.Errorf("comet %s: room bodies out of order or missing (%d)", id, len(got))
 		}
@@ -155,7 +156,7 @@ func TestCometSendErrorsBothLinks(t *testing.T) {
 			defer j.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			waitFor(t, 10*time.Second, "the job to know the comet", func() bool { return len(j.Stats().Comets) == 1 })
+			testwait.For(t, 10*time.Second, "the job to know the comet", func() bool { return len(j.Stats().Comets) == 1 })
 			pushes := []*jobrpc.PushMsg{
 				{Type: jobrpc.PushRoom, Room: "live://1", Msg: []byte("room")},
 				{Type: jobrpc.PushKeys, Server: "c1", Keys: []string{"k"}, Msg: []byte("key")},
@@ -166,7 +167,7 @@ func TestCometSendErrorsBothLinks(t *testing.T) {
 					t.Fatalf("push %v: %v", m.Type, err)
 				}
 			}
-			waitFor(t, 10*time.Second, "three send errors", func() bool { return j.Stats().DroppedSendError == 3 })
+			testwait.For(t, 10*time.Second, "three send errors", func() bool { return j.Stats().DroppedSendError == 3 })
 			if st := j.Stats(); st.Comets[0].Dropped != 3 || st.Dropped() != 3 {
 				t.Errorf("stats = %+v", st)
 			}

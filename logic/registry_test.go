@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/logic/logicrpc"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -145,7 +146,7 @@ func TestJobClientClosedWhenJobLeaves(t *testing.T) {
 		t.Fatal("live job's client closed")
 	}
 	e.clock.Advance(time.Second)
-	waitFor(t, 5*time.Second, "job client closed", j.isClosed)
+	testwait.For(t, 5*time.Second, "job client closed", j.isClosed)
 }
 
 func TestPickJobStable(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/goimx/goim/internal/testwait"
 )
 
 func TestPayloadZeroAllocs(t *testing.T) {
@@ -75,5 +77,5 @@ func TestSendZeroAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(5000, send); n != 0 {
 		t.Errorf("Send: %v allocs, want 0", n)
 	}
-	waitFor(t, 10*time.Second, "every one-way", func() bool { return got.Load() == 1000+5001 })
+	testwait.For(t, 10*time.Second, "every one-way", func() bool { return got.Load() == 1000+5001 })
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/goimx/goim/internal/testwait"
 )
 
 func TestCallReply(t *testing.T) {
@@ -151,7 +153,7 @@ func TestUnknownMethod(t *testing.T) {
 	if err := c.Send(ctx, 9, []byte("x")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "the one-way to be dropped", func() bool { return ts.Stats().OnewayDropped == 1 })
+	testwait.For(t, 5*time.Second, "the one-way to be dropped", func() bool { return ts.Stats().OnewayDropped == 1 })
 	if _, err := c.Call(ctx, 1, []byte("still"), nil); err != nil {
 		t.Fatalf("call after unknown methods: %v", err)
 	}
@@ -197,7 +199,7 @@ func TestOnewayOrder(t *testing.T) {
 			t.Fatalf("send %d: %v", i, err)
 		}
 	}
-	waitFor(t, 10*time.Second, "every one-way", func() bool {
+	testwait.For(t, 10*time.Second, "every one-way", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(got) == n
@@ -285,7 +287,7 @@ func TestDeadline(t *testing.T) {
 	}
 	<-entered
 	close(release) // the handler answers only now
-	waitFor(t, 5*time.Second, "the late reply to be dropped", func() bool { return c.Stats().LateReplies == 1 })
+	testwait.For(t, 5*time.Second, "the late reply to be dropped", func() bool { return c.Stats().LateReplies == 1 })
 	if string(buf[:4]) == "late" {
 		t.Fatal("the late reply was written into the caller's buffer")
 	}
@@ -308,7 +310,7 @@ func TestCallCanceled(t *testing.T) {
 		_, err := c.Call(ctx, 1, nil, nil)
 		done <- err
 	}()
-	waitFor(t, 5*time.Second, "the call to reach the server", func() bool { return ts.Stats().FramesIn == 1 })
+	testwait.For(t, 5*time.Second, "the call to reach the server", func() bool { return ts.Stats().FramesIn == 1 })
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
@@ -343,7 +345,7 @@ func TestHandlerPanic(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 5*time.Second, "the one-ways after the panic", func() bool {
+	testwait.For(t, 5*time.Second, "the one-ways after the panic", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(seen) == 2
