@@ -167,8 +167,11 @@ func TestCometSendErrorsBothLinks(t *testing.T) {
 					t.Fatalf("push %v: %v", m.Type, err)
 				}
 			}
-			testwait.For(t, 10*time.Second, "three send errors", func() bool { return j.Stats().DroppedSendError == 3 })
-			if st := j.Stats(); st.Comets[0].Dropped != 3 || st.Dropped() != 3 {
+			testwait.For(t, 10*time.Second, "three send errors, none delivered", func() bool {
+				st := j.Stats()
+				return st.DroppedSendError == 3 && st.Delivered == 0 && st.DeliveredMsgs == 0
+			})
+			if st := j.Stats(); st.Comets[0].Dropped != 3 || st.Comets[0].Delivered != 0 || st.Dropped() != 3 {
 				t.Errorf("stats = %+v", st)
 			}
 		})

@@ -25,8 +25,9 @@ type Stats struct {
 
 	// Delivered counts requests handed to a comet without error, and
 	// DeliveredMsgs the messages in them. Over the RPC, pushes are one-way:
-	// a request the comet reports later that it failed to handle stays
-	// counted here and is counted in DroppedSendError as well.
+	// a request the comet reports afterwards that it failed to handle
+	// moves from these counters to DroppedSendError (a moment after the
+	// report), so both links end with the same counts.
 	Delivered     uint64
 	DeliveredMsgs uint64
 
