@@ -3,7 +3,9 @@
 // Service on an rpc.Server.
 //
 // Pushes are one-way messages: on one connection they are handled in the
-// order they were sent, so a room's messages stay in order end to end.
+// order they were sent, so a room's messages stay in order end to end. A
+// push the comet fails to handle is reported back to the sender later
+// (PushErrorReporter), with the comet's sentinel error (errors.go).
 package cometrpc
 
 import (
