@@ -25,19 +25,20 @@ var allowed = map[string][]string{
 	"bufio":          nil,
 	"timer":          nil,
 	"websocket":      nil,
-	"rpc":            {"bufio"},
-	"comet/cometrpc": {"rpc", "protocol"},
-	"logic/logicrpc": {"rpc", "protocol"},
-	"job/jobrpc":     {"rpc", "protocol"},
+	"rpc":            nil,
+	"comet/cometrpc": {"rpc"},
+	"logic/logicrpc": {"rpc"},
+	"job/jobrpc":     {"rpc"},
 	"client":         {"protocol", "bufio", "websocket"},
 	"comet":          {"protocol", "bufio", "timer", "websocket", "rpc", "comet/cometrpc", "logic/logicrpc"},
-	"logic":          {"protocol", "bufio", "timer", "rpc", "logic/logicrpc", "job/jobrpc", "comet/cometrpc"},
-	"job":            {"protocol", "bufio", "timer", "rpc", "job/jobrpc", "comet/cometrpc", "logic/logicrpc"},
+	"logic":          {"rpc", "logic/logicrpc", "job/jobrpc"},
+	"job":            {"protocol", "rpc", "job/jobrpc", "comet/cometrpc", "logic/logicrpc"},
 	"server":         {"rpc", "comet", "logic", "job", "comet/cometrpc", "logic/logicrpc", "job/jobrpc"},
 	"internal/cli":   {"protocol", "rpc", "comet", "logic", "job", "server"},
 
 	"internal/leaktest": nil,
 	"internal/testcert": nil,
+	"internal/testwait": nil,
 }
 
 // testOK lists extra packages test files may import (tests of a tier may
@@ -54,7 +55,7 @@ var testOK = map[string][]string{
 
 // testHelpers lists the shared test-helper packages: test files of every
 // package may import them, and no other file may.
-var testHelpers = []string{"internal/leaktest", "internal/testcert"}
+var testHelpers = []string{"internal/leaktest", "internal/testcert", "internal/testwait"}
 
 // external lists the modules outside the standard library that non-test
 // code may import.

@@ -1,6 +1,6 @@
 package bufio
 
-// This file compares our Reader and Writer with the standard library's
+// This file compares our Reader with the standard library's
 // bufio in the same run; it is the only file that imports it.
 
 import (
@@ -78,80 +78,6 @@ func BenchmarkReader(b *testing.B) {
 			}
 			n := int(binary.BigEndian.Uint32(buf))
 			if _, err := io.ReadFull(r, buf[:n-benchHeaderLen]); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-}
-
-func BenchmarkWriter(b *testing.B) {
-	body := pattern(0, benchBodyLen)
-	b.Run("ours", func(b *testing.B) { // header encoded in place with Peek
-		w := NewWriterSize(io.Discard, benchBufSize)
-		b.SetBytes(benchHeaderLen + benchBodyLen)
-		b.ReportAllocs()
-		for b.Loop() {
-			hdr, err := w.Peek(benchHeaderLen)
-			if err != nil {
-				b.Fatal(err)
-			}
-			binary.BigEndian.PutUint32(hdr, benchHeaderLen+benchBodyLen)
-			clear(hdr[4:])
-			if _, err := w.Write(body); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("stdlib", func(b *testing.B) { // header appended to AvailableBuffer
-		w := stdbufio.NewWriterSize(io.Discard, benchBufSize)
-		var zero [benchHeaderLen - 4]byte
-		b.SetBytes(benchHeaderLen + benchBodyLen)
-		b.ReportAllocs()
-		for b.Loop() {
-			hdr := binary.BigEndian.AppendUint32(w.AvailableBuffer(), benchHeaderLen+benchBodyLen)
-			hdr = append(hdr, zero[:]...)
-			if _, err := w.Write(hdr); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := w.Write(body); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-}
-
-// BenchmarkSharedBatch writes a 2 KiB batch shared by many connections,
-// then flushes, as a connection's writer does when its queue empties.
-func BenchmarkSharedBatch(b *testing.B) {
-	batch := pattern(0, 2048)
-	b.Run("ours-WriteRaw", func(b *testing.B) {
-		w := NewWriterSize(io.Discard, benchBufSize)
-		b.SetBytes(int64(len(batch)))
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := w.WriteRaw(batch); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("ours-Write", func(b *testing.B) {
-		w := NewWriterSize(io.Discard, benchBufSize)
-		b.SetBytes(int64(len(batch)))
-		b.ReportAllocs()
-		for b.Loop() {
-			w.Write(batch)
-			if err := w.Flush(); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("stdlib", func(b *testing.B) {
-		w := stdbufio.NewWriterSize(io.Discard, benchBufSize)
-		b.SetBytes(int64(len(batch)))
-		b.ReportAllocs()
-		for b.Loop() {
-			w.Write(batch)
-			if err := w.Flush(); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -26,21 +26,10 @@ func NewReaderSize(rd io.Reader, size int) *Reader {
 
 // Reset discards any buffered data and pending error, and makes b read from
 // rd into buf (all of len(buf)). buf may be nil for "no buffer": operations
-// that need one then fail with ErrNoBuffer. b owns buf until Detach or the
-// next Reset.
+// that need one then fail with ErrNoBuffer. b owns buf until the next
+// Reset.
 func (b *Reader) Reset(rd io.Reader, buf []byte) {
 	*b = Reader{buf: buf, rd: rd}
-}
-
-// Detach removes the buffer from b and returns it (nil if none was
-// attached), so that an idle connection holds no buffer. Buffered data is
-// dropped with it: Detach is lossless only when Buffered() == 0. The
-// underlying reader and any pending error stay; Reset attaches a buffer
-// again.
-func (b *Reader) Detach() []byte {
-	buf := b.buf
-	b.buf, b.r, b.w = nil, 0, 0
-	return buf
 }
 
 // Size returns the size of the attached buffer (0 when detached).

@@ -96,13 +96,10 @@ func TestReaderErrors(t *testing.T) {
 }
 
 func TestReaderNoBuffer(t *testing.T) {
-	for _, name := range []string{"zero", "detached", "reset nil", "reset empty"} {
+	for _, name := range []string{"zero", "reset nil", "reset empty"} {
 		t.Run(name, func(t *testing.T) {
 			var r Reader
 			switch name {
-			case "detached":
-				r = *NewReaderSize(bytes.NewReader([]byte("abc")), 16)
-				r.Detach()
 			case "reset nil":
 				r.Reset(bytes.NewReader([]byte("abc")), nil)
 			case "reset empty":
@@ -135,7 +132,7 @@ func TestReaderNoBuffer(t *testing.T) {
 // second returns the error of a two-result call.
 func second[T any](_ T, err error) error { return err }
 
-func TestReaderDetachReset(t *testing.T) {
+func TestReaderReset(t *testing.T) {
 	data := pattern(0, 40)
 	src := bytes.NewReader(data)
 	buf := make([]byte, 16)
@@ -143,12 +140,6 @@ func TestReaderDetachReset(t *testing.T) {
 	r.Reset(src, buf)
 	if p, err := r.Pop(16); err != nil || !bytes.Equal(p, data[:16]) {
 		t.Fatalf("Pop = %x, %v", p, err)
-	}
-	if got := r.Detach(); &got[0] != &buf[0] || r.Size() != 0 {
-		t.Fatal("Detach did not return the attached buffer")
-	}
-	if got := r.Detach(); got != nil {
-		t.Fatal("second Detach returned a buffer")
 	}
 	r.Reset(src, make([]byte, 32))
 	if p, err := r.Pop(24); err != nil || !bytes.Equal(p, data[16:]) {

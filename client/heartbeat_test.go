@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/protocol"
 )
 
@@ -77,7 +78,7 @@ func TestHeartbeater(t *testing.T) {
 	if got := h.Len(); got != conns {
 		t.Fatalf("Len = %d, want %d", got, conns)
 	}
-	waitFor(t, 10*time.Second, "two heartbeats on every connection", func() bool {
+	testwait.For(t, 10*time.Second, "two heartbeats on every connection", func() bool {
 		for i := range counts {
 			if counts[i].Load() < 2 {
 				return false
@@ -87,7 +88,7 @@ func TestHeartbeater(t *testing.T) {
 	})
 	h.Remove(cs[0])
 	cs[1].Close()
-	waitFor(t, 10*time.Second, "the closed connection to be dropped", func() bool { return h.Len() == conns-2 })
+	testwait.For(t, 10*time.Second, "the closed connection to be dropped", func() bool { return h.Len() == conns-2 })
 	h.Close()
 	h.Close() // idempotent
 	if h.Add(cs[2]) {

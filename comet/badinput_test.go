@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/protocol"
 	"github.com/goimx/goim/websocket"
 )
@@ -63,8 +64,8 @@ func TestBadPackets(t *testing.T) {
 					}
 				}
 				c.expectClosed()
-				waitFor(t, "close count", func() bool { return s.cm.Stats().Closes[tt.wantWhy] == 1 })
-				waitFor(t, "log line", func() bool {
+				testwait.For(t, waitTimeout, "close count", func() bool { return s.cm.Stats().Closes[tt.wantWhy] == 1 })
+				testwait.For(t, waitTimeout, "log line", func() bool {
 					return hasLine(s.log.String(), "level=INFO", "connection closed", tt.wantWhy.String(), tt.wantLog)
 				})
 				if n := bystander.heartbeat(); n != 0 {
@@ -110,7 +111,7 @@ func TestWSUpgradeErrors(t *testing.T) {
 			if resp.StatusCode != tt.status {
 				t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
 			}
-			waitFor(t, "close count", func() bool { return s.cm.Stats().Closes[CloseUpgradeRefused] == uint64(i+1) })
+			testwait.For(t, waitTimeout, "close count", func() bool { return s.cm.Stats().Closes[CloseUpgradeRefused] == uint64(i+1) })
 		})
 	}
 	// An allowed origin upgrades.
@@ -156,7 +157,7 @@ func TestWSFrames(t *testing.T) {
 		t.Fatalf("too big: %v % x %v", op, payload, err)
 	}
 	c.expectClosed()
-	waitFor(t, "protocol close", func() bool { return s.cm.Stats().Closes[CloseProtocol] == 1 })
+	testwait.For(t, waitTimeout, "protocol close", func() bool { return s.cm.Stats().Closes[CloseProtocol] == 1 })
 
 	// Unmasked client frames are refused; a close frame is echoed.
 	for _, tt := range []struct {
@@ -176,7 +177,7 @@ func TestWSFrames(t *testing.T) {
 		}
 		c.expectClosed()
 	}
-	waitFor(t, "closes", func() bool {
+	testwait.For(t, waitTimeout, "closes", func() bool {
 		st := s.cm.Stats()
 		return st.Closes[CloseProtocol] == 2 && st.Closes[CloseClient] == 1
 	})

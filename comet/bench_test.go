@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/goimx/goim/comet/cometrpc"
+	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/protocol"
 	"github.com/goimx/goim/websocket"
 )
@@ -66,7 +67,7 @@ func benchFanout(b *testing.B, ws bool, n int) {
 			}
 		}()
 	}
-	waitFor(b, "registration", func() bool { return s.cm.Stats().Conns == n })
+	testwait.For(b, waitTimeout, "registration", func() bool { return s.cm.Stats().Conns == n })
 	req := &cometrpc.BroadcastRoomReq{RoomID: "live://bench", Batch: batch}
 	ctx := context.Background()
 	sent := int64(0)

@@ -20,8 +20,9 @@ import (
 )
 
 // ErrServerClosed is returned by the Serve methods after Shutdown or
-// Close, and by pushes made while the comet stops.
-var ErrServerClosed = errors.New("comet: server closed")
+// Close, and by pushes made while the comet stops. It is the comet
+// contract's cometrpc.ErrServerClosed, so callers over the RPC match it too.
+var ErrServerClosed = cometrpc.ErrServerClosed
 
 // ErrNoLogic is returned by New without a logic service.
 var ErrNoLogic = errors.New("comet: no logic service")
@@ -32,9 +33,10 @@ var ErrNoLogic = errors.New("comet: no logic service")
 // cometrpc.Service, in process and over the RPC).
 //
 // Lock order (docs/locking.md): reportMu, then bucket.mu, then conn.mu;
-// Comet.mu, conn.wmu, the ipCounter shards' locks and the timers' locks
-// are leaves. Nothing blocks (a socket write, a logic call, a channel
-// send) while bucket.mu or conn.mu is held.
+// conn.wmu, then conn.mu or the websocket's write lock, and conn.wmu never
+// under reportMu or bucket.mu; Comet.mu, the ipCounter shards' locks and
+// the timers' locks are leaves. Nothing blocks (a socket write, a logic
+// call, a channel send) while bucket.mu or conn.mu is held.
 type Comet struct {
 	cfg         Config
 	logic       logicrpc.Service
@@ -115,7 +117,7 @@ func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error
 	cm.connID.Store(uint64(time.Now().UnixNano())) // ids stay unique across restarts
 	cm.offline.Store(cfg.Offline)
 	cm.rpc = rpc.NewServer(cfg.RPC, logger)
-	cometrpc.Register(cm.rpc, cm, logger)
+	cometrpc.Register(cm.rpc, cm)
 	cm.buckets = make([]*bucket, cfg.Buckets)
 	for i := range cm.buckets {
 		b := newBucket(cm, cfg.RoomWorkers, cfg.RoomQueue)

@@ -27,7 +27,8 @@ import (
 // goroutine starts and then read-only, except those marked "reader",
 // which only the reader goroutine touches. The reader goroutine is the
 // only one that writes room (with bucket.mu held), so it may read room
-// without the lock. Lock order: bucket.mu, then mu; wmu, then mu.
+// without the lock. Lock order: bucket.mu, then mu; wmu, then mu or the
+// websocket's write lock; wmu never under bucket.mu.
 type conn struct {
 	cm      *Comet
 	id      uint64          // unique on this comet; sent to logic

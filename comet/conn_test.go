@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/protocol"
 	"github.com/goimx/goim/websocket"
 )
@@ -26,7 +27,7 @@ func TestAuthAccepted(t *testing.T) {
 		s := startServer(t, Config{}, &fakeLogic{})
 		c := dial(t, s)
 		c.auth(token{Mid: 7, Key: "k1", RoomID: "live://1", Platform: "web", Accepts: []int32{1000}})
-		waitFor(t, "registration", func() bool { return s.cm.Stats().Conns == 1 })
+		testwait.For(t, waitTimeout, "registration", func() bool { return s.cm.Stats().Conns == 1 })
 		s.logic.mu.Lock()
 		got := s.logic.connects[0]
 		s.logic.mu.Unlock()
@@ -52,11 +53,11 @@ func TestAuthRefused(t *testing.T) {
 			}
 		}
 		c.expectClosed()
-		waitFor(t, "close count", func() bool { return s.cm.Stats().Closes[CloseAuthRefused] == 1 })
+		testwait.For(t, waitTimeout, "close count", func() bool { return s.cm.Stats().Closes[CloseAuthRefused] == 1 })
 		if n := len(s.logic.disconnected()); n != 0 {
 			t.Errorf("%d Disconnects for a refused connection", n)
 		}
-		waitFor(t, "close log line", func() bool {
+		testwait.For(t, waitTimeout, "close log line", func() bool {
 			return hasLine(s.log.String(), "connection closed", "reason=\"auth refused\"")
 		})
 	})
@@ -68,7 +69,7 @@ func TestHandshakeDeadline(t *testing.T) {
 		c := dial(t, s)
 		c.send(protocol.OpHeartbeat, nil) // ignored before auth
 		c.expectClosed()
-		waitFor(t, "close count", func() bool { return s.cm.Stats().Closes[CloseHandshakeTimeout] == 1 })
+		testwait.For(t, waitTimeout, "close count", func() bool { return s.cm.Stats().Closes[CloseHandshakeTimeout] == 1 })
 	})
 }
 
@@ -78,7 +79,7 @@ func TestHeartbeatReply(t *testing.T) {
 		a, b := dial(t, s), dial(t, s)
 		a.auth(token{Key: "a", RoomID: "live://1"})
 		b.auth(token{Key: "b", RoomID: "live://1"})
-		waitFor(t, "registration", func() bool { return s.cm.Stats().Conns == 2 })
+		testwait.For(t, waitTimeout, "registration", func() bool { return s.cm.Stats().Conns == 2 })
 		seq := a.send(protocol.OpHeartbeat, nil)
 		msg, err := a.readMessage()
 		if err != nil {
@@ -103,12 +104,12 @@ func TestHeartbeatExpiry(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		quiet.expectClosed()
-		waitFor(t, "close count", func() bool { return s.cm.Stats().Closes[CloseHeartbeatTimeout] == 1 })
+		testwait.For(t, waitTimeout, "close count", func() bool { return s.cm.Stats().Closes[CloseHeartbeatTimeout] == 1 })
 		alive.heartbeat()
 		if st := s.cm.Stats(); st.Conns != 1 {
 			t.Errorf("conns = %d, want 1", st.Conns)
 		}
-		waitFor(t, "disconnect", func() bool { return len(s.logic.disconnected()) == 1 })
+		testwait.For(t, waitTimeout, "disconnect", func() bool { return len(s.logic.disconnected()) == 1 })
 		if d := s.logic.disconnected()[0]; d.Key != "quiet" || d.Server != "comet-test" {
 			t.Errorf("Disconnect = %+v", d)
 		}
@@ -151,7 +152,7 @@ func TestWSTruncatedFrame(t *testing.T) {
 	c.writeRaw(frame[:20])
 	c.nc.(*net.TCPConn).CloseWrite()
 	c.expectClosed()
-	waitFor(t, "protocol close", func() bool { return s.cm.Stats().Closes[CloseProtocol] == 1 })
+	testwait.For(t, waitTimeout, "protocol close", func() bool { return s.cm.Stats().Closes[CloseProtocol] == 1 })
 }
 
 // TestWSPingAfterIdle: a WebSocket client's ping that comes more than
@@ -164,7 +165,7 @@ func TestWSPingAfterIdle(t *testing.T) {
 	c := dialWS(t, s.ws)
 	c.auth(token{Key: "pinger"})
 	idleSince := time.Now()
-	waitFor(t, "the auth reply's write deadline to pass", func() bool {
+	testwait.For(t, waitTimeout, "the auth reply's write deadline to pass", func() bool {
 		return time.Since(idleSince) > 3*writeTimeout
 	})
 	c.writeRaw(websocket.AppendMaskedFrame(nil, websocket.OpPing, [4]byte{9, 8, 7, 6}, []byte("hi")))

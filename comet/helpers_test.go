@@ -26,18 +26,6 @@ import (
 // since the machine is small and shared and tests run under -race.
 const waitTimeout = 10 * time.Second
 
-// waitFor polls cond until it holds or waitTimeout passes.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // token is the client's auth token (PROTOCOL.md).
 type token struct {
 	Mid      int64   `json:"mid"`

@@ -17,6 +17,7 @@ import (
 	"github.com/goimx/goim/comet/cometrpc"
 	"github.com/goimx/goim/internal/leaktest"
 	"github.com/goimx/goim/internal/testcert"
+	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/logic/logicrpc"
 	"github.com/goimx/goim/protocol"
 	"github.com/goimx/goim/rpc"
@@ -146,7 +147,7 @@ func TestServeTLSAndShutdown(t *testing.T) {
 	}
 	wsc := &client{t: t, nc: wc, ws: true, r: io.MultiReader(bytesReader(leftover), wc)}
 	wsc.auth(token{Key: "tls-ws", Accepts: []int32{77}})
-	waitFor(t, "conns", func() bool { return cm.Stats().Conns == 2 })
+	testwait.For(t, waitTimeout, "conns", func() bool { return cm.Stats().Conns == 2 })
 
 	// Jobs push through the comet RPC service.
 	rc := cometrpc.NewClient(addrs.RPC.String(), rpc.ClientConfig{}, slog.New(slog.DiscardHandler))
@@ -210,7 +211,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		}
 		clients = append(clients, c)
 	}
-	waitFor(t, "conns", func() bool { return s.cm.Stats().Conns == 16 })
+	testwait.For(t, waitTimeout, "conns", func() bool { return s.cm.Stats().Conns == 16 })
 	s.cm.Broadcast(context.Background(), &cometrpc.BroadcastReq{Op: 1, Speed: 1, Body: []byte("slow")}) // still pacing at Close
 	s.cm.Close()
 	for _, c := range clients {

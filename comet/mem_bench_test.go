@@ -3,6 +3,8 @@ package comet
 import (
 	"fmt"
 	"testing"
+
+	"github.com/goimx/goim/internal/testwait"
 )
 
 // BenchmarkIdleConnMemory measures the memory an idle authenticated
@@ -44,7 +46,7 @@ func benchIdle(b *testing.B, ws bool, n int) {
 	before := readMem(true)
 	for b.Loop() {
 		cp := spawnClients(b, ws, addr, n)
-		waitFor(b, "connections", func() bool { return s.cm.Stats().Conns == n })
+		testwait.For(b, waitTimeout, "connections", func() bool { return s.cm.Stats().Conns == n })
 		after := readMem(false)
 		freed := readMem(true)
 		per := func(a, z uint64) float64 { return (float64(z) - float64(a)) / float64(n) / 1024 }
@@ -54,6 +56,6 @@ func benchIdle(b *testing.B, ws bool, n int) {
 		b.ReportMetric(per(before.stacks, after.stacks), "KB-stacks/conn")
 		b.ReportMetric(float64(startingStack()), "B-start-stack")
 		cp.stop()
-		waitFor(b, "connections to close", func() bool { return s.cm.Stats().Conns == 0 })
+		testwait.For(b, waitTimeout, "connections to close", func() bool { return s.cm.Stats().Conns == 0 })
 	}
 }

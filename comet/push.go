@@ -2,17 +2,12 @@ package comet
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/goimx/goim/comet/cometrpc"
 )
-
-// ErrEmptyPush is returned for a push that names no room or carries no
-// bytes.
-var ErrEmptyPush = errors.New("comet: empty push")
 
 // The Comet serves job's pushes in process as well as over the RPC.
 var _ cometrpc.Service = (*Comet)(nil)
@@ -48,7 +43,7 @@ func (cm *Comet) PushKeys(ctx context.Context, req *cometrpc.PushKeysReq) error 
 func (cm *Comet) BroadcastRoom(ctx context.Context, req *cometrpc.BroadcastRoomReq) error {
 	cm.pushes.Add(1)
 	if req.RoomID == "" || len(req.Batch) == 0 {
-		return ErrEmptyPush
+		return cometrpc.ErrEmptyPush
 	}
 	var msg []byte
 	w := xxhash.Sum64String(req.RoomID) % uint64(cm.cfg.RoomWorkers)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/goimx/goim/comet/cometrpc"
+	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/protocol"
 )
 
@@ -66,7 +67,7 @@ func authed(t *testing.T, s *server, dial func(testing.TB, *server) *client, tk 
 	t.Helper()
 	c := dial(t, s)
 	c.auth(tk)
-	waitFor(t, "registration", func() bool { return s.cm.Stats().Conns == conns })
+	testwait.For(t, waitTimeout, "registration", func() bool { return s.cm.Stats().Conns == conns })
 	return c
 }
 
@@ -117,8 +118,8 @@ func TestBroadcastRoom(t *testing.T) {
 		if !slices.Equal(rooms, []string{"live://1", "live://2"}) {
 			t.Errorf("Rooms = %v", rooms)
 		}
-		if err := s.cm.BroadcastRoom(ctx, &cometrpc.BroadcastRoomReq{RoomID: "live://1"}); err != ErrEmptyPush {
-			t.Errorf("empty batch: err %v, want ErrEmptyPush", err)
+		if err := s.cm.BroadcastRoom(ctx, &cometrpc.BroadcastRoomReq{RoomID: "live://1"}); err != cometrpc.ErrEmptyPush {
+			t.Errorf("empty batch: err %v, want cometrpc.ErrEmptyPush", err)
 		}
 	})
 }
@@ -222,7 +223,7 @@ func TestSameKeyReplaces(t *testing.T) {
 		fresh := dial(t, s)
 		fresh.auth(token{Mid: 9, Key: "same", RoomID: "live://1", Accepts: []int32{1}})
 		old.expectClosed()
-		waitFor(t, "replaced close", func() bool { return s.cm.Stats().Closes[CloseReplaced] == 1 })
+		testwait.For(t, waitTimeout, "replaced close", func() bool { return s.cm.Stats().Closes[CloseReplaced] == 1 })
 		st := s.cm.Stats()
 		if st.Conns != 1 || st.TCPConns+st.WSConns != 1 {
 			t.Errorf("stats after replace: %+v", st)
@@ -233,7 +234,7 @@ func TestSameKeyReplaces(t *testing.T) {
 		s.logic.mu.Lock()
 		firstID := s.logic.connects[0].ConnID
 		s.logic.mu.Unlock()
-		waitFor(t, "disconnect", func() bool { return len(s.logic.disconnected()) == 1 })
+		testwait.For(t, waitTimeout, "disconnect", func() bool { return len(s.logic.disconnected()) == 1 })
 		if d := s.logic.disconnected()[0]; d.ConnID != firstID || d.Key != "same" {
 			t.Errorf("Disconnect %+v, want conn %d", d, firstID)
 		}

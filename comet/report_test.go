@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/logic/logicrpc"
 )
 
@@ -91,7 +92,7 @@ func TestReportLoop(t *testing.T) {
 	})
 	// Reports run every 10ms from New on; once ServeRPC has its listener
 	// they carry its address.
-	waitFor(t, "reports with the RPC address", func() bool {
+	testwait.For(t, waitTimeout, "reports with the RPC address", func() bool {
 		logic.mu.Lock()
 		defer logic.mu.Unlock()
 		n := len(logic.reports)

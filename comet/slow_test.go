@@ -11,9 +11,9 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/goimx/goim/comet/cometrpc"
+	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/protocol"
 	"github.com/goimx/goim/websocket"
 )
@@ -46,7 +46,7 @@ func testSlowReader(t *testing.T, policy SlowPolicy, fast int) {
 			countMessages(nc, r, ws, &got[i])
 		}()
 	}
-	waitFor(t, "registration", func() bool { return s.cm.Stats().Conns == fast+1 })
+	testwait.For(t, waitTimeout, "registration", func() bool { return s.cm.Stats().Conns == fast+1 })
 
 	body := make([]byte, 512)
 	pushed, more := 0, -1 // after the slow client is hit, 100 more messages
@@ -88,28 +88,21 @@ func testSlowReader(t *testing.T, policy SlowPolicy, fast int) {
 // waitAll waits until every counter reaches n, and fails on a drop.
 func waitAll(t *testing.T, got []atomic.Int64, n int) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		lagging := 0
+	testwait.ForReason(t, waitTimeout, fmt.Sprintf("every fast client to get %d messages", n), func() (bool, string) {
+		lagging, first := 0, -1
 		for i := range got {
 			if got[i].Load() != int64(n) {
 				lagging++
+				if first < 0 {
+					first = i
+				}
 			}
 		}
 		if lagging == 0 {
-			return
+			return true, ""
 		}
-		if time.Now().After(deadline) {
-			for i := range got {
-				if got[i].Load() != int64(n) {
-					t.Logf("client %d got %d", i, got[i].Load())
-					break
-				}
-			}
-			t.Fatalf("%d fast clients lag behind %d messages", lagging, n)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+		return false, fmt.Sprintf("%d lag behind; client %d got %d", lagging, first, got[first].Load())
+	})
 }
 
 // smallBufferListener serves TCP clients of cm on a listener whose

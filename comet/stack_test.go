@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/protocol"
 	"github.com/goimx/goim/websocket"
 )
@@ -76,7 +77,7 @@ func heartbeatStacks(t *testing.T, ws bool, n int) (authed, beaten uint64) {
 		defer nc.Close()
 		conns[i] = nc
 	}
-	waitFor(t, "connections", func() bool { return s.cm.Stats().Conns == n })
+	testwait.For(t, waitTimeout, "connections", func() bool { return s.cm.Stats().Conns == n })
 	authed = stackBytes() - base
 	// Let the write deadline of the auth replies pass, as it has by a
 	// client's first heartbeat (30 s) under the default WriteTimeout: a
@@ -113,7 +114,7 @@ func heartbeatStacks(t *testing.T, ws bool, n int) (authed, beaten uint64) {
 	if err := <-errs; err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "writers to exit", func() bool { return runtime.NumGoroutine() <= gs+n })
+	testwait.For(t, waitTimeout, "writers to exit", func() bool { return runtime.NumGoroutine() <= gs+n })
 	return authed, stackBytes() - base
 }
 

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/goimx/goim/internal/testwait"
 )
 
 // Short intervals so that the tests wait little: comets and jobs report
@@ -191,7 +193,7 @@ func (c *cluster) cometIDs() []string {
 // every comet).
 func (c *cluster) ready(t testing.TB) {
 	t.Helper()
-	eventually(t, startTimeout, "the comets to register", func() (bool, string) {
+	testwait.ForReason(t, startTimeout, "the comets to register", func() (bool, string) {
 		c.checkRunning(t)
 		got, err := c.instanceIDs()
 		if err != nil {
@@ -221,7 +223,7 @@ func (c *cluster) probe(t testing.TB) {
 		}
 	}()
 	attempt := 0
-	eventually(t, startTimeout, "a broadcast to reach every comet", func() (bool, string) {
+	testwait.ForReason(t, startTimeout, "a broadcast to reach every comet", func() (bool, string) {
 		attempt++
 		body := fmt.Sprintf("probe-%d", attempt)
 		code, r := c.post(t, "/goim/push/all", url.Values{"operation": {strconv.Itoa(probeOp)}}, body)

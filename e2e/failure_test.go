@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goimx/goim/internal/testwait"
 )
 
 // retryTimeout bounds the recovery after a restart.
@@ -26,7 +28,7 @@ func TestCometKilled(t *testing.T) {
 	f := connect(t, c, suiteClients)
 	killed := time.Now()
 	c.comets[1].proc.kill(t)
-	eventually(t, nodeTTL+5*time.Second, "comet-b to leave /nodes/instances", func() (bool, string) {
+	testwait.ForReason(t, nodeTTL+5*time.Second, "comet-b to leave /nodes/instances", func() (bool, string) {
 		ids, err := c.instanceIDs()
 		if err != nil {
 			return false, err.Error()
@@ -63,7 +65,7 @@ func TestCometKilled(t *testing.T) {
 		t.Errorf("a-tcp: unexpected messages before after-kill-mid: %v", msgs)
 	}
 	want := map[string]any{"conn_count": float64(2), "ip_count": float64(1)}
-	eventually(t, recvTimeout, "online total to drop comet-b", func() (bool, string) {
+	testwait.ForReason(t, recvTimeout, "online total to drop comet-b", func() (bool, string) {
 		_, r := c.get(t, "/goim/online/total", nil)
 		var got any
 		decode(t, r, &got)
@@ -112,7 +114,7 @@ func TestLogicRestart(t *testing.T) {
 func retryPush(t testing.TB, c *cluster, path string, q url.Values, prefix string, ok func(pushData) bool) {
 	t.Helper()
 	attempt := 0
-	eventually(t, retryTimeout, "a push to "+path+" to work again", func() (bool, string) {
+	testwait.ForReason(t, retryTimeout, "a push to "+path+" to work again", func() (bool, string) {
 		attempt++
 		status, r, err := c.try(http.MethodPost, path, q, fmt.Sprintf("%s%d", prefix, attempt))
 		if err != nil || status != http.StatusOK || r.Code != 0 {
@@ -148,7 +150,7 @@ func jobOutage(t *testing.T, c *cluster, f *fixture, stop func(testing.TB)) {
 		{"/goim/push/room", roomQuery("1000", "1000")},
 		{"/goim/push/all", url.Values{"operation": {"1000"}}},
 	}
-	eventually(t, nodeTTL+5*time.Second, "the job to leave the registry", func() (bool, string) {
+	testwait.ForReason(t, nodeTTL+5*time.Second, "the job to leave the registry", func() (bool, string) {
 		var msg string
 		for _, p := range pushes {
 			status, r := c.post(t, p.path, p.q, "during-outage")
@@ -183,7 +185,7 @@ func jobOutage(t *testing.T, c *cluster, f *fixture, stop func(testing.TB)) {
 func waitRoomPush(t testing.TB, c *cluster, members ...*tclient) {
 	t.Helper()
 	attempt := 0
-	eventually(t, retryTimeout, "a room push to be delivered again", func() (bool, string) {
+	testwait.ForReason(t, retryTimeout, "a room push to be delivered again", func() (bool, string) {
 		attempt++
 		body := fmt.Sprintf("retry-%d", attempt)
 		status, r, err := c.try(http.MethodPost, "/goim/push/room", roomQuery("1000", "1000"), body)

@@ -83,20 +83,3 @@ func goTool() string {
 
 // bin returns the path of the built command name.
 func bin(name string) string { return filepath.Join(binDir, name) }
-
-// eventually polls cond every 20ms until it reports true, failing the
-// test with cond's last detail after timeout.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, detail := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s: %s", timeout, what, detail)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}

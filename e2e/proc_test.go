@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/goimx/goim/internal/testwait"
 )
 
 // Bounds of process waits.
@@ -105,7 +107,7 @@ func (p *proc) exited() bool {
 // process exits first or startTimeout passes.
 func (p *proc) waitLog(t testing.TB, s string, n int) {
 	t.Helper()
-	eventually(t, startTimeout, p.name+" to log "+s, func() (bool, string) {
+	testwait.ForReason(t, startTimeout, p.name+" to log "+s, func() (bool, string) {
 		if p.out.count(s) >= n {
 			return true, ""
 		}

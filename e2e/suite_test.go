@@ -15,6 +15,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/goimx/goim/internal/testwait"
 )
 
 // clientSpec describes one client of the push suite.
@@ -75,7 +77,7 @@ func (f *fixture) sync(t testing.TB) {
 	t.Helper()
 	keys := url.Values{"operation": {strconv.Itoa(syncOp)}, "keys": f.allKeys()}
 	attempt := 0
-	eventually(t, recvTimeout, "every client to be reachable", func() (bool, string) {
+	testwait.ForReason(t, recvTimeout, "every client to be reachable", func() (bool, string) {
 		attempt++
 		body := fmt.Sprintf("sync-%d", attempt)
 		f.c.pushOK(t, "/goim/push/keys", keys, body)
@@ -291,7 +293,7 @@ func (f *fixture) testOnline(t *testing.T) {
 		{"/goim/online/total", nil, total},
 	}
 	for _, ch := range checks {
-		eventually(t, recvTimeout, "GET "+ch.path, func() (bool, string) {
+		testwait.ForReason(t, recvTimeout, "GET "+ch.path, func() (bool, string) {
 			status, r := f.c.get(t, ch.path, ch.q)
 			var got any
 			if status != http.StatusOK || r.Code != 0 {
@@ -371,7 +373,7 @@ func (f *fixture) testNodesInstances(t *testing.T) {
 				"offline": "false", "weight": "10"}})
 	}
 	for _, path := range []string{"/nodes/instances", "/goim/nodes/instances"} {
-		eventually(t, recvTimeout, "GET "+path, func() (bool, string) {
+		testwait.ForReason(t, recvTimeout, "GET "+path, func() (bool, string) {
 			got, err := f.c.instances(path)
 			if err != nil {
 				return false, err.Error()

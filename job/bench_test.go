@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/goimx/goim/comet/cometrpc"
+	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/job/jobrpc"
 	"github.com/goimx/goim/protocol"
 )
@@ -226,7 +227,7 @@ func runTradeoff(b *testing.B, cfg Config, costs []time.Duration, rate int) {
 		b.Fatal(err)
 	}
 	defer j.Close()
-	waitFor(b, 10*time.Second, "comets", func() bool { return len(j.Stats().Comets) == len(costs) })
+	testwait.For(b, 10*time.Second, "comets", func() bool { return len(j.Stats().Comets) == len(costs) })
 	first := byAddr[cometAddr("c0")]
 	var interval time.Duration
 	if rate > 0 {
@@ -259,7 +260,7 @@ func runTradeoff(b *testing.B, cfg Config, costs []time.Duration, rate int) {
 			time.Sleep(max(j.cfg.BatchWindow, 0))
 		}
 	}
-	waitFor(b, time.Minute, "delivery", func() bool { return first.msgs.Load() >= int64(n) })
+	testwait.For(b, time.Minute, "delivery", func() bool { return first.msgs.Load() >= int64(n) })
 	s := j.Stats()
 	b.ReportMetric(float64(s.BatchedMsgs)/float64(max(s.Batches, 1)), "msgs/batch")
 	b.ReportMetric(float64(first.percentile(0.5).Microseconds()), "lat-p50-us")

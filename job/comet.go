@@ -83,6 +83,13 @@ type cometWorker struct {
 	dropped   atomic.Uint64 // messages dropped for this comet
 	dropLog   logLimiter
 
+	// Pushes the comet reported failed after they were counted delivered
+	// (pushFailed), not yet taken off the delivered counters; only run
+	// (or stop, once run ended) takes them off, so that a report can never
+	// overtake the count of its own request. failed wakes run for it.
+	failedReqs, failedMsgs atomic.Uint64
+	failed                 chan struct{} // capacity 1
+
 	// Requests reused by run, so a call does not allocate one; only run
 	// touches them.
 	keysReq cometrpc.PushKeysReq
@@ -93,16 +100,45 @@ type cometWorker struct {
 // newCometWorker starts the worker of comet id at addr.
 func (j *Job) newCometWorker(id, addr string) *cometWorker {
 	w := &cometWorker{
-		j:     j,
-		id:    id,
-		addr:  addr,
-		svc:   j.dialComet(addr),
-		queue: make(chan *payload, j.cfg.CometQueueSize),
-		done:  make(chan struct{}),
+		j:      j,
+		id:     id,
+		addr:   addr,
+		svc:    j.dialComet(addr),
+		queue:  make(chan *payload, j.cfg.CometQueueSize),
+		done:   make(chan struct{}),
+		failed: make(chan struct{}, 1),
 	}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
+	if r, ok := w.svc.(cometrpc.PushErrorReporter); ok {
+		r.OnPushError(w.pushFailed)
+	}
 	go w.run()
 	return w
+}
+
+// pushFailed counts the msgs messages of a request the comet reported,
+// after it was handed over, that it failed to handle (pushes over the RPC
+// are one-way) as send errors, and has run take the request off the
+// delivered counters: the same counts as deliver makes for a request that
+// fails at once. It runs on the RPC client's read goroutine.
+func (w *cometWorker) pushFailed(msgs uint64, err error) {
+	w.failedMsgs.Add(msgs)
+	w.failedReqs.Add(1)
+	w.drop(msgs, dropSendError, err)
+	select {
+	case w.failed <- struct{}{}:
+	default:
+	}
+}
+
+// takeFailures takes the pushes reported failed off the delivered
+// counters. Only run calls it, or stop once run ended: every request
+// reported failed was then counted delivered already.
+func (w *cometWorker) takeFailures() {
+	reqs, msgs := w.failedReqs.Swap(0), w.failedMsgs.Swap(0)
+	w.delivered.Add(-reqs)
+	w.j.stats.delivered.Add(-reqs)
+	w.j.stats.deliveredMsgs.Add(-msgs)
 }
 
 // enqueue queues p for the comet without blocking. On failure it counts
@@ -134,6 +170,8 @@ func (w *cometWorker) run() {
 		select {
 		case p := <-w.queue:
 			w.deliver(p)
+		case <-w.failed:
+			w.takeFailures()
 		case <-w.ctx.Done():
 			return
 		}
@@ -221,6 +259,7 @@ func (w *cometWorker) stop() {
 			if c, ok := w.svc.(interface{ Close() error }); ok {
 				_ = c.Close()
 			}
+			w.takeFailures() // those reported before the client closed
 			return
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/goimx/goim/comet/cometrpc"
+	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/job/jobrpc"
 )
 
@@ -21,7 +22,7 @@ func TestFanoutBlockedComet(t *testing.T) {
 		[]string{"a", "b", "c"}, "c")
 	c := h.comet("c")
 	h.pushRoom("live://0", "m0")
-	waitFor(t, 10*time.Second, "comet c to block", func() bool { return c.calls.Load() == 1 })
+	testwait.For(t, 10*time.Second, "comet c to block", func() bool { return c.calls.Load() == 1 })
 	for r := 1; r < rooms; r++ {
 		h.pushRoom(fmt.Sprintf("live://%d", r), fmt.Sprintf("m%d", r))
 		if r%chunk == 0 { // keep the queues of a and b from filling
@@ -99,12 +100,12 @@ func TestKeysToNewComet(t *testing.T) {
 		return h.job.Push(context.Background(), &jobrpc.PushMsg{
 			Type: jobrpc.PushKeys, Op: 1001, Server: "d", Keys: []string{"k"}, Msg: []byte("x")})
 	}
-	if err := push(); !errors.Is(err, ErrUnknownComet) {
-		t.Fatalf("push to unknown comet: %v, want ErrUnknownComet", err)
+	if err := push(); !errors.Is(err, jobrpc.ErrUnknownComet) {
+		t.Fatalf("push to unknown comet: %v, want jobrpc.ErrUnknownComet", err)
 	}
 	h.logic.setComets("a", "d")
 	// Fetches are at least minRefreshGap apart: retry until one happens.
-	waitFor(t, 10*time.Second, "push to the new comet", func() bool { return push() == nil })
+	testwait.For(t, 10*time.Second, "push to the new comet", func() bool { return push() == nil })
 	h.waitMsgs("d", 1)
 	if got := h.comet("d").keyPushes(); len(got) != 1 || got[0].Keys[0] != "k" {
 		t.Errorf("comet d got %+v", got)
@@ -166,7 +167,7 @@ func TestCometListFollowsLogic(t *testing.T) {
 	h.waitComets("b")
 	a := h.comet("a")
 	// The list changes first, then the worker of a stops and closes it.
-	waitFor(t, 10*time.Second, "comet a closed", func() bool { return a.closed.Load() == 1 })
+	testwait.For(t, 10*time.Second, "comet a closed", func() bool { return a.closed.Load() == 1 })
 	h.pushRoom("live://1", "m2")
 	h.waitMsgs("b", 2)
 	if got := h.comet("b").roomBodies("live://1"); !slices.Equal(got, []string{"m1", "m2"}) {
@@ -179,7 +180,7 @@ func TestCometListFollowsLogic(t *testing.T) {
 	// While logic fails, the job keeps the comets it knows.
 	h.logic.setNodesErr(errLogicDown)
 	calls := h.logic.nodesCalls.Load()
-	waitFor(t, 10*time.Second, "two failed fetches", func() bool { return h.logic.nodesCalls.Load() >= calls+2 })
+	testwait.For(t, 10*time.Second, "two failed fetches", func() bool { return h.logic.nodesCalls.Load() >= calls+2 })
 	if got := h.cometIDs(); !slices.Equal(got, []string{"b"}) {
 		t.Errorf("comets after failed fetches = %v", got)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/goimx/goim/comet/cometrpc"
+	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/job/jobrpc"
 	"github.com/goimx/goim/logic/logicrpc"
 	"github.com/goimx/goim/protocol"
@@ -350,7 +351,7 @@ func (h *harness) cometIDs() []string {
 func (h *harness) waitComets(ids ...string) {
 	h.t.Helper()
 	want := slices.Sorted(slices.Values(ids))
-	waitFor(h.t, 10*time.Second, fmt.Sprintf("comets %v", want), func() bool {
+	testwait.For(h.t, 10*time.Second, fmt.Sprintf("comets %v", want), func() bool {
 		return slices.Equal(h.cometIDs(), want)
 	})
 }
@@ -369,7 +370,7 @@ func (h *harness) pushRoom(room, body string) {
 func (h *harness) waitMsgs(id string, n int64) {
 	h.t.Helper()
 	c := h.comet(id)
-	waitFor(h.t, 10*time.Second, fmt.Sprintf("%d messages at comet %s", n, id), func() bool {
+	testwait.For(h.t, 10*time.Second, fmt.Sprintf("%d messages at comet %s", n, id), func() bool {
 		return c.msgs.Load() >= n
 	})
 }

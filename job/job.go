@@ -26,17 +26,11 @@ import (
 	"github.com/goimx/goim/rpc"
 )
 
-// Errors returned by Push. Over the RPC the caller sees their text.
-var (
-	// ErrClosed is returned for pushes once Shutdown or Close began.
-	ErrClosed = errors.New("job: closed")
-	// ErrBadPush is returned for a push without room, without keys, or of
-	// an unknown type.
-	ErrBadPush = errors.New("job: bad push")
-	// ErrUnknownComet is returned for a push to keys on a comet that is not
-	// in logic's registry, even after fetching it again.
-	ErrUnknownComet = errors.New("job: unknown comet")
-)
+// ErrServerClosed is returned by Serve after Shutdown or Close, and by
+// pushes once Shutdown or Close began. It is the contract's
+// jobrpc.ErrServerClosed. Push's other errors are jobrpc.ErrBadPush and
+// jobrpc.ErrUnknownComet; callers match all three over the RPC too.
+var ErrServerClosed = jobrpc.ErrServerClosed
 
 // ErrNoLogic is returned by New without a logic service (Config.Logic).
 var ErrNoLogic = errors.New("job: no logic service")
@@ -126,22 +120,26 @@ func (j *Job) dialComet(addr string) cometrpc.Service {
 }
 
 // Serve serves the job RPC (jobrpc) on ln until Shutdown or Close, after
-// which it returns rpc.ErrServerClosed. The first listener's address is
-// the advertised one unless Config.AdvertiseAddr is set.
+// which it returns ErrServerClosed. The first listener's
+// address is the advertised one unless Config.AdvertiseAddr is set.
 func (j *Job) Serve(ln net.Listener) error {
 	j.setListenAddr(ln.Addr())
-	return j.srv.Serve(ln)
+	err := j.srv.Serve(ln)
+	if errors.Is(err, rpc.ErrServerClosed) {
+		return ErrServerClosed
+	}
+	return err
 }
 
 // Push implements jobrpc.Service: it queues msg for delivery and returns
-// without waiting for it. It fails with ErrClosed once the job is shutting
-// down, ErrBadPush for a malformed push and ErrUnknownComet for keys on a
+// without waiting for it. It fails with ErrServerClosed once the job is shutting
+// down, jobrpc.ErrBadPush for a malformed push and jobrpc.ErrUnknownComet for keys on a
 // comet not in logic's registry (the list is fetched again first, at most
 // every 100ms). msg is not used after Push returns.
 func (j *Job) Push(ctx context.Context, msg *jobrpc.PushMsg) error {
 	if j.closing.Load() {
 		j.stats.rejectedClosed.Add(1)
-		return ErrClosed
+		return ErrServerClosed
 	}
 	switch msg.Type {
 	case jobrpc.PushRoom:
@@ -155,7 +153,7 @@ func (j *Job) Push(ctx context.Context, msg *jobrpc.PushMsg) error {
 		return nil
 	}
 	j.stats.rejectedBad.Add(1)
-	return fmt.Errorf("%w: type %v", ErrBadPush, msg.Type)
+	return fmt.Errorf("%w: type %v", jobrpc.ErrBadPush, msg.Type)
 }
 
 // ensureComets fetches the comet list first when the job knows no comet
@@ -172,14 +170,14 @@ func (j *Job) ensureComets(ctx context.Context) {
 func (j *Job) pushKeys(ctx context.Context, m *jobrpc.PushMsg) error {
 	if len(m.Keys) == 0 {
 		j.stats.rejectedBad.Add(1)
-		return fmt.Errorf("%w: keys push without keys", ErrBadPush)
+		return fmt.Errorf("%w: keys push without keys", jobrpc.ErrBadPush)
 	}
 	w := j.comets.Load().byID[m.Server]
 	if w == nil {
 		j.refreshIfStale(ctx)
 		if w = j.comets.Load().byID[m.Server]; w == nil {
 			j.stats.rejectedUnknown.Add(1)
-			return fmt.Errorf("%w: %q", ErrUnknownComet, m.Server)
+			return fmt.Errorf("%w: %q", jobrpc.ErrUnknownComet, m.Server)
 		}
 	}
 	p := j.pool.get()

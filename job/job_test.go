@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/job/jobrpc"
 	"github.com/goimx/goim/logic/logicrpc"
-	"github.com/goimx/goim/rpc"
 )
 
 func TestConfigDefaults(t *testing.T) {
@@ -69,7 +69,7 @@ func TestServeReports(t *testing.T) {
 	}
 	served := make(chan error, 1)
 	go func() { served <- h.job.Serve(ln) }()
-	waitFor(t, 10*time.Second, "a report", func() bool {
+	testwait.For(t, 10*time.Second, "a report", func() bool {
 		_, ok := h.logic.lastReport()
 		return ok
 	})
@@ -83,7 +83,7 @@ func TestServeReports(t *testing.T) {
 	if err := h.job.Shutdown(ctx); err != nil {
 		t.Errorf("Shutdown: %v", err)
 	}
-	if err := <-served; !errors.Is(err, rpc.ErrServerClosed) {
+	if err := <-served; !errors.Is(err, ErrServerClosed) {
 		t.Errorf("Serve = %v, want ErrServerClosed", err)
 	}
 	if rep, _ := h.logic.lastReport(); !rep.Node.Offline {
@@ -117,9 +117,9 @@ func TestShutdownDrains(t *testing.T) {
 		defer cancel()
 		done <- h.job.Shutdown(ctx)
 	}()
-	// A malformed push: ErrBadPush until the job refuses everything.
-	waitFor(t, 10*time.Second, "pushes refused", func() bool {
-		return errors.Is(h.job.Push(ctx, &jobrpc.PushMsg{Type: 9}), ErrClosed)
+	// A malformed push: jobrpc.ErrBadPush until the job refuses everything.
+	testwait.For(t, 10*time.Second, "pushes refused", func() bool {
+		return errors.Is(h.job.Push(ctx, &jobrpc.PushMsg{Type: 9}), ErrServerClosed)
 	})
 	h.comet("a").unblock()
 	if err := <-done; err != nil {
@@ -172,12 +172,12 @@ func TestShutdownStaysOffline(t *testing.T) {
 		defer cancel()
 		done <- h.job.Shutdown(ctx)
 	}()
-	waitFor(t, 10*time.Second, "an offline report", func() bool {
+	testwait.For(t, 10*time.Second, "an offline report", func() bool {
 		rep, ok := h.logic.lastReport()
 		return ok && rep.Node.Offline
 	})
 	offlineAt := h.logic.reportCount()
-	waitFor(t, 10*time.Second, "more reports", func() bool { return h.logic.reportCount() >= offlineAt+5 })
+	testwait.For(t, 10*time.Second, "more reports", func() bool { return h.logic.reportCount() >= offlineAt+5 })
 	h.comet("a").unblock()
 	if err := <-done; err != nil {
 		t.Fatalf("Shutdown: %v", err)
@@ -202,7 +202,7 @@ func TestRoomPushFetchesCometsWhenNoneKnown(t *testing.T) {
 	if err := h.job.Push(context.Background(), &msg); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "room message at c1", func() bool {
+	testwait.For(t, 5*time.Second, "room message at c1", func() bool {
 		c := h.comet("c1")
 		return c != nil && len(c.roomBodies("live://1")) == 1
 	})

@@ -82,14 +82,14 @@ func (s *roomSet) count() int {
 func (j *Job) pushRoom(m *jobrpc.PushMsg) error {
 	if m.Room == "" {
 		j.stats.rejectedBad.Add(1)
-		return fmt.Errorf("%w: room push without room", ErrBadPush)
+		return fmt.Errorf("%w: room push without room", jobrpc.ErrBadPush)
 	}
 	sh := j.rooms.shard(m.Room)
 	sh.mu.Lock()
 	if sh.closed {
 		sh.mu.Unlock()
 		j.stats.rejectedClosed.Add(1)
-		return ErrClosed
+		return ErrServerClosed
 	}
 	r := sh.rooms[m.Room]
 	if r == nil {

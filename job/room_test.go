@@ -10,6 +10,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/job/jobrpc"
 )
 
@@ -201,7 +202,7 @@ func TestRoomIdleRace(t *testing.T) {
 			}
 		}
 	}
-	waitFor(t, 10*time.Second, "idle rooms dropped", func() bool { return h.job.Stats().Rooms == 0 })
+	testwait.For(t, 10*time.Second, "idle rooms dropped", func() bool { return h.job.Stats().Rooms == 0 })
 }
 
 func TestPushRejects(t *testing.T) {
@@ -211,10 +212,10 @@ func TestPushRejects(t *testing.T) {
 		msg  jobrpc.PushMsg
 		want error
 	}{
-		{"room without room", jobrpc.PushMsg{Type: jobrpc.PushRoom, Msg: []byte("x")}, ErrBadPush},
-		{"keys without keys", jobrpc.PushMsg{Type: jobrpc.PushKeys, Server: "a"}, ErrBadPush},
-		{"unknown type", jobrpc.PushMsg{Type: 9}, ErrBadPush},
-		{"unknown comet", jobrpc.PushMsg{Type: jobrpc.PushKeys, Server: "zz", Keys: []string{"k"}}, ErrUnknownComet},
+		{"room without room", jobrpc.PushMsg{Type: jobrpc.PushRoom, Msg: []byte("x")}, jobrpc.ErrBadPush},
+		{"keys without keys", jobrpc.PushMsg{Type: jobrpc.PushKeys, Server: "a"}, jobrpc.ErrBadPush},
+		{"unknown type", jobrpc.PushMsg{Type: 9}, jobrpc.ErrBadPush},
+		{"unknown comet", jobrpc.PushMsg{Type: jobrpc.PushKeys, Server: "zz", Keys: []string{"k"}}, jobrpc.ErrUnknownComet},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

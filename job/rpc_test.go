@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goimx/goim/comet/cometrpc"
+	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/job/jobrpc"
 	"github.com/goimx/goim/logic/logicrpc"
 	"github.com/goimx/goim/rpc"
@@ -42,11 +43,11 @@ func TestRPC(t *testing.T) {
 	comets := map[string]*fakeComet{"c1": newFakeComet("c1", false), "c2": newFakeComet("c2", false)}
 	var nodes []logicrpc.NodeInfo
 	for _, id := range []string{"c1", "c2"} {
-		addr := serveRPC(t, func(s *rpc.Server) { cometrpc.Register(s, comets[id], discardLogger()) })
+		addr := serveRPC(t, func(s *rpc.Server) { cometrpc.Register(s, comets[id]) })
 		nodes = append(nodes, logicrpc.NodeInfo{ID: id, Kind: logicrpc.KindComet, RPCAddr: addr})
 	}
 	logic.comets = nodes
-	logicAddr := serveRPC(t, func(s *rpc.Server) { logicrpc.Register(s, logic, discardLogger()) })
+	logicAddr := serveRPC(t, func(s *rpc.Server) { logicrpc.Register(s, logic) })
 
 	lc := logicrpc.NewClient(logicAddr, rpc.ClientConfig{}, discardLogger())
 	defer lc.Close()
@@ -61,8 +62,8 @@ func TestRPC(t *testing.T) {
 	}
 	served := make(chan error, 1)
 	go func() { served <- j.Serve(ln) }()
-	waitFor(t, 10*time.Second, "job to know both comets", func() bool { return len(j.Stats().Comets) == 2 })
-	waitFor(t, 10*time.Second, "job report", func() bool {
+	testwait.For(t, 10*time.Second, "job to know both comets", func() bool { return len(j.Stats().Comets) == 2 })
+	testwait.For(t, 10*time.Second, "job report", func() bool {
 		rep, ok := logic.lastReport()
 		return ok && rep.Node.RPCAddr == ln.Addr().String() && rep.Node.Kind == logicrpc.KindJob
 	})
@@ -88,13 +89,13 @@ func TestRPC(t *testing.T) {
 		}
 	}
 	err = client.Push(ctx, &jobrpc.PushMsg{Type: jobrpc.PushKeys, Server: "nope", Keys: []string{"k"}})
-	if err == nil {
-		t.Errorf("push to unknown comet: %v, want an error", err)
+	if !errors.Is(err, jobrpc.ErrUnknownComet) {
+		t.Errorf("push to unknown comet: %v, want jobrpc.ErrUnknownComet", err)
 	}
 
 	for id, want := range map[string]int64{"c1": n + 1, "c2": n + 2} {
 		c := comets[id]
-		waitFor(t, 10*time.Second, "messages at "+id, func() bool { return c.msgs.Load() == want })
+		testwait.For(t, 10*time.Second, "messages at "+id, func() bool { return c.msgs.Load() == want })
 		if got := c.roomBodies("live://1"); !slices.Equal(got, bodies(n)) {
 			t.Errorf("comet %s: room bodies out of order or missing (%d)", id, len(got))
 		}
@@ -111,7 +112,7 @@ func TestRPC(t *testing.T) {
 	if err := j.Shutdown(sctx); err != nil {
 		t.Errorf("Shutdown: %v", err)
 	}
-	if err := <-served; !errors.Is(err, rpc.ErrServerClosed) {
+	if err := <-served; !errors.Is(err, ErrServerClosed) {
 		t.Errorf("Serve = %v", err)
 	}
 	st := j.Stats()
@@ -119,4 +120,62 @@ func TestRPC(t *testing.T) {
 		t.Errorf("stats = %+v", st)
 	}
 	t.Logf("%d room messages in %d batches", st.BatchedMsgs, st.Batches)
+}
+
+// refusingComet refuses every push with cometrpc.ErrServerClosed.
+type refusingComet struct{ cometrpc.Service }
+
+func (refusingComet) PushKeys(context.Context, *cometrpc.PushKeysReq) error {
+	return cometrpc.ErrServerClosed
+}
+
+func (refusingComet) BroadcastRoom(context.Context, *cometrpc.BroadcastRoomReq) error {
+	return cometrpc.ErrServerClosed
+}
+
+func (refusingComet) Broadcast(context.Context, *cometrpc.BroadcastReq) error {
+	return cometrpc.ErrServerClosed
+}
+
+// TestCometSendErrorsBothLinks checks that the job counts the messages a
+// comet refuses as send errors whether it reaches the comet by method
+// calls or over the RPC (where pushes are one-way and the refusal comes
+// back later).
+func TestCometSendErrorsBothLinks(t *testing.T) {
+	for _, direct := range []bool{true, false} {
+		t.Run(fmt.Sprintf("direct=%v", direct), func(t *testing.T) {
+			comet := refusingComet{}
+			addr := serveRPC(t, func(s *rpc.Server) { cometrpc.Register(s, comet) })
+			logic := &fakeLogic{comets: []logicrpc.NodeInfo{{ID: "c1", Kind: logicrpc.KindComet, RPCAddr: addr}}}
+			cfg := Config{Logic: logic, NodeID: "job-errors", BatchWindow: -1}
+			if direct {
+				cfg.DialComet = func(string) cometrpc.Service { return comet }
+			}
+			j, err := New(cfg, discardLogger())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer j.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			testwait.For(t, 10*time.Second, "the job to know the comet", func() bool { return len(j.Stats().Comets) == 1 })
+			pushes := []*jobrpc.PushMsg{
+				{Type: jobrpc.PushRoom, Room: "live://1", Msg: []byte("room")},
+				{Type: jobrpc.PushKeys, Server: "c1", Keys: []string{"k"}, Msg: []byte("key")},
+				{Type: jobrpc.PushAll, Msg: []byte("all")},
+			}
+			for _, m := range pushes {
+				if err := j.Push(ctx, m); err != nil {
+					t.Fatalf("push %v: %v", m.Type, err)
+				}
+			}
+			testwait.For(t, 10*time.Second, "three send errors, none delivered", func() bool {
+				st := j.Stats()
+				return st.DroppedSendError == 3 && st.Delivered == 0 && st.DeliveredMsgs == 0
+			})
+			if st := j.Stats(); st.Comets[0].Dropped != 3 || st.Comets[0].Delivered != 0 || st.Dropped() != 3 {
+				t.Errorf("stats = %+v", st)
+			}
+		})
+	}
 }

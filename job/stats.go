@@ -23,11 +23,16 @@ type Stats struct {
 	Batches     uint64 // room batches encoded (each fanned out to every comet)
 	BatchedMsgs uint64 // room messages in those batches
 
-	Delivered     uint64 // requests handed to a comet without error
-	DeliveredMsgs uint64 // messages in those requests
+	// Delivered counts requests handed to a comet without error, and
+	// DeliveredMsgs the messages in them. Over the RPC, pushes are one-way:
+	// a request the comet reports afterwards that it failed to handle
+	// moves from these counters to DroppedSendError (a moment after the
+	// report), so both links end with the same counts.
+	Delivered     uint64
+	DeliveredMsgs uint64
 
 	DroppedQueueFull uint64 // messages not queued: the comet's queue was full
-	DroppedSendError uint64 // messages whose request to the comet failed
+	DroppedSendError uint64 // messages whose request to the comet failed, at once or reported later by the comet
 	DroppedNoComet   uint64 // room and broadcast messages with no comet to go to
 	DroppedCometGone uint64 // messages queued to a comet that left the cluster
 	DroppedShutdown  uint64 // messages still queued when the job closed

@@ -38,7 +38,7 @@ func (p *jobPool) get(j *jobRef) (jobrpc.Service, error) {
 	closed := p.closed
 	p.mu.RUnlock()
 	if closed {
-		return nil, ErrClosed
+		return nil, ErrServerClosed
 	}
 	if c != nil && c.addr == j.info.RPCAddr {
 		return c.svc, nil
@@ -51,7 +51,7 @@ func (p *jobPool) dialJob(j *jobRef) (jobrpc.Service, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return nil, ErrClosed
+		return nil, ErrServerClosed
 	}
 	old := p.conns[j.id]
 	if old != nil && old.addr == j.info.RPCAddr {
@@ -80,7 +80,7 @@ func (p *jobPool) retain(live map[string]bool) {
 	}
 }
 
-// close closes every service; later gets fail with ErrClosed.
+// close closes every service; later gets fail with ErrServerClosed.
 func (p *jobPool) close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()

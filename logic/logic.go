@@ -98,7 +98,7 @@ func New(cfg Config, logger *slog.Logger) (*Logic, error) {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	l.rpcSrv = rpc.NewServer(cfg.RPCServer, logger)
-	logicrpc.Register(l.rpcSrv, l, logger)
+	logicrpc.Register(l.rpcSrv, l)
 	go l.sweep()
 	return l, nil
 }
@@ -114,21 +114,21 @@ func (l *Logic) Handler() http.Handler { return l.handler }
 func (l *Logic) Epoch() int64 { return l.epoch }
 
 // ServeAPI serves the HTTP push API on ln until Shutdown or Close, then
-// returns ErrClosed. It closes ln.
+// returns ErrServerClosed. It closes ln.
 func (l *Logic) ServeAPI(ln net.Listener) error {
 	err := l.httpSrv.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
-		return ErrClosed
+		return ErrServerClosed
 	}
 	return err
 }
 
 // ServeRPC serves the logic RPC service on ln until Shutdown or Close,
-// then returns ErrClosed.
+// then returns ErrServerClosed.
 func (l *Logic) ServeRPC(ln net.Listener) error {
 	err := l.rpcSrv.Serve(ln)
 	if errors.Is(err, rpc.ErrServerClosed) {
-		return ErrClosed
+		return ErrServerClosed
 	}
 	return err
 }

@@ -19,18 +19,6 @@ func TestMain(m *testing.M) {
 	leaktest.Main(m, 5*time.Second, "github.com/goimx/goim/")
 }
 
-// waitFor polls cond until it holds or d passed.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // fakeClock is a settable clock for expiry tests.
 type fakeClock struct {
 	mu sync.Mutex // guards t

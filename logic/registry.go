@@ -69,7 +69,7 @@ func newRegistry(ttl time.Duration) *registry {
 func (r *registry) report(req *logicrpc.ReportReq, now time.Time) (bool, map[string]int32, error) {
 	n := &req.Node
 	if n.ID == "" {
-		return false, nil, fmt.Errorf("%w: empty id", ErrBadNode)
+		return false, nil, fmt.Errorf("%w: empty id", logicrpc.ErrBadNode)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -81,7 +81,7 @@ func (r *registry) report(req *logicrpc.ReportReq, now time.Time) (bool, map[str
 	case logicrpc.KindJob:
 		return r.reportJobLocked(n, now), nil, nil
 	}
-	return false, nil, fmt.Errorf("%w: unknown kind %q", ErrBadNode, n.Kind)
+	return false, nil, fmt.Errorf("%w: unknown kind %q", logicrpc.ErrBadNode, n.Kind)
 }
 
 // reportCometLocked replaces the comet's record and room counts.

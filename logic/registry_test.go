@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/logic/logicrpc"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -32,8 +33,8 @@ func TestReportBadNode(t *testing.T) {
 	e := newTestEnv(t, nil)
 	for _, n := range []logicrpc.NodeInfo{{Kind: logicrpc.KindComet}, {ID: "x", Kind: "mystery"}, {ID: "x"}} {
 		_, err := e.l.Report(context.Background(), &logicrpc.ReportReq{Node: n})
-		if !errors.Is(err, ErrBadNode) {
-			t.Errorf("report %+v: err = %v, want ErrBadNode", n, err)
+		if !errors.Is(err, logicrpc.ErrBadNode) {
+			t.Errorf("report %+v: err = %v, want logicrpc.ErrBadNode", n, err)
 		}
 	}
 }
@@ -115,7 +116,7 @@ func TestNodesRPCAndJobExpiry(t *testing.T) {
 	if diff := cmp.Diff([]string{"comet/c1", "comet/c2", "job/j1"}, ids("")); diff != "" {
 		t.Errorf("all (-want +got):\n%s", diff)
 	}
-	if _, err := e.l.Nodes(ctx, &logicrpc.NodesReq{Kind: "bogus"}); !errors.Is(err, ErrBadNode) {
+	if _, err := e.l.Nodes(ctx, &logicrpc.NodesReq{Kind: "bogus"}); !errors.Is(err, logicrpc.ErrBadNode) {
 		t.Errorf("bogus kind: %v", err)
 	}
 	if _, ok := e.l.reg.pickJob("x", e.clock.Now()); !ok {
@@ -145,7 +146,7 @@ func TestJobClientClosedWhenJobLeaves(t *testing.T) {
 		t.Fatal("live job's client closed")
 	}
 	e.clock.Advance(time.Second)
-	waitFor(t, 5*time.Second, "job client closed", j.isClosed)
+	testwait.For(t, 5*time.Second, "job client closed", j.isClosed)
 }
 
 func TestPickJobStable(t *testing.T) {

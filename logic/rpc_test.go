@@ -93,8 +93,8 @@ func newRPCEnv(t *testing.T) *rpcEnv {
 }
 
 func checkClosed(t *testing.T, what string, err error) {
-	if !errors.Is(err, ErrClosed) {
-		t.Errorf("%s returned %v, want ErrClosed", what, err)
+	if !errors.Is(err, ErrServerClosed) {
+		t.Errorf("%s returned %v, want ErrServerClosed", what, err)
 	}
 }
 

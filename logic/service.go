@@ -15,7 +15,7 @@ var _ logicrpc.Service = (*Logic)(nil)
 
 // Connect implements logicrpc.Service: it parses the client's token,
 // assigns a key when the token has none, and records the session. A
-// malformed token is an error wrapping ErrBadToken.
+// malformed token is an error wrapping logicrpc.ErrBadToken.
 func (l *Logic) Connect(ctx context.Context, req *logicrpc.ConnectReq) (*logicrpc.ConnectReply, error) {
 	rep, err := l.connect(ctx, req)
 	if err != nil {
@@ -29,7 +29,7 @@ func (l *Logic) Connect(ctx context.Context, req *logicrpc.ConnectReq) (*logicrp
 // connect is Connect without the counting.
 func (l *Logic) connect(ctx context.Context, req *logicrpc.ConnectReq) (*logicrpc.ConnectReply, error) {
 	if req.Server == "" {
-		return nil, fmt.Errorf("%w: connect without server", ErrBadRequest)
+		return nil, fmt.Errorf("%w: connect without server", logicrpc.ErrBadRequest)
 	}
 	t, err := ParseToken(req.Token)
 	if err != nil {
@@ -68,7 +68,7 @@ func (l *Logic) Disconnect(ctx context.Context, req *logicrpc.DisconnectReq) (*l
 // it when logic lost it.
 func (l *Logic) Heartbeat(ctx context.Context, req *logicrpc.HeartbeatReq) error {
 	if req.Key == "" || req.Server == "" {
-		return fmt.Errorf("%w: heartbeat without key or server", ErrBadRequest)
+		return fmt.Errorf("%w: heartbeat without key or server", logicrpc.ErrBadRequest)
 	}
 	s := Session{Mid: req.Mid, Key: req.Key, Server: req.Server, ConnID: req.ConnID}
 	if _, err := l.sessions.Renew(ctx, s); err != nil {
@@ -110,7 +110,7 @@ func (l *Logic) Nodes(_ context.Context, req *logicrpc.NodesReq) (*logicrpc.Node
 	switch req.Kind {
 	case "", logicrpc.KindComet, logicrpc.KindJob:
 	default:
-		return nil, fmt.Errorf("%w: unknown kind %q", ErrBadNode, req.Kind)
+		return nil, fmt.Errorf("%w: unknown kind %q", logicrpc.ErrBadNode, req.Kind)
 	}
 	return &logicrpc.NodesReply{Nodes: l.reg.nodes(req.Kind, l.cfg.Now())}, nil
 }
@@ -121,7 +121,7 @@ func (l *Logic) Nodes(_ context.Context, req *logicrpc.NodesReq) (*logicrpc.Node
 // rooms are the comets' business.
 func (l *Logic) Sessions(ctx context.Context, req *logicrpc.SessionsReq) error {
 	if req.Server == "" {
-		return fmt.Errorf("%w: sessions without server", ErrBadRequest)
+		return fmt.Errorf("%w: sessions without server", logicrpc.ErrBadRequest)
 	}
 	for _, s := range req.Sessions {
 		if s.Key == "" {

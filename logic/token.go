@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/goimx/goim/logic/logicrpc"
 )
 
 // Limits on the fields of an auth token.
@@ -28,20 +30,20 @@ type Token struct {
 	Accepts  []int32 `json:"accepts"`
 }
 
-// ParseToken decodes and checks an auth token. Errors wrap ErrBadToken and
+// ParseToken decodes and checks an auth token. Errors wrap logicrpc.ErrBadToken and
 // name the problem. The platform is trimmed and lower-cased; other values
 // are kept as sent. An empty key stays empty (see NewKey).
 func ParseToken(b []byte) (Token, error) {
 	var t Token
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
-		return t, fmt.Errorf("%w: empty", ErrBadToken)
+		return t, fmt.Errorf("%w: empty", logicrpc.ErrBadToken)
 	}
 	if b[0] != '{' {
-		return t, fmt.Errorf("%w: not a JSON object", ErrBadToken)
+		return t, fmt.Errorf("%w: not a JSON object", logicrpc.ErrBadToken)
 	}
 	if err := json.Unmarshal(b, &t); err != nil {
-		return Token{}, fmt.Errorf("%w: %v", ErrBadToken, err)
+		return Token{}, fmt.Errorf("%w: %v", logicrpc.ErrBadToken, err)
 	}
 	if err := t.check(); err != nil {
 		return Token{}, err
@@ -54,15 +56,15 @@ func ParseToken(b []byte) (Token, error) {
 func (t *Token) check() error {
 	switch {
 	case t.Mid < 0:
-		return fmt.Errorf("%w: negative mid %d", ErrBadToken, t.Mid)
+		return fmt.Errorf("%w: negative mid %d", logicrpc.ErrBadToken, t.Mid)
 	case len(t.Key) > maxKeyLen:
-		return fmt.Errorf("%w: key longer than %d bytes", ErrBadToken, maxKeyLen)
+		return fmt.Errorf("%w: key longer than %d bytes", logicrpc.ErrBadToken, maxKeyLen)
 	case len(t.RoomID) > maxRoomLen:
-		return fmt.Errorf("%w: room_id longer than %d bytes", ErrBadToken, maxRoomLen)
+		return fmt.Errorf("%w: room_id longer than %d bytes", logicrpc.ErrBadToken, maxRoomLen)
 	case len(t.Platform) > maxPlatLen:
-		return fmt.Errorf("%w: platform longer than %d bytes", ErrBadToken, maxPlatLen)
+		return fmt.Errorf("%w: platform longer than %d bytes", logicrpc.ErrBadToken, maxPlatLen)
 	case len(t.Accepts) > maxAccepts:
-		return fmt.Errorf("%w: more than %d accepts", ErrBadToken, maxAccepts)
+		return fmt.Errorf("%w: more than %d accepts", logicrpc.ErrBadToken, maxAccepts)
 	}
 	return nil
 }

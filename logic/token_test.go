@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goimx/goim/logic/logicrpc"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -40,8 +41,8 @@ func TestParseToken(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := ParseToken([]byte(tt.in))
 			if tt.wantErr != "" {
-				if err == nil || !errors.Is(err, ErrBadToken) || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want ErrBadToken containing %q", err, tt.wantErr)
+				if err == nil || !errors.Is(err, logicrpc.ErrBadToken) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want logicrpc.ErrBadToken containing %q", err, tt.wantErr)
 				}
 				return
 			}
@@ -76,8 +77,8 @@ func FuzzParseToken(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tok, err := ParseToken(b)
 		if err != nil {
-			if !errors.Is(err, ErrBadToken) {
-				t.Fatalf("error %v does not wrap ErrBadToken", err)
+			if !errors.Is(err, logicrpc.ErrBadToken) {
+				t.Fatalf("error %v does not wrap logicrpc.ErrBadToken", err)
 			}
 			return
 		}

@@ -3,7 +3,6 @@
 package protocol_test
 
 import (
-	"io"
 	"testing"
 
 	"github.com/goimx/goim/bufio"
@@ -17,7 +16,6 @@ func TestZeroAllocs(t *testing.T) {
 	_, batch := buildBatch(10, 0, 100)
 	_, stream := streamOf(100, 0, 5)
 	buf := make([]byte, 0, 4096)
-	w := bufio.NewWriterSize(io.Discard, 4096)
 	r := bufio.NewReaderSize(&loopReader{data: stream}, 4096)
 	var out protocol.Packet
 	tests := []struct {
@@ -25,7 +23,6 @@ func TestZeroAllocs(t *testing.T) {
 		fn   func()
 	}{
 		{"Append", func() { buf = p.Append(buf[:0]) }},
-		{"WriteTo", func() { _ = p.WriteTo(w) }},
 		{"AppendHeartbeatReply", func() { buf = protocol.AppendHeartbeatReply(buf[:0], 1, 2) }},
 		{"AppendPush", func() { buf = protocol.AppendPush(buf[:0], 1000, p.Body) }},
 		{"AppendRawHeader", func() { buf = protocol.AppendRawHeader(buf[:0], 100) }},

@@ -1,7 +1,6 @@
 package protocol_test
 
 import (
-	"io"
 	"testing"
 
 	"github.com/goimx/goim/bufio"
@@ -19,18 +18,6 @@ func BenchmarkAppend(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = p.Append(buf[:0])
-	}
-}
-
-func BenchmarkWriteTo(b *testing.B) {
-	p := protocol.Packet{Ver: 1, Op: protocol.OpSendMsg, Seq: 1, Body: body(benchBodyLen)}
-	w := bufio.NewWriterSize(io.Discard, 4096)
-	b.SetBytes(protocol.HeaderLen + benchBodyLen)
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := p.WriteTo(w); err != nil {
-			b.Fatal(err)
-		}
 	}
 }
 

@@ -25,9 +25,11 @@ const (
 	// OpRaw is a pushed batch (s→c): on WebSocket the outer packet whose body
 	// is one or more inner packets back to back (see AppendRawHeader).
 	OpRaw int32 = 9
-	// OpProtoReady is internal to the server and never on the wire.
+	// OpProtoReady is internal to goim's server and never on the wire; it
+	// is listed to keep goim's op table whole, and nothing here uses it.
 	OpProtoReady int32 = 10
-	// OpProtoFinish is internal to the server and never on the wire.
+	// OpProtoFinish is internal to goim's server and never on the wire; it
+	// is listed to keep goim's op table whole, and nothing here uses it.
 	OpProtoFinish int32 = 11
 	// OpChangeRoom asks to move to the room named in the body; an empty body
 	// leaves the current room (c→s).

@@ -64,18 +64,12 @@ type Packet struct {
 	Body []byte
 }
 
-// Writer is the buffered writer Packet.WriteTo writes to; *bufio.Writer of
-// this module satisfies it.
-type Writer interface {
-	// Peek returns the next n bytes of the writer's buffer, counted as
-	// written; the caller fills them before the next call.
-	Peek(n int) ([]byte, error)
-	// Write writes p (io.Writer semantics).
-	Write(p []byte) (int, error)
-}
-
 // Reader is the buffered reader Packet.ReadFrom reads from; *bufio.Reader of
-// this module satisfies it.
+// this module satisfies it, and so does the comet's connection, which
+// relies on the call pattern ReadFrom guarantees: per packet, one Pop of
+// HeaderLen bytes, then, only for a non-empty body whose header is valid,
+// exactly one Pop of the body's length (so an implementation may tell the
+// header from the body by the order of the calls).
 type Reader interface {
 	// Pop returns the next n bytes of the reader's buffer and consumes them.
 	// The slice is valid until the next call on the reader. At the end of
@@ -93,24 +87,11 @@ func (p *Packet) Append(b []byte) []byte {
 	return append(b, p.Body...)
 }
 
-// WriteTo writes p to w: the header in place into w.Peek(HeaderLen), then
-// the body with w.Write. It returns the first error of either call, as is.
-func (p *Packet) WriteTo(w Writer) error {
-	hdr, err := w.Peek(HeaderLen)
-	if err != nil {
-		return err
-	}
-	putHeader(hdr, HeaderLen+len(p.Body), p.Ver, p.Op, p.Seq)
-	if len(p.Body) == 0 {
-		return nil
-	}
-	_, err = w.Write(p.Body)
-	return err
-}
-
 // ReadFrom reads one packet from the stream r. maxBody is the body limit;
-// zero or negative means DefaultMaxBody. The header and the body are
-// popped separately, so the reader's buffer must hold at least
+// zero or negative means DefaultMaxBody. It calls r.Pop once for the
+// header (HeaderLen bytes) and, when the header is valid and announces a
+// body, once more for the whole body, never otherwise: readers rely on
+// this (see Reader). The reader's buffer must so hold at least
 // max(HeaderLen, maxBody) bytes; a body that does not fit fails with the
 // reader's error (bufio.ErrBufferFull).
 //
@@ -197,14 +178,4 @@ func appendHeader(b []byte, packLen int, ver int16, op, seq int32) []byte {
 	b = binary.BigEndian.AppendUint16(b, uint16(ver))
 	b = binary.BigEndian.AppendUint32(b, uint32(op))
 	return binary.BigEndian.AppendUint32(b, uint32(seq))
-}
-
-// putHeader writes a packet header into the first HeaderLen bytes of hdr.
-func putHeader(hdr []byte, packLen int, ver int16, op, seq int32) {
-	_ = hdr[HeaderLen-1]
-	binary.BigEndian.PutUint32(hdr[packLenOff:], uint32(packLen))
-	binary.BigEndian.PutUint16(hdr[headerLenOff:], HeaderLen)
-	binary.BigEndian.PutUint16(hdr[verOff:], uint16(ver))
-	binary.BigEndian.PutUint32(hdr[opOff:], uint32(op))
-	binary.BigEndian.PutUint32(hdr[seqOff:], uint32(seq))
 }

@@ -142,22 +142,12 @@ func TestDecodeMalformed(t *testing.T) {
 	}
 }
 
-func TestWriteToReadFromRoundTrip(t *testing.T) {
+func TestAppendReadFromRoundTrip(t *testing.T) {
 	for _, n := range boundaryLens {
-		var conn bytes.Buffer
-		w := bufio.NewWriterSize(&conn, 64)
 		in := protocol.Packet{Ver: 1, Op: protocol.OpSendMsgReply, Seq: 42, Body: body(n)}
-		if err := in.WriteTo(w); err != nil {
-			t.Fatalf("body %d: WriteTo: %v", n, err)
-		}
-		if err := w.Flush(); err != nil {
-			t.Fatal(err)
-		}
-		if want := in.Append(nil); !bytes.Equal(conn.Bytes(), want) {
-			t.Fatalf("body %d: WriteTo wrote %d bytes differing from Append's %d", n, conn.Len(), len(want))
-		}
+		conn := bytes.NewBuffer(in.Append(nil))
 		const maxBody = protocol.DefaultMaxBody + 1
-		r := bufio.NewReaderSize(&conn, protocol.HeaderLen+maxBody)
+		r := bufio.NewReaderSize(conn, protocol.HeaderLen+maxBody)
 		var out protocol.Packet
 		if err := out.ReadFrom(r, maxBody); err != nil {
 			t.Fatalf("body %d: ReadFrom: %v", n, err)
@@ -200,16 +190,18 @@ func TestReadFromStreamErrors(t *testing.T) {
 		{"reader error", io.MultiReader(bytes.NewReader(full[:18]), &errReader{errBoom}), 64, errBoom},
 		{"body fits reader buffer without header", bytes.NewReader(big), 18, nil},
 		{"body larger than reader buffer", bytes.NewReader(big), 17, bufio.ErrBufferFull},
-		{"no reader buffer", bytes.NewReader(full), -1, bufio.ErrNoBuffer},
+		{"no reader buffer", bytes.NewReader(full), 0, bufio.ErrNoBuffer},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := bufio.NewReaderSize(tt.rd, tt.size)
-			if tt.size < 0 {
-				r.Detach()
+			var r bufio.Reader
+			if tt.size > 0 {
+				r = *bufio.NewReaderSize(tt.rd, tt.size)
+			} else {
+				r.Reset(tt.rd, nil)
 			}
 			var p protocol.Packet
-			if err := p.ReadFrom(r, 0); !errors.Is(err, tt.want) {
+			if err := p.ReadFrom(&r, 0); !errors.Is(err, tt.want) {
 				t.Fatalf("ReadFrom err = %v, want %v", err, tt.want)
 			}
 		})
@@ -219,46 +211,3 @@ func TestReadFromStreamErrors(t *testing.T) {
 type errReader struct{ err error }
 
 func (r *errReader) Read([]byte) (int, error) { return 0, r.err }
-
-// failWriter is a protocol.Writer whose Peek or Write fails.
-type failWriter struct {
-	peekErr, writeErr error
-	hdr               [protocol.HeaderLen]byte
-	wrote             int
-}
-
-func (w *failWriter) Peek(n int) ([]byte, error) {
-	if w.peekErr != nil {
-		return nil, w.peekErr
-	}
-	return w.hdr[:n], nil
-}
-
-func (w *failWriter) Write(p []byte) (int, error) {
-	w.wrote += len(p)
-	return 0, w.writeErr
-}
-
-func TestWriteToErrors(t *testing.T) {
-	errPeek, errWrite := errors.New("peek"), errors.New("write")
-	p := protocol.Packet{Ver: 1, Op: 5, Body: []byte("x")}
-	if err := p.WriteTo(&failWriter{peekErr: errPeek}); err != errPeek {
-		t.Fatalf("WriteTo with failing Peek = %v, want %v", err, errPeek)
-	}
-	if err := p.WriteTo(&failWriter{writeErr: errWrite}); err != errWrite {
-		t.Fatalf("WriteTo with failing Write = %v, want %v", err, errWrite)
-	}
-	empty := protocol.Packet{Ver: 1, Op: 5}
-	w := &failWriter{writeErr: errWrite}
-	if err := empty.WriteTo(w); err != nil || w.wrote != 0 {
-		t.Fatalf("WriteTo of empty body: err %v, wrote %d; want no Write", err, w.wrote)
-	}
-	if got, want := w.hdr[:], empty.Append(nil); !bytes.Equal(got, want) {
-		t.Fatalf("header written in place = %x, want %x", got, want)
-	}
-	detached := bufio.NewWriterSize(io.Discard, 64)
-	detached.Detach()
-	if err := p.WriteTo(detached); !errors.Is(err, bufio.ErrNoBuffer) {
-		t.Fatalf("WriteTo to a detached writer = %v, want ErrNoBuffer", err)
-	}
-}

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/goimx/goim/internal/testwait"
 )
 
 func TestPayloadZeroAllocs(t *testing.T) {
@@ -59,7 +61,7 @@ func TestCallZeroAllocs(t *testing.T) {
 func TestSendZeroAllocs(t *testing.T) {
 	var got atomic.Int64
 	ts := startServer(t, "", ServerConfig{}, nil, func(s *Server) {
-		s.HandleOneway(2, func(context.Context, []byte) { got.Add(1) })
+		s.HandleOneway(2, func(context.Context, []byte) error { got.Add(1); return nil })
 	})
 	c := newTestClient(t, ts.addr, ClientConfig{})
 	ctx := context.Background()
@@ -75,5 +77,5 @@ func TestSendZeroAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(5000, send); n != 0 {
 		t.Errorf("Send: %v allocs, want 0", n)
 	}
-	waitFor(t, 10*time.Second, "every one-way", func() bool { return got.Load() == 1000+5001 })
+	testwait.For(t, 10*time.Second, "every one-way", func() bool { return got.Load() == 1000+5001 })
 }

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/goimx/goim/internal/testwait"
 )
 
 // benchPayload is the size of the payloads the round-trip benchmarks send.
@@ -78,7 +80,7 @@ func BenchmarkSend(b *testing.B) {
 	var got atomic.Int64
 	c := benchServerClient(b, func(s *Server) {
 		s.Handle(1, echo)
-		s.HandleOneway(2, func(context.Context, []byte) { got.Add(1) })
+		s.HandleOneway(2, func(context.Context, []byte) error { got.Add(1); return nil })
 	})
 	ctx := context.Background()
 	payload := make([]byte, benchPayload)
@@ -91,7 +93,7 @@ func BenchmarkSend(b *testing.B) {
 		sent++
 	}
 	b.StartTimer()
-	waitFor(b, 30*time.Second, "the server to get every message", func() bool { return got.Load() == sent })
+	testwait.For(b, 30*time.Second, "the server to get every message", func() bool { return got.Load() == sent })
 	b.StopTimer()
 	reportRate(b, sent, "frames/s")
 }
@@ -101,7 +103,7 @@ func BenchmarkSendParallel(b *testing.B) {
 	var got atomic.Int64
 	c := benchServerClient(b, func(s *Server) {
 		s.Handle(1, echo)
-		s.HandleOneway(2, func(context.Context, []byte) { got.Add(1) })
+		s.HandleOneway(2, func(context.Context, []byte) error { got.Add(1); return nil })
 	})
 	var sent atomic.Int64
 	b.SetParallelism(benchParallelism)
@@ -118,7 +120,7 @@ func BenchmarkSendParallel(b *testing.B) {
 			sent.Add(1)
 		}
 	})
-	waitFor(b, 30*time.Second, "the server to get every message", func() bool { return got.Load() == sent.Load() })
+	testwait.For(b, 30*time.Second, "the server to get every message", func() bool { return got.Load() == sent.Load() })
 	b.StopTimer()
 	reportRate(b, sent.Load(), "frames/s")
 }

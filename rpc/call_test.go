@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/goimx/goim/internal/testwait"
 )
 
 func TestCallReply(t *testing.T) {
@@ -55,6 +57,90 @@ func TestRemoteError(t *testing.T) {
 	}
 }
 
+// TestRemoteErrorCode: a handler's error wrapping an *Error reaches the
+// caller with its code, so errors.Is matches the same sentinel, and only it.
+func TestRemoteErrorCode(t *testing.T) {
+	errMine := NewError(150, "svc: mine")
+	errOther := NewError(151, "svc: mine") // same text, other code
+	ts := startServer(t, "", ServerConfig{}, nil, func(s *Server) {
+		s.Handle(1, func(context.Context, []byte, []byte) ([]byte, error) {
+			return nil, fmt.Errorf("svc: call: %w", errMine)
+		})
+		s.Handle(2, func(context.Context, []byte, []byte) ([]byte, error) { return nil, ErrMalformed })
+	})
+	c := newTestClient(t, ts.addr, ClientConfig{})
+	ctx := testCtx(t)
+	_, err := c.Call(ctx, 1, nil, nil)
+	var re *RemoteError
+	if !errors.As(err, &re) || re.Code != 150 || re.Message != "svc: call: svc: mine" {
+		t.Fatalf("err = %#v", err)
+	}
+	if !errors.Is(err, errMine) || errors.Is(err, errOther) || errors.Is(err, ErrUnknownMethod) {
+		t.Fatalf("%v: Is(mine) %v, Is(other) %v", err, errors.Is(err, errMine), errors.Is(err, errOther))
+	}
+	if _, err := c.Call(ctx, 2, nil, nil); !errors.Is(err, ErrMalformed) || CodeOf(err) != CodeMalformed {
+		t.Fatalf("err = %v (code %d), want ErrMalformed", err, CodeOf(err))
+	}
+}
+
+// TestOnewayErrorReported: a failing one-way handler's error comes back to
+// the sender with the message's method and tag and the error's code; the
+// messages that succeed are not reported.
+func TestOnewayErrorReported(t *testing.T) {
+	errRefused := NewError(160, "svc: refused")
+	ts := startServer(t, "", ServerConfig{}, nil, func(s *Server) {
+		s.HandleOneway(4, func(_ context.Context, p []byte) error {
+			switch string(p) {
+			case "refuse":
+				return fmt.Errorf("svc: %w", errRefused)
+			case "panic":
+				panic("oneway boom")
+			}
+			return nil
+		})
+	})
+	type report struct {
+		method uint16
+		tag    uint32
+		err    error
+	}
+	reports := make(chan report, 10)
+	c := newTestClient(t, ts.addr, ClientConfig{OnewayError: func(method uint16, tag uint32, err error) {
+		reports <- report{method, tag, err}
+	}})
+	ctx := testCtx(t)
+	for i, p := range []string{"ok", "refuse", "ok", "panic"} {
+		if err := c.SendTagged(ctx, 4, uint32(i+10), []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []struct {
+		tag uint32
+		err error
+	}{{11, errRefused}, {13, ErrHandlerPanic}} {
+		select {
+		case r := <-reports:
+			var re *RemoteError
+			if r.method != 4 || r.tag != want.tag || !errors.Is(r.err, want.err) || !errors.As(r.err, &re) {
+				t.Fatalf("report %+v, want method 4 tag %d matching %v", r, want.tag, want.err)
+			}
+		case <-ctx.Done():
+			t.Fatal("no report of the failed one-way message")
+		}
+	}
+	// A call after the one-ways comes back after their reports, if any.
+	ts.Handle(1, echo)
+	if _, err := c.Call(ctx, 1, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(reports) != 0 {
+		t.Fatalf("%d more reports", len(reports))
+	}
+	if cs, ss := c.Stats(), ts.Stats(); cs.OnewayErrors != 2 || ss.OnewayErrors != 2 || ss.Panics != 1 {
+		t.Fatalf("client %+v, server %+v: want 2 one-way errors each", cs, ss)
+	}
+}
+
 func TestUnknownMethod(t *testing.T) {
 	ts := startServer(t, "", ServerConfig{}, nil, func(s *Server) { s.Handle(1, echo) })
 	c := newTestClient(t, ts.addr, ClientConfig{})
@@ -67,7 +153,7 @@ func TestUnknownMethod(t *testing.T) {
 	if err := c.Send(ctx, 9, []byte("x")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "the one-way to be dropped", func() bool { return ts.Stats().OnewayDropped == 1 })
+	testwait.For(t, 5*time.Second, "the one-way to be dropped", func() bool { return ts.Stats().OnewayDropped == 1 })
 	if _, err := c.Call(ctx, 1, []byte("still"), nil); err != nil {
 		t.Fatalf("call after unknown methods: %v", err)
 	}
@@ -95,12 +181,13 @@ func TestOnewayOrder(t *testing.T) {
 	var mu sync.Mutex
 	var got []uint64
 	ts := startServer(t, "", ServerConfig{}, nil, func(s *Server) {
-		s.HandleOneway(5, func(_ context.Context, p []byte) {
+		s.HandleOneway(5, func(_ context.Context, p []byte) error {
 			d := NewDecoder(p)
 			v := d.Uvarint()
 			mu.Lock()
 			got = append(got, v)
 			mu.Unlock()
+			return nil
 		})
 	})
 	c := newTestClient(t, ts.addr, ClientConfig{})
@@ -112,7 +199,7 @@ func TestOnewayOrder(t *testing.T) {
 			t.Fatalf("send %d: %v", i, err)
 		}
 	}
-	waitFor(t, 10*time.Second, "every one-way", func() bool {
+	testwait.For(t, 10*time.Second, "every one-way", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(got) == n
@@ -130,7 +217,7 @@ func TestConcurrentCalls(t *testing.T) {
 	var oneways sync.WaitGroup
 	ts := startServer(t, "", ServerConfig{MaxInflight: 8}, nil, func(s *Server) {
 		s.Handle(1, echo)
-		s.HandleOneway(2, func(context.Context, []byte) { oneways.Done() })
+		s.HandleOneway(2, func(context.Context, []byte) error { oneways.Done(); return nil })
 	})
 	c := newTestClient(t, ts.addr, ClientConfig{})
 	ctx := testCtx(t)
@@ -200,7 +287,7 @@ func TestDeadline(t *testing.T) {
 	}
 	<-entered
 	close(release) // the handler answers only now
-	waitFor(t, 5*time.Second, "the late reply to be dropped", func() bool { return c.Stats().LateReplies == 1 })
+	testwait.For(t, 5*time.Second, "the late reply to be dropped", func() bool { return c.Stats().LateReplies == 1 })
 	if string(buf[:4]) == "late" {
 		t.Fatal("the late reply was written into the caller's buffer")
 	}
@@ -223,7 +310,7 @@ func TestCallCanceled(t *testing.T) {
 		_, err := c.Call(ctx, 1, nil, nil)
 		done <- err
 	}()
-	waitFor(t, 5*time.Second, "the call to reach the server", func() bool { return ts.Stats().FramesIn == 1 })
+	testwait.For(t, 5*time.Second, "the call to reach the server", func() bool { return ts.Stats().FramesIn == 1 })
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
@@ -237,13 +324,14 @@ func TestHandlerPanic(t *testing.T) {
 	ts := startServer(t, "", ServerConfig{}, newTextLogger(logs), func(s *Server) {
 		s.Handle(1, echo)
 		s.Handle(2, func(context.Context, []byte, []byte) ([]byte, error) { panic("boom") })
-		s.HandleOneway(3, func(_ context.Context, p []byte) {
+		s.HandleOneway(3, func(_ context.Context, p []byte) error {
 			if string(p) == "panic" {
 				panic("oneway boom")
 			}
 			mu.Lock()
 			seen = append(seen, string(p))
 			mu.Unlock()
+			return nil
 		})
 	})
 	c := newTestClient(t, ts.addr, ClientConfig{})
@@ -257,7 +345,7 @@ func TestHandlerPanic(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 5*time.Second, "the one-ways after the panic", func() bool {
+	testwait.For(t, 5*time.Second, "the one-ways after the panic", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(seen) == 2

@@ -29,17 +29,24 @@ type ClientConfig struct {
 	// whose peer does not take it in time is closed (and redialled). 0
 	// means 10s.
 	WriteTimeout time.Duration
+	// OnewayError, if set, is called with the method, the tag and the
+	// error of every one-way message the server reports as failed (see
+	// SendTagged); err is a *RemoteError. It runs on the connection's read
+	// goroutine and must not block. The reports are counted in
+	// ClientStats.OnewayErrors whether it is set or not.
+	OnewayError func(method uint16, tag uint32, err error)
 }
 
 // ClientStats are a Client's counters since it was made.
 type ClientStats struct {
-	Connected   bool   // a connection is up now
-	Dials       uint64 // dial attempts
-	DialErrors  uint64 // failed dial attempts
-	ConnsLost   uint64 // connections that broke (not counting Close)
-	FramesOut   uint64 // frames queued for writing (calls and one-way messages)
-	FramesIn    uint64 // frames read (replies and errors)
-	LateReplies uint64 // replies dropped because their caller had given up
+	Connected    bool   // a connection is up now
+	Dials        uint64 // dial attempts
+	DialErrors   uint64 // failed dial attempts
+	ConnsLost    uint64 // connections that broke (not counting Close)
+	FramesOut    uint64 // frames queued for writing (calls and one-way messages)
+	FramesIn     uint64 // frames read (replies and errors)
+	LateReplies  uint64 // replies dropped because their caller had given up
+	OnewayErrors uint64 // one-way messages the server reported as failed
 }
 
 // Client calls one server over one connection, shared by all callers.
@@ -160,9 +167,20 @@ func (c *Client) Call(ctx context.Context, method uint16, req []byte, reply []by
 // Send queues a one-way message and returns without waiting for the
 // server. A nil error means the frame was queued on (or written to) the
 // connection, not that it was delivered: frames queued when the connection
-// breaks are lost. Messages sent from one goroutine are written in order.
+// breaks are lost, and a handler's failure comes back later (see
+// SendTagged). Messages sent from one goroutine are written in order.
 // payload may be reused once Send returns. Errors are as for Call.
 func (c *Client) Send(ctx context.Context, method uint16, payload []byte) error {
+	return c.SendTagged(ctx, method, 0, payload)
+}
+
+// SendTagged is Send with a tag of the caller's choosing in the frame's seq
+// field. The server handles the message as any other one-way message; if
+// its handler fails, the server reports the error with the same method and
+// tag, and the client counts it (ClientStats.OnewayErrors) and passes it to
+// ClientConfig.OnewayError. A tag can so say what a failure costs the
+// sender (for example how many messages the request carried).
+func (c *Client) SendTagged(ctx context.Context, method uint16, tag uint32, payload []byte) error {
 	if err := c.checkSize(len(payload)); err != nil {
 		return err
 	}
@@ -170,7 +188,7 @@ func (c *Client) Send(ctx context.Context, method uint16, payload []byte) error 
 	if err != nil {
 		return err
 	}
-	return cc.w.writeFrame(ctx, header{kind: KindOneway, method: method}, payload, false)
+	return cc.w.writeFrame(ctx, header{kind: KindOneway, method: method, seq: tag}, payload, false)
 }
 
 func (c *Client) checkSize(n int) error {

@@ -30,8 +30,9 @@ type clientConn struct {
 	pending map[uint32]*call
 	err     error // set once, when the connection became unusable
 
-	framesIn    atomic.Uint64
-	lateReplies atomic.Uint64
+	framesIn     atomic.Uint64
+	lateReplies  atomic.Uint64
+	onewayErrors atomic.Uint64
 }
 
 func newClientConn(c *Client, nc net.Conn) *clientConn {
@@ -91,16 +92,46 @@ func (cc *clientConn) read() error {
 			return err
 		}
 		cc.framesIn.Add(1)
-		if h.kind != KindReply && h.kind != KindError {
+		switch h.kind {
+		case KindReply, KindError:
+			if err := cc.complete(h, p); err != nil {
+				return err
+			}
+		case KindOnewayError:
+			if err := cc.onewayFailed(h, p); err != nil {
+				return err
+			}
+		default:
 			return fmt.Errorf("%w: kind %d sent to a client", ErrMalformedFrame, h.kind)
 		}
-		cc.complete(h, p)
 	}
 }
 
+// onewayFailed counts a one-way message the server reports as failed and
+// passes it to the configured OnewayError.
+func (cc *clientConn) onewayFailed(h header, p []byte) error {
+	re, err := parseErrorPayload(h.method, p)
+	if err != nil {
+		return err
+	}
+	cc.onewayErrors.Add(1)
+	if fn := cc.c.cfg.OnewayError; fn != nil {
+		fn(h.method, h.seq, re)
+	}
+	return nil
+}
+
 // complete hands a reply or error frame to its call; a reply nobody waits
-// for any more is dropped and counted.
-func (cc *clientConn) complete(h header, p []byte) {
+// for any more is dropped and counted. It fails only for an error frame
+// too short to hold its code.
+func (cc *clientConn) complete(h header, p []byte) error {
+	var re *RemoteError
+	if h.kind == KindError {
+		var err error
+		if re, err = parseErrorPayload(h.method, p); err != nil {
+			return err
+		}
+	}
 	cc.mu.Lock()
 	cl, ok := cc.pending[h.seq]
 	if ok {
@@ -109,14 +140,15 @@ func (cc *clientConn) complete(h header, p []byte) {
 	cc.mu.Unlock()
 	if !ok {
 		cc.lateReplies.Add(1)
-		return
+		return nil
 	}
-	if h.kind == KindReply {
-		cl.reply = append(cl.reply, p...)
+	if re != nil {
+		cl.err = re
 	} else {
-		cl.err = &RemoteError{Method: h.method, Message: string(p)}
+		cl.reply = append(cl.reply, p...)
 	}
 	cl.done <- struct{}{}
+	return nil
 }
 
 // fail makes the connection unusable with err (the first error wins),
@@ -144,4 +176,5 @@ func (cc *clientConn) addStats(st *ClientStats) {
 	st.FramesIn += cc.framesIn.Load()
 	st.FramesOut += cc.w.framesOut()
 	st.LateReplies += cc.lateReplies.Load()
+	st.OnewayErrors += cc.onewayErrors.Load()
 }

@@ -16,8 +16,11 @@ type Kind uint8
 const (
 	KindCall   Kind = 1 // a request that expects a KindReply or KindError with its seq
 	KindReply  Kind = 2 // a successful answer; the payload is the handler's reply
-	KindError  Kind = 3 // a failed answer; the payload is the error text
-	KindOneway Kind = 4 // a message without an answer; seq is 0
+	KindError  Kind = 3 // a failed answer; the payload is the error code (uint16) and text
+	KindOneway Kind = 4 // a message answered only when it fails; seq is a tag the sender chose
+	// KindOnewayError reports a failed one-way message to its sender: the
+	// method and seq (tag) of the message, the payload as in KindError.
+	KindOnewayError Kind = 5
 )
 
 // DefaultMaxFrameSize is the largest frame length field accepted when a
@@ -48,7 +51,7 @@ func appendFrame(b []byte, h header, payload []byte) []byte {
 
 // parseHead decodes the first frameHead bytes of a frame and returns its
 // header and payload size. The length field must be at least headerLen and at
-// most maxFrame, and the kind one of the four known.
+// most maxFrame, and the kind one of the five known.
 func parseHead(b []byte, maxFrame int) (header, int, error) {
 	n := binary.BigEndian.Uint32(b)
 	if n < headerLen {
@@ -62,7 +65,7 @@ func parseHead(b []byte, maxFrame int) (header, int, error) {
 		method: binary.BigEndian.Uint16(b[5:]),
 		seq:    binary.BigEndian.Uint32(b[7:]),
 	}
-	if h.kind < KindCall || h.kind > KindOneway {
+	if h.kind < KindCall || h.kind > KindOnewayError {
 		return header{}, 0, fmt.Errorf("%w: kind %d", ErrMalformedFrame, h.kind)
 	}
 	return h, int(n) - headerLen, nil

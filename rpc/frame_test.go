@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 	"testing/iotest"
@@ -45,7 +46,8 @@ func TestParseHead(t *testing.T) {
 		{"over max", rawHead(max+1, 1, 0, 0), header{}, 0, ErrFrameTooLarge},
 		{"max uint32", rawHead(0xffffffff, 1, 0, 0), header{}, 0, ErrFrameTooLarge},
 		{"kind 0", rawHead(7, 0, 0, 0), header{}, 0, ErrMalformedFrame},
-		{"kind 5", rawHead(7, 5, 0, 0), header{}, 0, ErrMalformedFrame},
+		{"oneway error", rawHead(9, 5, 3, 4), header{KindOnewayError, 3, 4}, 2, nil},
+		{"kind 6", rawHead(7, 6, 0, 0), header{}, 0, ErrMalformedFrame},
 		{"kind 255", rawHead(7, 255, 0, 0), header{}, 0, ErrMalformedFrame},
 	}
 	for _, tt := range tests {
@@ -66,7 +68,7 @@ func testFrames() ([]header, [][]byte) {
 	var hs []header
 	var ps [][]byte
 	for i, n := range []int{0, 1, 5, 15, 16, 17, 40, 300} {
-		hs = append(hs, header{kind: Kind(i%4 + 1), method: uint16(i), seq: uint32(i * 1000)})
+		hs = append(hs, header{kind: Kind(i%5 + 1), method: uint16(i), seq: uint32(i * 1000)})
 		p := make([]byte, n)
 		for j := range p {
 			p[j] = byte(i + j)
@@ -200,6 +202,9 @@ func FuzzReadFrame(f *testing.F) {
 	f.Add(rawHead(6, 1, 0, 0))
 	f.Add(rawHead(7, 0, 0, 0))
 	f.Add(rawHead(7, 5, 0, 0))
+	f.Add(rawHead(7, 6, 0, 0))
+	f.Add(appendFrame(nil, header{KindError, 1, 2}, appendErrorPayload(nil, ErrUnknownMethod)))
+	f.Add(appendFrame(nil, header{KindOnewayError, 3, 7}, appendErrorPayload(nil, errors.New("plain"))))
 	f.Add(rawHead(0xffffffff, 4, 0, 0))
 	f.Add(append(rawHead(20, 4, 1, 0), 1, 2, 3))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -228,4 +233,52 @@ func FuzzReadFrame(f *testing.F) {
 			rest = rest[len(enc):]
 		}
 	})
+}
+
+// FuzzErrorPayload parses arbitrary error frame payloads: it must never
+// panic, must refuse exactly the payloads too short for a code, and what it
+// parses must encode back to its input.
+func FuzzErrorPayload(f *testing.F) {
+	f.Add(appendErrorPayload(nil, ErrHandlerPanic))
+	f.Add(appendErrorPayload(nil, fmt.Errorf("wrapped: %w", ErrTruncated)))
+	f.Add(appendErrorPayload(nil, errors.New("no code")))
+	f.Add([]byte{})
+	f.Add([]byte{0})
+	f.Add([]byte{0xff, 0xff})
+	f.Fuzz(func(t *testing.T, p []byte) {
+		re, err := parseErrorPayload(9, p)
+		if len(p) < errorCodeLen {
+			if !errors.Is(err, ErrMalformedFrame) {
+				t.Fatalf("payload %x: err = %v, want ErrMalformedFrame", p, err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("payload %x: %v", p, err)
+		}
+		if re.Method != 9 || CodeOf(re) != re.Code {
+			t.Fatalf("payload %x parsed as %+v", p, re)
+		}
+		if enc := appendErrorPayload(nil, re); !bytes.Equal(enc, p) {
+			t.Fatalf("payload %x encodes back as %x", p, enc)
+		}
+	})
+}
+
+// TestErrorPayload pins the error payload of a few errors.
+func TestErrorPayload(t *testing.T) {
+	tests := []struct {
+		err  error
+		want []byte
+	}{
+		{ErrUnknownMethod, append([]byte{0, 1}, "rpc: unknown method"...)},
+		{fmt.Errorf("ctx: %w", ErrMalformed), append([]byte{0, 5}, "ctx: rpc: payload malformed"...)},
+		{errors.New("plain"), append([]byte{0, 0}, "plain"...)},
+		{&RemoteError{Code: 300, Message: "relayed"}, append([]byte{1, 44}, "relayed"...)},
+	}
+	for _, tt := range tests {
+		if got := appendErrorPayload(nil, tt.err); !bytes.Equal(got, tt.want) {
+			t.Errorf("%v: payload %x, want %x", tt.err, got, tt.want)
+		}
+	}
 }

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/goimx/goim/internal/testwait"
 )
 
 // blocker is a handler that signals entry and waits for release or its
@@ -69,14 +71,14 @@ func TestServerKilledMidCall(t *testing.T) {
 	if err := waitErr(t, pending, "the pending call"); !errors.Is(err, ErrConnLost) {
 		t.Fatalf("pending call: %v, want ErrConnLost", err)
 	}
-	waitFor(t, 5*time.Second, "a failed redial", func() bool { return c.Stats().DialErrors > 0 })
+	testwait.For(t, 5*time.Second, "a failed redial", func() bool { return c.Stats().DialErrors > 0 })
 	_, err := c.Call(ctx, 1, nil, nil)
 	if !errors.Is(err, ErrUnavailable) && !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("call while down: %v", err)
 	}
 
 	ts2 := startServer(t, ts.addr, ServerConfig{}, nil, func(s *Server) { s.Handle(1, echo) })
-	waitFor(t, 10*time.Second, "a call to succeed after the restart", func() bool {
+	testwait.For(t, 10*time.Second, "a call to succeed after the restart", func() bool {
 		reply, err := c.Call(ctx, 1, []byte("back"), nil)
 		return err == nil && string(reply) == "back"
 	})
@@ -98,9 +100,9 @@ func TestReconnectInBackground(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts.stop()
-	waitFor(t, 5*time.Second, "the loss to be seen", func() bool { return !c.Connected() })
+	testwait.For(t, 5*time.Second, "the loss to be seen", func() bool { return !c.Connected() })
 	startServer(t, ts.addr, ServerConfig{}, nil, nil)
-	waitFor(t, 10*time.Second, "a background reconnect", c.Connected)
+	testwait.For(t, 10*time.Second, "a background reconnect", c.Connected)
 }
 
 // TestUnavailableFailsFast: with nothing listening, the first call reports
@@ -139,7 +141,7 @@ func TestCallCanceledWhileDialing(t *testing.T) {
 	if _, err := c.Call(ctx, 1, nil, nil); err != nil && !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}
-	waitFor(t, 5*time.Second, "the dial started by the call", c.Connected)
+	testwait.For(t, 5*time.Second, "the dial started by the call", c.Connected)
 }
 
 func TestBadFrameClosesOnlyThatConn(t *testing.T) {
@@ -154,6 +156,7 @@ func TestBadFrameClosesOnlyThatConn(t *testing.T) {
 		{"kind 200", rawHead(7, 200, 1, 1)},
 		{"reply sent to server", rawHead(7, byte(KindReply), 1, 1)},
 		{"error sent to server", rawHead(7, byte(KindError), 1, 1)},
+		{"one-way error sent to server", rawHead(7, byte(KindOnewayError), 1, 1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,9 +182,9 @@ func TestBadFrameClosesOnlyThatConn(t *testing.T) {
 			if reply, err := good.Call(ctx, 1, []byte("fine"), nil); err != nil || string(reply) != "fine" {
 				t.Fatalf("other connection: %q %v", reply, err)
 			}
-			waitFor(t, 5*time.Second, "the bad frame to be counted", func() bool { return ts.Stats().BadFrames == 1 })
+			testwait.For(t, 5*time.Second, "the bad frame to be counted", func() bool { return ts.Stats().BadFrames == 1 })
 			// The count and the log line are not written at once: wait.
-			waitFor(t, 5*time.Second, "a bad frame log line", func() bool { return strings.Contains(logs.String(), "bad frame") })
+			testwait.For(t, 5*time.Second, "a bad frame log line", func() bool { return strings.Contains(logs.String(), "bad frame") })
 			if st := good.Stats(); st.ConnsLost != 0 {
 				t.Fatalf("good client lost its connection: %+v", st)
 			}
@@ -218,6 +221,8 @@ func TestBadFrameFromServer(t *testing.T) {
 		{"oneway sent to client", appendFrame(nil, header{KindOneway, 1, 0}, nil)},
 		{"oversized", rawHead(1<<20, byte(KindReply), 1, 1)},
 		{"length under header", rawHead(3, byte(KindReply), 1, 1)},
+		{"error without code", appendFrame(nil, header{KindError, 1, 1}, []byte{1})},
+		{"one-way error without code", appendFrame(nil, header{KindOnewayError, 1, 0}, nil)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -361,7 +366,7 @@ func TestShutdownIdle(t *testing.T) {
 	if err := ts.Shutdown(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "the client to see the close", func() bool { return !c.Connected() })
+	testwait.For(t, 5*time.Second, "the client to see the close", func() bool { return !c.Connected() })
 }
 
 func TestServeAfterClose(t *testing.T) {
@@ -442,7 +447,7 @@ func TestStuckPeer(t *testing.T) {
 	if !errors.Is(sendErr, ErrConnLost) && !errors.Is(sendErr, context.DeadlineExceeded) {
 		t.Fatalf("send to a stuck peer: %v", sendErr)
 	}
-	waitFor(t, 10*time.Second, "the stuck connection to be dropped", func() bool { return c.Stats().ConnsLost == 1 })
+	testwait.For(t, 10*time.Second, "the stuck connection to be dropped", func() bool { return c.Stats().ConnsLost == 1 })
 	(<-accepted).Close()
 }
 
@@ -473,7 +478,7 @@ func TestReconnectBacksOffAfterQuickLoss(t *testing.T) {
 	if err := c.Send(testCtx(t), 1, []byte("x")); err != nil && !errors.Is(err, ErrConnLost) {
 		t.Fatalf("send: %v", err)
 	}
-	waitFor(t, 10*time.Second, "the connection to be dropped", func() bool { return c.Stats().ConnsLost >= 1 })
+	testwait.For(t, 10*time.Second, "the connection to be dropped", func() bool { return c.Stats().ConnsLost >= 1 })
 	for end := time.Now().Add(300 * time.Millisecond); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
 		if st := c.Stats(); st.Dials > 1 {
 			t.Fatalf("stats %+v: redialled a peer that dropped the connection at once, without backoff", st)

@@ -11,23 +11,12 @@ import (
 	"time"
 
 	"github.com/goimx/goim/internal/leaktest"
+	"github.com/goimx/goim/internal/testwait"
 )
 
 // TestMain fails the run when goroutines of this package outlive the tests.
 func TestMain(m *testing.M) {
 	leaktest.Main(m, 10*time.Second, "github.com/goimx/goim/rpc.")
-}
-
-// waitFor polls cond until it holds or d passed.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 // logBuffer collects log output for assertions.
@@ -93,7 +82,7 @@ func (ts *testServer) stop() {
 func listenRetry(t testing.TB, addr string) net.Listener {
 	t.Helper()
 	var ln net.Listener
-	waitFor(t, 5*time.Second, "listen on "+addr, func() bool {
+	testwait.For(t, 5*time.Second, "listen on "+addr, func() bool {
 		var err error
 		ln, err = net.Listen("tcp", addr)
 		return err == nil

@@ -2,17 +2,16 @@ package rpc
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 )
 
 // ErrTruncated is reported by a Decoder whose input ended before a value did.
-var ErrTruncated = errors.New("rpc: payload truncated")
+var ErrTruncated = NewError(CodeTruncated, "rpc: payload truncated")
 
 // ErrMalformed is reported by a Decoder for bytes that cannot be a value of
 // the expected kind (an overlong varint, a negative or absurd length).
-var ErrMalformed = errors.New("rpc: payload malformed")
+var ErrMalformed = NewError(CodeMalformed, "rpc: payload malformed")
 
 // AppendUvarint appends v as an unsigned varint.
 func AppendUvarint(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }

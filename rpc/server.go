@@ -30,7 +30,8 @@ type ServerConfig struct {
 // Handler serves one method. req is valid only during the call. The handler
 // appends its reply payload to reply, a buffer the server reuses, and
 // returns the result; the handler must not keep either slice. A non-nil
-// error is sent back as a RemoteError carrying err.Error(). ctx is cancelled
+// error is sent back as a RemoteError carrying err.Error() and the code of
+// the *Error it wraps (see Error), if any. ctx is cancelled
 // when the connection closes or the server is closed. Handlers run
 // concurrently.
 type Handler func(ctx context.Context, req []byte, reply []byte) ([]byte, error)
@@ -40,8 +41,11 @@ type Handler func(ctx context.Context, req []byte, reply []byte) ([]byte, error)
 // arrival order, on the connection's read goroutine: they must be quick and
 // must not block, or they hold up every frame behind them on that
 // connection (a handler that needs to block hands the work to its own
-// queue).
-type OnewayHandler func(ctx context.Context, payload []byte)
+// queue). A non-nil error is counted (ServerStats.OnewayErrors) and sent
+// back to the sender in a KindOnewayError frame carrying the message's
+// method and tag and the error's code and text; the sender's Client counts
+// it and hands it to its ClientConfig.OnewayError.
+type OnewayHandler func(ctx context.Context, payload []byte) error
 
 // ServerStats are a Server's counters since it was made.
 type ServerStats struct {
@@ -51,6 +55,7 @@ type ServerStats struct {
 	FramesOut     uint64 // frames queued for writing (replies and errors)
 	UnknownCalls  uint64 // calls of a method without handler (answered with an error)
 	OnewayDropped uint64 // one-way messages of a method without handler (dropped)
+	OnewayErrors  uint64 // one-way messages whose handler failed (reported to the sender)
 	Panics        uint64 // handler panics recovered
 	BadFrames     uint64 // connections closed for an oversized or malformed frame
 }

@@ -54,7 +54,9 @@ type serverConn struct {
 	framesIn      atomic.Uint64
 	unknownCalls  atomic.Uint64
 	onewayDropped atomic.Uint64
+	onewayErrors  atomic.Uint64
 	panics        atomic.Uint64
+	errBuf        []byte // the read loop's buffer for one-way error reports
 	badFrame      atomic.Bool
 }
 
@@ -153,7 +155,7 @@ func (c *serverConn) dispatch(h header, req []byte) error {
 	if handler == nil {
 		c.unknownCalls.Add(1)
 		eh := header{kind: KindError, method: h.method, seq: h.seq}
-		c.w.writeFrame(c.ctx, eh, []byte(unknownMethodMessage(h.method)), true) // a failed write ends the read loop too
+		c.w.writeFrame(c.ctx, eh, appendErrorPayload(nil, unknownMethodError(h.method)), true) // a failed write ends the read loop too
 		return nil
 	}
 	select {
@@ -200,7 +202,7 @@ func (c *serverConn) run(sc *serverCall) {
 	}
 	if err != nil {
 		h.kind = KindError
-		reply = append(sc.reply[:0], err.Error()...)
+		reply = appendErrorPayload(sc.reply[:0], err)
 		sc.reply = reply[:0] // ours: grown from our buffer by this append
 	}
 	c.w.writeFrame(c.ctx, h, reply, true) // a failed write ends the read loop too
@@ -241,20 +243,44 @@ func (c *serverConn) invoke(sc *serverCall) (reply []byte, err error) {
 }
 
 // oneway runs the one-way handler on the read goroutine; a message of an
-// unknown method is dropped and counted.
+// unknown method is dropped and counted. A handler's error (or panic) is
+// counted and reported to the sender with the message's tag.
 func (c *serverConn) oneway(h header, payload []byte) {
 	fn := c.s.onewayHandler(h.method)
 	if fn == nil {
 		c.onewayDropped.Add(1)
 		return
 	}
+	if err := c.invokeOneway(fn, h, payload); err != nil {
+		c.onewayErrors.Add(1)
+		c.logOnewayError(h.method, err)
+		eh := header{kind: KindOnewayError, method: h.method, seq: h.seq}
+		c.errBuf = appendErrorPayload(c.errBuf[:0], err)
+		c.w.writeFrame(c.ctx, eh, c.errBuf, false) // a failed write ends the read loop too
+	}
+}
+
+// invokeOneway calls a one-way handler, turning a panic into an error.
+func (c *serverConn) invokeOneway(fn OnewayHandler, h header, payload []byte) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			c.panics.Add(1)
 			c.logger.Error("rpc: one-way handler panic", "method", h.method, "panic", v, "stack", string(debug.Stack()))
+			err = fmt.Errorf("%w: method %d", ErrHandlerPanic, h.method)
 		}
 	}()
-	fn(c.ctx, payload)
+	return fn(c.ctx, payload)
+}
+
+// logOnewayError logs a failed one-way message: a payload that does not
+// decode at warning level (a peer speaking another version), anything else
+// at debug level (the sender hears of it and counts it).
+func (c *serverConn) logOnewayError(method uint16, err error) {
+	if errors.Is(err, ErrTruncated) || errors.Is(err, ErrMalformed) {
+		c.logger.Warn("rpc: bad one-way message", "method", method, "err", err)
+		return
+	}
+	c.logger.Debug("rpc: one-way message failed", "method", method, "err", err)
 }
 
 // addStats adds the connection's counters to st.
@@ -263,6 +289,7 @@ func (c *serverConn) addStats(st *ServerStats) {
 	st.FramesOut += c.w.framesOut()
 	st.UnknownCalls += c.unknownCalls.Load()
 	st.OnewayDropped += c.onewayDropped.Load()
+	st.OnewayErrors += c.onewayErrors.Load()
 	st.Panics += c.panics.Load()
 	if c.badFrame.Load() {
 		st.BadFrames++

@@ -8,7 +8,6 @@ import (
 
 	"github.com/goimx/goim/job"
 	"github.com/goimx/goim/logic/logicrpc"
-	"github.com/goimx/goim/rpc"
 )
 
 // JobNode is a running job tier: the Job, its listener and its logic
@@ -64,7 +63,7 @@ func startJob(cfg JobConfig, logger *slog.Logger, loopback bool, d *directLinks)
 	if d != nil {
 		d.job.Store(&ownJob{id: jc.NodeID, addr: jc.AdvertiseAddr, j: t.j})
 	}
-	t.loops.goServe("job rpc", func() error { return t.j.Serve(ln) }, rpc.ErrServerClosed)
+	t.loops.goServe("job rpc", func() error { return t.j.Serve(ln) }, job.ErrServerClosed)
 	c := t.j.Config()
 	logger.Info("job: started", "node_id", c.NodeID, "rpc", ln.Addr().String(), "advertise", c.AdvertiseAddr,
 		"logic", logicLog, "batch_size", c.BatchSize, "batch_window", c.BatchWindow)

@@ -51,8 +51,8 @@ func startLogic(cfg LogicConfig, logger *slog.Logger, d *directLinks) (*LogicNod
 		d.logic = l
 	}
 	t := &LogicNode{l: l, httpLn: httpLn, rpcLn: rpcLn, loops: newLoops()}
-	t.loops.goServe("logic http", func() error { return l.ServeAPI(httpLn) }, logic.ErrClosed)
-	t.loops.goServe("logic rpc", func() error { return l.ServeRPC(rpcLn) }, logic.ErrClosed)
+	t.loops.goServe("logic http", func() error { return l.ServeAPI(httpLn) }, logic.ErrServerClosed)
+	t.loops.goServe("logic rpc", func() error { return l.ServeRPC(rpcLn) }, logic.ErrServerClosed)
 	c := l.Config()
 	logger.Info("logic: started", "http", httpLn.Addr().String(), "rpc", rpcLn.Addr().String(),
 		"node_ttl", c.NodeTTL, "heartbeat", c.Heartbeat, "push_timeout", c.PushTimeout)

@@ -16,18 +16,6 @@ func TestMain(m *testing.M) {
 	leaktest.Main(m, 5*time.Second, runFrame)
 }
 
-// waitFor polls cond until it is true, failing the test after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // firing is one callback run: which entry, and when since the recorder
 // started.
 type firing struct {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/goimx/goim/internal/testwait"
 )
 
 // modelEntry is the expected state of one entry in TestAgainstModel.
@@ -140,7 +142,7 @@ func TestConcurrentUse(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	waitFor(t, 10*time.Second, "every entry fired or deleted", func() bool {
+	testwait.For(t, 10*time.Second, "every entry fired or deleted", func() bool {
 		return s.Len() == 0 && fired.Load()+deleted.Load() == added.Load()
 	})
 	if n := twice.Load(); n != 0 {

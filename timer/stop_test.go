@@ -1,12 +1,14 @@
 package timer
 
 import (
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/goimx/goim/internal/leaktest"
+	"github.com/goimx/goim/internal/testwait"
 )
 
 func TestStopWithPendingEntries(t *testing.T) {
@@ -56,13 +58,10 @@ func TestStopEndsGoroutine(t *testing.T) {
 // a moment later.
 func waitTimerGoroutines(t *testing.T, want int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(leaktest.Stacks(runFrame)) != want && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if got := len(leaktest.Stacks(runFrame)); got != want {
-		t.Fatalf("%d Timer goroutines after Stop, want %d", got, want)
-	}
+	testwait.ForReason(t, 5*time.Second, fmt.Sprintf("%d Timer goroutines after Stop", want), func() (bool, string) {
+		got := len(leaktest.Stacks(runFrame))
+		return got == want, fmt.Sprintf("%d run", got)
+	})
 }
 
 func TestStopWaitsForRunningCallback(t *testing.T) {

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/goimx/goim/internal/testwait"
 )
 
 // TestIdleConnMemory measures what an idle server connection costs on top
@@ -48,13 +50,13 @@ func TestIdleConnMemory(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, "readers blocked", func() bool { return runtime.NumGoroutine() >= n })
+	testwait.For(t, waitTimeout, "readers blocked", func() bool { return runtime.NumGoroutine() >= n })
 	idle := memInUse()
 	frame := concat(clientFrame(true, OpPing, []byte("p")), clientFrame(false, OpText, []byte("heart")), clientFrame(true, OpContinuation, []byte("beat")))
 	for _, c := range clients {
 		c.Write(frame)
 	}
-	waitFor(t, "messages read", func() bool { return reads.Load() == n })
+	testwait.For(t, waitTimeout, "messages read", func() bool { return reads.Load() == n })
 	after := memInUse()
 	perConn, perConnAfter := float64(idle-sockets)/n, float64(after-sockets)/n
 	t.Logf("per idle server conn (Conn + reader goroutine with its buffer): %.0f bytes; after a ping and a fragmented message: %.0f bytes",

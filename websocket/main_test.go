@@ -33,6 +33,9 @@ func (f *fakeConn) Close() error                { return nil }
 // 6455 section 5.7 examples).
 var testKey = [4]byte{0x37, 0xfa, 0x21, 0x3d}
 
+// waitTimeout bounds every wait for a condition.
+const waitTimeout = 10 * time.Second
+
 // clientFrame returns one masked frame, as a client sends it.
 func clientFrame(fin bool, op Opcode, payload []byte) []byte {
 	b := AppendFrameHeader(nil, fin, op, &testKey, len(payload))
@@ -130,15 +133,3 @@ type discardConn struct {
 func (d *discardConn) Read(p []byte) (int, error)  { return d.r.Read(p) }
 func (d *discardConn) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discardConn) Close() error                { return nil }
-
-// waitFor polls cond until it holds or a generous deadline passes.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}

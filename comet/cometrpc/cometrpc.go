@@ -3,7 +3,9 @@
 // Service on an rpc.Server.
 //
 // Pushes are one-way messages: on one connection they are handled in the
-// order they were sent, so a room's messages stay in order end to end.
+// order they were sent, so a room's messages stay in order end to end. A
+// push the comet fails to handle is reported back to the sender later
+// (PushErrorReporter), with the comet's sentinel error (errors.go).
 package cometrpc
 
 import (
@@ -11,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/goimx/goim/rpc"
 )
@@ -103,16 +106,39 @@ type Service interface {
 }
 
 // Client is the typed RPC client of one comet. It implements Service and
-// is safe for concurrent use. Its pushes are one-way: a nil error means the
-// message was handed to the connection, not that it was delivered.
+// PushErrorReporter and is safe for concurrent use. Its pushes are
+// one-way: a nil error means the message was handed to the connection, not
+// that it was delivered; the comet's failure to handle it comes back to
+// the function set with OnPushError. Each push is sent with the number of
+// client messages it carries as its rpc tag.
 type Client struct {
-	c    *rpc.Client
-	bufs sync.Pool // *[]byte scratch buffers for encoding
+	c       *rpc.Client
+	bufs    sync.Pool                                  // *[]byte scratch buffers for encoding
+	onError atomic.Pointer[func(uint64, error)]        // set by OnPushError
+	next    func(method uint16, tag uint32, err error) // the config's own OnewayError
 }
 
-// NewClient returns a client for the comet RPC service at addr.
+// NewClient returns a client for the comet RPC service at addr. A
+// cfg.OnewayError is called as well as the function set by OnPushError.
 func NewClient(addr string, cfg rpc.ClientConfig, logger *slog.Logger) *Client {
-	return &Client{c: rpc.NewClient(addr, cfg, logger)}
+	c := &Client{next: cfg.OnewayError}
+	cfg.OnewayError = c.onewayError
+	c.c = rpc.NewClient(addr, cfg, logger)
+	return c
+}
+
+// OnPushError implements PushErrorReporter.
+func (c *Client) OnPushError(fn func(msgs uint64, err error)) { c.onError.Store(&fn) }
+
+// onewayError is the rpc client's OnewayError: tag is the number of
+// messages of the failed push.
+func (c *Client) onewayError(method uint16, tag uint32, err error) {
+	if fn := c.onError.Load(); fn != nil {
+		(*fn)(uint64(tag), fmt.Errorf("cometrpc: method %d to %s: %w", method, c.c.Addr(), err))
+	}
+	if c.next != nil {
+		c.next(method, tag, err)
+	}
 }
 
 // RPC returns the underlying rpc.Client.
@@ -123,7 +149,8 @@ func (c *Client) Close() error { return c.c.Close() }
 
 type appender interface{ Append([]byte) []byte }
 
-func (c *Client) send(ctx context.Context, method uint16, req appender) error {
+// send encodes req and sends it one-way with msgs as its tag.
+func (c *Client) send(ctx context.Context, method uint16, msgs uint32, req appender) error {
 	bp, ok := c.bufs.Get().(*[]byte)
 	if !ok {
 		b := make([]byte, 0, 1024)
@@ -132,7 +159,7 @@ func (c *Client) send(ctx context.Context, method uint16, req appender) error {
 	defer c.bufs.Put(bp)
 	buf := req.Append((*bp)[:0])
 	*bp = buf[:0]
-	if err := c.c.Send(ctx, method, buf); err != nil {
+	if err := c.c.SendTagged(ctx, method, msgs, buf); err != nil {
 		return fmt.Errorf("cometrpc: method %d to %s: %w", method, c.c.Addr(), err)
 	}
 	return nil
@@ -140,17 +167,17 @@ func (c *Client) send(ctx context.Context, method uint16, req appender) error {
 
 // PushKeys implements Service.
 func (c *Client) PushKeys(ctx context.Context, req *PushKeysReq) error {
-	return c.send(ctx, MethodPushKeys, req)
+	return c.send(ctx, MethodPushKeys, 1, req)
 }
 
 // BroadcastRoom implements Service.
 func (c *Client) BroadcastRoom(ctx context.Context, req *BroadcastRoomReq) error {
-	return c.send(ctx, MethodBroadcastRoom, req)
+	return c.send(ctx, MethodBroadcastRoom, countPackets(req.Batch), req)
 }
 
 // Broadcast implements Service.
 func (c *Client) Broadcast(ctx context.Context, req *BroadcastReq) error {
-	return c.send(ctx, MethodBroadcast, req)
+	return c.send(ctx, MethodBroadcast, 1, req)
 }
 
 // Rooms implements Service.
@@ -167,35 +194,29 @@ func (c *Client) Rooms(ctx context.Context) ([]string, error) {
 	return rooms, nil
 }
 
-// Register serves svc on s. Decoding failures of one-way pushes are logged
-// and dropped.
-func Register(s *rpc.Server, svc Service, logger *slog.Logger) {
-	if logger == nil {
-		logger = slog.Default()
-	}
-	s.HandleOneway(MethodPushKeys, func(ctx context.Context, p []byte) {
+// Register serves svc on s. A push that fails to decode or that svc fails
+// to handle is reported back to its sender (see PushErrorReporter).
+func Register(s *rpc.Server, svc Service) {
+	s.HandleOneway(MethodPushKeys, func(ctx context.Context, p []byte) error {
 		var req PushKeysReq
 		if err := req.Decode(p); err != nil {
-			logger.Warn("cometrpc: bad push keys", "err", err)
-			return
+			return fmt.Errorf("cometrpc: bad push keys: %w", err)
 		}
-		_ = svc.PushKeys(ctx, &req)
+		return svc.PushKeys(ctx, &req)
 	})
-	s.HandleOneway(MethodBroadcastRoom, func(ctx context.Context, p []byte) {
+	s.HandleOneway(MethodBroadcastRoom, func(ctx context.Context, p []byte) error {
 		var req BroadcastRoomReq
 		if err := req.Decode(p); err != nil {
-			logger.Warn("cometrpc: bad broadcast room", "err", err)
-			return
+			return fmt.Errorf("cometrpc: bad broadcast room: %w", err)
 		}
-		_ = svc.BroadcastRoom(ctx, &req)
+		return svc.BroadcastRoom(ctx, &req)
 	})
-	s.HandleOneway(MethodBroadcast, func(ctx context.Context, p []byte) {
+	s.HandleOneway(MethodBroadcast, func(ctx context.Context, p []byte) error {
 		var req BroadcastReq
 		if err := req.Decode(p); err != nil {
-			logger.Warn("cometrpc: bad broadcast", "err", err)
-			return
+			return fmt.Errorf("cometrpc: bad broadcast: %w", err)
 		}
-		_ = svc.Broadcast(ctx, &req)
+		return svc.Broadcast(ctx, &req)
 	})
 	s.Handle(MethodRooms, func(ctx context.Context, _, reply []byte) ([]byte, error) {
 		rooms, err := svc.Rooms(ctx)

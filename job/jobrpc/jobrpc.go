@@ -128,7 +128,7 @@ func Register(s *rpc.Server, svc Service) {
 	s.Handle(MethodPush, func(ctx context.Context, p, reply []byte) ([]byte, error) {
 		var msg PushMsg
 		if err := msg.Decode(p); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("jobrpc: bad push: %w", err)
 		}
 		return reply, svc.Push(ctx, &msg)
 	})

@@ -143,11 +143,10 @@ func (c *Client) Sessions(ctx context.Context, req *SessionsReq) error {
 	return c.call(ctx, MethodSessions, req, nil)
 }
 
-// Register serves svc on s under the logic method numbers.
-func Register(s *rpc.Server, svc Service, logger *slog.Logger) {
-	if logger == nil {
-		logger = slog.Default()
-	}
+// Register serves svc on s under the logic method numbers. A Receive that
+// fails to decode or that svc fails to handle is reported back to its
+// sender (rpc.ClientConfig.OnewayError).
+func Register(s *rpc.Server, svc Service) {
 	s.Handle(MethodConnect, func(ctx context.Context, p, reply []byte) ([]byte, error) {
 		var req ConnectReq
 		if err := req.Decode(p); err != nil {
@@ -188,15 +187,15 @@ func Register(s *rpc.Server, svc Service, logger *slog.Logger) {
 		}
 		return rep.Append(reply), nil
 	})
-	s.HandleOneway(MethodReceive, func(ctx context.Context, p []byte) {
+	s.HandleOneway(MethodReceive, func(ctx context.Context, p []byte) error {
 		var req ReceiveReq
 		if err := req.Decode(p); err != nil {
-			logger.Warn("logicrpc: bad receive message", "err", err)
-			return
+			return fmt.Errorf("logicrpc: bad receive message: %w", err)
 		}
 		if err := svc.Receive(ctx, &req); err != nil {
-			logger.Debug("logicrpc: receive", "mid", req.Mid, "key", req.Key, "err", err)
+			return fmt.Errorf("logicrpc: receive from key %q: %w", req.Key, err)
 		}
+		return nil
 	})
 	s.Handle(MethodNodes, func(ctx context.Context, p, reply []byte) ([]byte, error) {
 		var req NodesReq
