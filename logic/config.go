@@ -12,22 +12,23 @@ import (
 
 // Defaults applied by Config for zero fields.
 const (
-	DefaultHTTPAddr       = ":3111"
-	DefaultRPCAddr        = ":3119"
-	DefaultMaxMessageSize = 4096
-	DefaultHeartbeat      = 30 * time.Second
-	DefaultHeartbeatMax   = 3
-	DefaultSessionTTL     = 30 * time.Minute
-	DefaultSessionSweep   = time.Minute
-	DefaultSessionShards  = 64
-	DefaultNodeTTL        = 10 * time.Second
-	DefaultRegionFactor   = 1.6
-	DefaultDomain         = "conn.goim.io"
-	DefaultHostDomain     = ".goim.io"
-	DefaultTCPPort        = 3101
-	DefaultWSPort         = 3102
-	DefaultWSSPort        = 3103
-	DefaultPushTimeout    = 5 * time.Second
+	DefaultHTTPAddr        = ":3111"
+	DefaultRPCAddr         = ":3119"
+	DefaultMaxMessageSize  = 4096
+	DefaultHeartbeat       = 30 * time.Second
+	DefaultHeartbeatMax    = 3
+	DefaultSessionTTL      = 30 * time.Minute
+	DefaultSessionSweep    = time.Minute
+	DefaultSessionShards   = 64
+	DefaultNodeTTL         = 10 * time.Second
+	DefaultRegionFactor    = 1.6
+	DefaultDomain          = "conn.goim.io"
+	DefaultHostDomain      = ".goim.io"
+	DefaultTCPPort         = 3101
+	DefaultWSPort          = 3102
+	DefaultWSSPort         = 3103
+	DefaultPushTimeout     = 5 * time.Second
+	DefaultRegistryRefresh = 500 * time.Millisecond
 )
 
 // MaxNodes is the most nodes /nodes/weighted returns.
@@ -75,6 +76,17 @@ type Config struct {
 	// for many logic nodes). nil means a new in-memory store. Logic closes
 	// it on Close.
 	Sessions SessionStore
+	// Redis, when not empty, is the URL of the Redis server that holds
+	// the sessions, the online counts and the node registry, shared by
+	// every logic node of a cluster: "redis://[user:password@]host:port/db"
+	// (go-redis query options such as dial_timeout and read_timeout are
+	// accepted). "" means the embedded in-memory stores of a single logic
+	// node. Setting both Redis and Sessions is an error.
+	Redis string
+	// RegistryRefresh is how often a logic node with Redis reloads its
+	// snapshot of the node registry (it also reloads it right after each
+	// report it takes). 0 means DefaultRegistryRefresh.
+	RegistryRefresh time.Duration
 	// NodeTTL is how long a node stays in the registry after its last
 	// report. 0 means DefaultNodeTTL.
 	NodeTTL time.Duration
@@ -133,6 +145,7 @@ func (c *Config) setDefaults() {
 	setDuration(&c.SessionSweep, DefaultSessionSweep)
 	setInt(&c.SessionShards, DefaultSessionShards)
 	setDuration(&c.NodeTTL, DefaultNodeTTL)
+	setDuration(&c.RegistryRefresh, DefaultRegistryRefresh)
 	if c.RegionFactor == 0 {
 		c.RegionFactor = DefaultRegionFactor
 	}

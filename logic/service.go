@@ -81,8 +81,8 @@ func (l *Logic) Heartbeat(ctx context.Context, req *logicrpc.HeartbeatReq) error
 // Report implements logicrpc.Service: it records the node and its room
 // counts. For a comet the reply's RoomCount holds the cluster-wide counts
 // of the rooms the comet reported (not of every room).
-func (l *Logic) Report(_ context.Context, req *logicrpc.ReportReq) (*logicrpc.ReportReply, error) {
-	known, counts, err := l.reg.report(req, l.cfg.Now())
+func (l *Logic) Report(ctx context.Context, req *logicrpc.ReportReq) (*logicrpc.ReportReply, error) {
+	known, counts, err := l.nodes.report(ctx, req, l.cfg.Now())
 	if err != nil {
 		return nil, err
 	}
