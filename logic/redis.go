@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"sync/atomic"
 	"time"
 
@@ -25,23 +26,62 @@ type redisCounts struct {
 // redisConn is the Redis client shared by the session store and the node
 // registry of one Logic.
 type redisConn struct {
-	rdb    *redis.Client
+	rdb *redis.Client
+	// ap sends the session store's commands: concurrent commands share
+	// one pipelined write and read, which under load cuts the system
+	// calls per push on both ends (go-redis marks the API experimental;
+	// go.mod pins the version).
+	ap     *redis.AutoPipeliner
 	addr   string // host:port and db, for error messages
 	counts *redisCounts
 }
 
-// dialRedis returns a client for url ("redis://[user:pass@]host:port/db",
+// Client settings where the Redis URL gives none: a push fails fast when
+// Redis is down instead of waiting out retries.
+const (
+	redisDialTimeout = time.Second
+	redisIOTimeout   = time.Second // read and write
+	redisMaxRetries  = 1           // one retry on a fresh connection, e.g. after Redis restarted
+)
+
+// dialRedis returns a client for rawURL ("redis://[user:pass@]host:port/db",
 // with go-redis's query options such as dial_timeout). It does not
-// connect: the first command does, and every failing command retries on a
-// fresh connection, so Redis may come and go while Logic runs.
-func dialRedis(url string, counts *redisCounts) (*redisConn, error) {
-	opt, err := redis.ParseURL(url)
+// connect: the first command does, and a failing command retries once on
+// a fresh connection, so Redis may come and go while Logic runs.
+func dialRedis(rawURL string, counts *redisCounts) (*redisConn, error) {
+	opt, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("logic: redis url: %w", err)
 	}
-	opt.DisableIdentity = true // no CLIENT SETINFO on every new connection
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("logic: redis url: %w", err)
+	}
+	q := u.Query()
+	if !q.Has("dial_timeout") {
+		opt.DialTimeout = redisDialTimeout
+	}
+	if !q.Has("read_timeout") {
+		opt.ReadTimeout = redisIOTimeout
+	}
+	if !q.Has("write_timeout") {
+		opt.WriteTimeout = redisIOTimeout
+	}
+	if !q.Has("max_retries") {
+		opt.MaxRetries = redisMaxRetries
+	}
+	opt.DialerRetries = 1            // the command's own retry dials again
+	opt.ContextTimeoutEnabled = true // a push's deadline bounds its round trip
+	opt.DisableIdentity = true       // no CLIENT SETINFO on every new connection
+	rdb := redis.NewClient(opt)
+	ap, err := rdb.AutoPipeline()
+	if err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("logic: redis autopipeline: %w", err)
+	}
 	return &redisConn{
-		rdb:    redis.NewClient(opt),
+		ap:     ap,
+		rdb:    rdb,
 		addr:   fmt.Sprintf("%s/%d", opt.Addr, opt.DB),
 		counts: counts,
 	}, nil

@@ -167,7 +167,7 @@ func (s *redisNodes) report(ctx context.Context, req *logicrpc.ReportReq, now ti
 	}
 	keys := append(s.keys(), redisOnline+n.ID)
 	known, err := reportScript.Run(ctx, s.c.rdb, keys, args...).Int64()
-	if err := s.c.done("report node", err); err != nil {
+	if err := s.c.done("report script", err); err != nil {
 		return false, nil, fmt.Errorf("logic: report %s %s: %w", n.Kind, n.ID, err)
 	}
 	if err := s.refresh(ctx, now); err != nil {
@@ -209,14 +209,14 @@ func (s *redisNodes) err() error {
 // load reads every node from Redis.
 func (s *redisNodes) load(ctx context.Context, now time.Time) ([]storedNode, error) {
 	v, err := loadScript.Run(ctx, s.c.rdb, s.keys(), s.cutoff(now)).Slice()
-	if err := s.c.done("load nodes", err); err != nil {
-		return nil, fmt.Errorf("logic: load node registry: %w", err)
+	if err := s.c.done("load script", err); err != nil {
+		return nil, err
 	}
 	nodes := make([]storedNode, 0, len(v))
 	for _, item := range v {
 		n, err := parseStoredNode(item)
 		if err != nil {
-			return nil, fmt.Errorf("logic: load node registry: %w", err)
+			return nil, fmt.Errorf("logic: load the node registry: %w", err)
 		}
 		nodes = append(nodes, n)
 	}

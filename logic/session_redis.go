@@ -109,9 +109,9 @@ func (s *redisStore) Renew(ctx context.Context, sess Session) (bool, error) {
 
 func (s *redisStore) put(ctx context.Context, sess Session, renew string) (bool, error) {
 	keys := []string{redisKeyPrefix + sess.Key, redisOwnPrefix + sess.Key}
-	n, err := putScript.Run(ctx, s.c.rdb, keys, sess.Key, sess.Server,
+	n, err := putScript.Run(ctx, s.c.ap, keys, sess.Key, sess.Server,
 		strconv.FormatUint(sess.ConnID, 10), strconv.FormatInt(sess.Mid, 10), s.ttl, renew).Int64()
-	if err := s.c.done("put session", err); err != nil {
+	if err := s.c.done("put script", err); err != nil {
 		return false, err
 	}
 	return n == 1, nil
@@ -120,9 +120,9 @@ func (s *redisStore) put(ctx context.Context, sess Session, renew string) (bool,
 // Delete implements SessionStore.
 func (s *redisStore) Delete(ctx context.Context, sess Session) (bool, error) {
 	keys := []string{redisKeyPrefix + sess.Key, redisOwnPrefix + sess.Key}
-	n, err := deleteScript.Run(ctx, s.c.rdb, keys, sess.Key, sess.Server,
+	n, err := deleteScript.Run(ctx, s.c.ap, keys, sess.Key, sess.Server,
 		strconv.FormatUint(sess.ConnID, 10)).Int64()
-	if err := s.c.done("delete session", err); err != nil {
+	if err := s.c.done("delete script", err); err != nil {
 		return false, err
 	}
 	return n == 1, nil
@@ -137,8 +137,8 @@ func (s *redisStore) AppendByKeys(ctx context.Context, dst []Route, keys []strin
 	for i, k := range keys {
 		names[i] = redisKeyPrefix + k
 	}
-	vals, err := s.c.rdb.MGet(ctx, names...).Result()
-	if err := s.c.done("look up keys", err); err != nil {
+	vals, err := s.c.ap.MGet(ctx, names...).Result()
+	if err := s.c.done("MGET", err); err != nil {
 		return dst, err
 	}
 	for i, v := range vals {
@@ -160,8 +160,8 @@ func (s *redisStore) AppendByMids(ctx context.Context, dst []Route, mids []int64
 	if len(args) == 0 {
 		return dst, nil
 	}
-	vals, err := midsScript.Run(ctx, s.c.rdb, nil, args...).StringSlice()
-	if err := s.c.done("look up mids", err); err != nil {
+	vals, err := midsScript.Run(ctx, s.c.ap, nil, args...).StringSlice()
+	if err := s.c.done("mids script", err); err != nil {
 		return dst, err
 	}
 	for i := 0; i+1 < len(vals); i += 2 {
