@@ -85,7 +85,8 @@ type Config struct {
 	Redis string
 	// RegistryRefresh is how often a logic node with Redis reloads its
 	// snapshot of the node registry (it also reloads it right after each
-	// report it takes). 0 means DefaultRegistryRefresh.
+	// report it takes). 0 means DefaultRegistryRefresh; it stays 0 in
+	// Config() and DefaultConfig(), as it matters only with Redis.
 	RegistryRefresh time.Duration
 	// NodeTTL is how long a node stays in the registry after its last
 	// report. 0 means DefaultNodeTTL.
@@ -134,7 +135,15 @@ func DefaultConfig() Config {
 	return c
 }
 
-// setDefaults replaces zero fields by their defaults.
+// registryRefresh is RegistryRefresh with its default applied.
+func (c *Config) registryRefresh() time.Duration {
+	if c.RegistryRefresh <= 0 {
+		return DefaultRegistryRefresh
+	}
+	return c.RegistryRefresh
+}
+
+// setDefaults replaces zero fields but RegistryRefresh by their defaults.
 func (c *Config) setDefaults() {
 	setString(&c.HTTPAddr, DefaultHTTPAddr)
 	setString(&c.RPCAddr, DefaultRPCAddr)
@@ -145,7 +154,6 @@ func (c *Config) setDefaults() {
 	setDuration(&c.SessionSweep, DefaultSessionSweep)
 	setInt(&c.SessionShards, DefaultSessionShards)
 	setDuration(&c.NodeTTL, DefaultNodeTTL)
-	setDuration(&c.RegistryRefresh, DefaultRegistryRefresh)
 	if c.RegionFactor == 0 {
 		c.RegionFactor = DefaultRegionFactor
 	}

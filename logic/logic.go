@@ -139,7 +139,9 @@ func (l *Logic) Config() Config { return l.cfg }
 // testing it with httptest.
 func (l *Logic) Handler() http.Handler { return l.handler }
 
-// Epoch returns the value this process answers in ReportReply.Epoch.
+// Epoch returns the value this process answers in ReportReply.Epoch with
+// the in-memory stores; with Redis, replies carry the store's epoch (see
+// Report).
 func (l *Logic) Epoch() int64 { return l.epoch }
 
 // ServeAPI serves the HTTP push API on ln until Shutdown or Close, then
@@ -212,7 +214,7 @@ func (l *Logic) sweep() {
 	defer sessions.Stop()
 	var refresh <-chan time.Time // nil (never) for the memory node store
 	if _, mem := l.nodes.(memoryNodes); !mem {
-		t := time.NewTicker(l.cfg.RegistryRefresh)
+		t := time.NewTicker(l.cfg.registryRefresh())
 		defer t.Stop()
 		refresh = t.C
 	}
@@ -237,7 +239,7 @@ func (l *Logic) sweep() {
 // refreshNodes reloads the node registry from the shared store, logging
 // when it starts and stops failing.
 func (l *Logic) refreshNodes() {
-	ctx, cancel := context.WithTimeout(context.Background(), max(l.cfg.NodeTTL/2, l.cfg.RegistryRefresh))
+	ctx, cancel := context.WithTimeout(context.Background(), max(l.cfg.NodeTTL/2, l.cfg.registryRefresh()))
 	defer cancel()
 	failing := l.nodes.err() != nil
 	err := l.nodes.refresh(ctx, l.cfg.Now())

@@ -2,6 +2,7 @@ package logic
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -65,11 +66,16 @@ func TestRedisClusterReports(t *testing.T) {
 	a.addJob(t, "j1")
 	c1 := cometInfo("c1")
 	c1.ConnCount, c1.IPCount = 5, 4
-	a.report(t, c1, map[string]int32{"live://1": 3, "live://2": 2})
+	repA := a.report(t, c1, map[string]int32{"live://1": 3, "live://2": 2})
 	// c2 reports to b: its reply counts include c1's rooms, reported to a.
 	rep := b.report(t, cometInfo("c2"), map[string]int32{"live://1": 4})
 	if diff := cmp.Diff(map[string]int32{"live://1": 7}, rep.RoomCount); diff != "" || rep.Known {
 		t.Errorf("c2's report reply (known %v) counts (-want +got):\n%s", rep.Known, diff)
+	}
+	// Both answer the store's epoch: a comet moving between them does not
+	// take it for a restart.
+	if rep.Epoch != repA.Epoch || rep.Epoch == 0 {
+		t.Errorf("epochs: a answered %d, b %d; a's process %d, b's %d", repA.Epoch, rep.Epoch, a.l.Epoch(), b.l.Epoch())
 	}
 	same := func() bool {
 		now := a.clock.Now()
@@ -179,5 +185,50 @@ func TestRedisKeyLayout(t *testing.T) {
 	}
 	if n := rdb.Exists(ctx, "ol_c1").Val(); n != 0 {
 		t.Errorf("ol_c1 of a comet reporting no rooms exists")
+	}
+}
+
+// TestRedisSessionsBatch restores more sessions than one batch holds, as
+// a comet does after logic lost them, with Redis's script cache emptied
+// first (as after a Redis restart): a key meanwhile owned by a newer
+// connection keeps it.
+func TestRedisSessionsBatch(t *testing.T) {
+	url := redisForTest(t)
+	e := newTestEnv(t, func(c *Config) { c.Redis = url })
+	e.addJob(t, "j1")
+	e.addComet(t, "c1", nil)
+	e.addComet(t, "c2", nil)
+	ctx := context.Background()
+	e.connect(t, "c2", 99, `{"mid":1,"key":"k7"}`)
+	req := &logicrpc.SessionsReq{Server: "c1"}
+	var keys []string
+	for i := range 2*renewBatch + 3 {
+		k := fmt.Sprint("k", i)
+		req.Sessions = append(req.Sessions, logicrpc.Session{Mid: int64(i % 10), Key: k, ConnID: uint64(i)})
+		keys = append(keys, k)
+	}
+	opt, err := redis.ParseURL(url)
+	must(t, err)
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	must(t, rdb.ScriptFlush(ctx).Err())
+	must(t, e.l.Sessions(ctx, req))
+	routes, err := e.l.sessions.AppendByKeys(ctx, nil, keys)
+	must(t, err)
+	if len(routes) != len(keys) {
+		t.Fatalf("%d routes for %d keys", len(routes), len(keys))
+	}
+	for _, r := range routes {
+		want := "c1"
+		if r.Key == "k7" {
+			want = "c2"
+		}
+		if r.Server != want {
+			t.Errorf("route %v, want server %s", r, want)
+		}
+	}
+	res, err := e.l.PushMids(ctx, 1, []int64{3}, []byte("m"))
+	if want := (2*renewBatch+3)/10 + 1; err != nil || res.Conns != want {
+		t.Errorf("push to mid 3: %+v, %v; want %d conns", res, err, want)
 	}
 }

@@ -84,7 +84,7 @@ func TestRedisDown(t *testing.T) {
 	})
 	ctx := context.Background()
 	e.addJob(t, "j1")
-	e.addComet(t, "c1", map[string]int32{"live://1": 1})
+	before := e.report(t, cometInfo("c1"), map[string]int32{"live://1": 1})
 	e.connect(t, "c1", 1, `{"mid":1,"key":"k1"}`)
 	const (
 		keys = "/goim/push/keys?operation=1&keys=k1"
@@ -132,7 +132,11 @@ func TestRedisDown(t *testing.T) {
 		t.Errorf("push after Redis came back: %d %q", code, msg)
 	}
 	e.addJob(t, "j1")
-	e.addComet(t, "c1", map[string]int32{"live://1": 1})
+	// The new Redis has a new epoch: comets take it as a restart and
+	// re-send their sessions.
+	if after := e.report(t, cometInfo("c1"), map[string]int32{"live://1": 1}); after.Known || after.Epoch == before.Epoch {
+		t.Errorf("report to the new Redis: known %v, epoch %d (was %d)", after.Known, after.Epoch, before.Epoch)
+	}
 	must(t, e.l.Heartbeat(ctx, &logicrpc.HeartbeatReq{Mid: 1, Key: "k1", Server: "c1", ConnID: 1}))
 	for _, target := range []string{keys, mids, room} {
 		if code, msg := pushAnswer(t, e, target); code != 0 {

@@ -20,6 +20,7 @@ const (
 	redisNodeSeen  = "node_seen"  // sorted set: "<kind>:<id>" scored by the last report, unix ms
 	redisNodePicks = "node_picks" // hash: "comet:<id>" -> balancer picks since its last report
 	redisOnline    = "ol_"        // ol_<comet id>: hash, room id -> connections on that comet
+	redisEpoch     = "epoch"      // string: the store's epoch, answered in ReportReply.Epoch
 )
 
 // redisPurge is the Lua fragment that drops the nodes whose last report
@@ -35,26 +36,30 @@ for _, m in ipairs(dead) do
 end
 `
 
-// reportScript records a node report, purges dead nodes and returns 1 if
-// the node was live before.
+// reportScript records a node report, purges dead nodes and returns {1 if
+// the node was live before else 0, the store's epoch}. The epoch is set
+// to the candidate when the store has none (it is new, or lost its data).
 //
-// KEYS: node_info, node_seen, node_picks, ol_<id>. ARGV: member,
-// record, seen ms, cutoff ms, ol_ TTL ms, "1" for a comet, then room
-// and count pairs.
+// KEYS: node_info, node_seen, node_picks, ol_<id>, epoch. ARGV: member,
+// record, seen ms, cutoff ms, ol_ TTL ms, "1" for a comet, epoch
+// candidate, then room and count pairs.
 var reportScript = redis.NewScript(`
 local cutoff = ARGV[4]
+redis.call('SET', KEYS[5], ARGV[7], 'NX')
+local epoch = redis.call('GET', KEYS[5])
 local prev = redis.call('ZSCORE', KEYS[2], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 if ARGV[6] == '1' then
   redis.call('DEL', KEYS[4])
-  for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]) end
-  if #ARGV >= 7 then redis.call('PEXPIRE', KEYS[4], ARGV[5]) end
+  for i = 8, #ARGV, 2 do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]) end
+  if #ARGV >= 8 then redis.call('PEXPIRE', KEYS[4], ARGV[5]) end
   redis.call('HDEL', KEYS[3], ARGV[1])
 end
 ` + redisPurge + `
-if prev and tonumber(prev) >= tonumber(cutoff) then return 1 end
-return 0
+local known = 0
+if prev and tonumber(prev) >= tonumber(cutoff) then known = 1 end
+return {known, epoch}
 `)
 
 // loadScript purges dead nodes and returns every node as {member,
@@ -140,14 +145,17 @@ func (s *redisNodes) cutoff(now time.Time) string {
 	return strconv.FormatInt(now.Add(-s.ttl).UnixMilli(), 10)
 }
 
-func (s *redisNodes) report(ctx context.Context, req *logicrpc.ReportReq, now time.Time) (bool, map[string]int32, error) {
+// report implements nodeStore. The epoch it answers is the store's: it
+// changes only when Redis lost the registry (and so, likely, the
+// sessions), not when logic nodes restart or a comet moves to another.
+func (s *redisNodes) report(ctx context.Context, req *logicrpc.ReportReq, now time.Time) (reportResult, error) {
 	n := &req.Node
 	if err := validateNode(n); err != nil {
-		return false, nil, err
+		return reportResult{}, err
 	}
 	rec, err := json.Marshal(toRedisNode(n))
 	if err != nil {
-		return false, nil, fmt.Errorf("logic: encode node %s: %w", n.ID, err)
+		return reportResult{}, fmt.Errorf("logic: encode node %s: %w", n.ID, err)
 	}
 	member := n.Kind + ":" + n.ID
 	comet, isComet := n.Kind == logicrpc.KindComet, "0"
@@ -157,7 +165,8 @@ func (s *redisNodes) report(ctx context.Context, req *logicrpc.ReportReq, now ti
 	args := make([]any, 0, 6+2*len(req.RoomCount))
 	args = append(args, member, strconv.FormatInt(now.UnixNano(), 10)+" "+string(rec),
 		strconv.FormatInt(now.UnixMilli(), 10), s.cutoff(now),
-		strconv.FormatInt(max(2*s.ttl.Milliseconds(), 1), 10), isComet)
+		strconv.FormatInt(max(2*s.ttl.Milliseconds(), 1), 10), isComet,
+		strconv.FormatInt(newEpoch(), 10)) // the store's epoch if it has none
 	if comet {
 		for room, c := range req.RoomCount {
 			if c > 0 {
@@ -165,19 +174,28 @@ func (s *redisNodes) report(ctx context.Context, req *logicrpc.ReportReq, now ti
 			}
 		}
 	}
-	keys := append(s.keys(), redisOnline+n.ID)
-	known, err := reportScript.Run(ctx, s.c.rdb, keys, args...).Int64()
+	keys := append(s.keys(), redisOnline+n.ID, redisEpoch)
+	v, err := reportScript.Run(ctx, s.c.rdb, keys, args...).Slice()
 	if err := s.c.done("report script", err); err != nil {
-		return false, nil, fmt.Errorf("logic: report %s %s: %w", n.Kind, n.ID, err)
+		return reportResult{}, fmt.Errorf("logic: report %s %s: %w", n.Kind, n.ID, err)
+	}
+	var res reportResult
+	if len(v) == 2 {
+		known, _ := v[0].(int64)
+		epoch, _ := v[1].(string)
+		res.known = known == 1
+		res.epoch, err = strconv.ParseInt(epoch, 10, 64)
+	}
+	if len(v) != 2 || err != nil || res.epoch == 0 {
+		return reportResult{}, fmt.Errorf("logic: report %s %s: bad answer %v from redis", n.Kind, n.ID, v)
 	}
 	if err := s.refresh(ctx, now); err != nil {
-		return false, nil, fmt.Errorf("logic: report %s %s: %w", n.Kind, n.ID, err)
+		return reportResult{}, fmt.Errorf("logic: report %s %s: %w", n.Kind, n.ID, err)
 	}
-	var counts map[string]int32
 	if comet {
-		counts = s.reg.roomCounts(req.RoomCount)
+		res.counts = s.reg.roomCounts(req.RoomCount)
 	}
-	return known == 1, counts, nil
+	return res, nil
 }
 
 func (s *redisNodes) picked(ctx context.Context, id string) {

@@ -14,10 +14,8 @@ import (
 // reports straight into it, the Redis store writes them to Redis and
 // reloads the local registry from Redis as a snapshot.
 type nodeStore interface {
-	// report records a node's report. It returns whether the node was
-	// live before and, for a comet, the cluster-wide counts of the rooms
-	// it reported.
-	report(ctx context.Context, req *logicrpc.ReportReq, now time.Time) (bool, map[string]int32, error)
+	// report records a node's report.
+	report(ctx context.Context, req *logicrpc.ReportReq, now time.Time) (reportResult, error)
 	// picked records that the balancer sent a new client to comet id.
 	picked(ctx context.Context, id string)
 	// refresh reloads the local registry from the shared store, if any.
@@ -26,12 +24,20 @@ type nodeStore interface {
 	err() error
 }
 
+// reportResult is what a nodeStore answers to a report.
+type reportResult struct {
+	known  bool             // the node was live before
+	counts map[string]int32 // comets: cluster-wide counts of the rooms reported
+	epoch  int64            // the store's epoch; 0: the process's
+}
+
 // memoryNodes is the nodeStore of a single logic node: the registry
 // itself.
 type memoryNodes struct{ reg *registry }
 
-func (m memoryNodes) report(_ context.Context, req *logicrpc.ReportReq, now time.Time) (bool, map[string]int32, error) {
-	return m.reg.report(req, now)
+func (m memoryNodes) report(_ context.Context, req *logicrpc.ReportReq, now time.Time) (reportResult, error) {
+	known, counts, err := m.reg.report(req, now)
+	return reportResult{known: known, counts: counts}, err
 }
 
 func (memoryNodes) picked(context.Context, string) {}

@@ -173,3 +173,42 @@ func (s *redisStore) AppendByMids(ctx context.Context, dst []Route, mids []int64
 // Close implements SessionStore: it closes the Redis client, which the
 // node registry shares; Logic closes the store last.
 func (s *redisStore) Close() error { return s.c.close() }
+
+// renewBatch is how many sessions renewAll sends in one round trip.
+const renewBatch = 512
+
+// renewAll renews sessions as Renew does, renewBatch of them per round
+// trip: a comet re-sending all its sessions does not wait for one round
+// trip per session.
+func (s *redisStore) renewAll(ctx context.Context, sessions []Session) error {
+	for len(sessions) > 0 {
+		n := min(len(sessions), renewBatch)
+		if err := s.renewChunk(ctx, sessions[:n]); err != nil {
+			return err
+		}
+		sessions = sessions[n:]
+	}
+	return nil
+}
+
+func (s *redisStore) renewChunk(ctx context.Context, chunk []Session) error {
+	run := func() error {
+		_, err := s.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, sess := range chunk {
+				keys := []string{redisKeyPrefix + sess.Key, redisOwnPrefix + sess.Key}
+				putScript.EvalSha(ctx, p, keys, sess.Key, sess.Server,
+					strconv.FormatUint(sess.ConnID, 10), strconv.FormatInt(sess.Mid, 10), s.ttl, "1")
+			}
+			return nil
+		})
+		return err
+	}
+	err := run()
+	if redis.HasErrorPrefix(err, "NOSCRIPT") { // Redis restarted: load the script, once
+		if err := s.c.done("SCRIPT LOAD", putScript.Load(ctx, s.c.rdb).Err()); err != nil {
+			return err
+		}
+		err = run()
+	}
+	return s.c.done("put script pipeline", err)
+}
