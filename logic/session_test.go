@@ -45,7 +45,7 @@ type storeCase struct {
 }
 
 // forEachStore runs test against a fresh MemoryStore (fake clock, TTL one
-// minute) and a fresh Redis store (real clock, TTL 1.5 s; skipped
+// minute) and a fresh Redis store (real clock, TTL 3 s; skipped
 // without Redis outside CI).
 func forEachStore(t *testing.T, test func(t *testing.T, c *storeCase)) {
 	t.Run("memory", func(t *testing.T) {
@@ -56,9 +56,9 @@ func forEachStore(t *testing.T, test func(t *testing.T, c *storeCase)) {
 	t.Run("redis", func(t *testing.T) {
 		c, err := dialRedis(redisForTest(t), new(redisCounts))
 		must(t, err)
-		s := newRedisStore(c, 1500*time.Millisecond)
+		s := newRedisStore(c, 3*time.Second)
 		t.Cleanup(func() { s.Close() })
-		test(t, &storeCase{name: "redis", s: s, ttl: 1500 * time.Millisecond, advance: time.Sleep})
+		test(t, &storeCase{name: "redis", s: s, ttl: 3 * time.Second, advance: time.Sleep})
 	})
 }
 
