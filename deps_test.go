@@ -61,6 +61,12 @@ var testHelpers = []string{"internal/leaktest", "internal/testcert", "internal/t
 // code may import.
 var external = []string{"golang.org/x/net", "github.com/google/go-cmp", "github.com/cespare/xxhash/v2"}
 
+// externalFor lists, for a package of the module, the modules outside the
+// standard library its non-test code may import besides external.
+var externalFor = map[string][]string{
+	"logic": {"github.com/redis/go-redis/v9"}, // the shared store of a logic cluster
+}
+
 // ownerOf maps a directory (relative, slash-separated) to the entry of
 // allowed that governs it: the longest listed prefix.
 func ownerOf(dir string) (string, bool) {
@@ -151,7 +157,7 @@ func checkImport(owner, dir, ip string, isTest bool) string {
 	if isTest {
 		return ""
 	}
-	for _, e := range external {
+	for _, e := range slices.Concat(external, externalFor[owner]) {
 		if ip == e || strings.HasPrefix(ip, e+"/") {
 			return ""
 		}

@@ -42,12 +42,19 @@ type candidate struct {
 // is counted: deficit = share*(conns+1) - nodeConns. Over many picks every
 // node's connections converge to its share.
 func (r *registry) pickNodes(region string, factor float64, web bool, hostDomain string, now time.Time) []string {
+	nodes, _ := r.pick(region, factor, web, hostDomain, now)
+	return nodes
+}
+
+// pick is pickNodes that also returns the id of the comet counted as
+// chosen ("" when there is none).
+func (r *registry) pick(region string, factor float64, web bool, hostDomain string, now time.Time) ([]string, string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.expireLocked(now)
 	cands := r.rankLocked(region, factor)
 	if len(cands) == 0 {
-		return nil
+		return nil, ""
 	}
 	cands[0].e.picks++
 	var out []string
@@ -58,7 +65,7 @@ func (r *registry) pickNodes(region string, factor float64, web bool, hostDomain
 			out = append(out, c.e.info.Addrs...)
 		}
 	}
-	return out
+	return out, cands[0].e.info.ID
 }
 
 // rankLocked returns the online comets by decreasing deficit (ties by id).

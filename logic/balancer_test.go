@@ -1,6 +1,7 @@
 package logic
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"testing"
@@ -85,7 +86,7 @@ func TestBalancerPicksResetOnReport(t *testing.T) {
 func TestBalancerNodes(t *testing.T) {
 	e := newTestEnv(t, nil)
 	now := e.clock.Now
-	if got := e.l.nodesWeighted("", false).Nodes; !cmp.Equal(got, []string{DefaultDomain}) {
+	if got := e.l.nodesWeighted(context.Background(), "", false).Nodes; !cmp.Equal(got, []string{DefaultDomain}) {
 		t.Errorf("no comets: nodes = %v", got)
 	}
 	for i := range 7 {
@@ -107,7 +108,7 @@ func TestBalancerNodes(t *testing.T) {
 	}
 	// Every comet silent: the default domain again.
 	e.clock.Advance(DefaultNodeTTL + time.Second)
-	if got := e.l.nodesWeighted("", true).Nodes; !cmp.Equal(got, []string{DefaultDomain}) {
+	if got := e.l.nodesWeighted(context.Background(), "", true).Nodes; !cmp.Equal(got, []string{DefaultDomain}) {
 		t.Errorf("all silent: nodes = %v", got)
 	}
 }

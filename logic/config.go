@@ -15,20 +15,21 @@ import (
 
 // Defaults of Config, applied by New to zero fields.
 const (
-	DefaultMaxMessageSize = 4096
-	DefaultHeartbeat      = 30 * time.Second
-	DefaultHeartbeatMax   = 3
-	DefaultSessionTTL     = 30 * time.Minute
-	DefaultSessionSweep   = time.Minute
-	DefaultSessionShards  = 64
-	DefaultNodeTTL        = 10 * time.Second
-	DefaultRegionFactor   = 1.6
-	DefaultDomain         = "conn.goim.io"
-	DefaultHostDomain     = ".goim.io"
-	DefaultTCPPort        = 3101
-	DefaultWSPort         = 3102
-	DefaultWSSPort        = 3103
-	DefaultPushTimeout    = 5 * time.Second
+	DefaultMaxMessageSize  = 4096
+	DefaultHeartbeat       = 30 * time.Second
+	DefaultHeartbeatMax    = 3
+	DefaultSessionTTL      = 30 * time.Minute
+	DefaultSessionSweep    = time.Minute
+	DefaultSessionShards   = 64
+	DefaultNodeTTL         = 10 * time.Second
+	DefaultRegionFactor    = 1.6
+	DefaultDomain          = "conn.goim.io"
+	DefaultHostDomain      = ".goim.io"
+	DefaultTCPPort         = 3101
+	DefaultWSPort          = 3102
+	DefaultWSSPort         = 3103
+	DefaultPushTimeout     = 5 * time.Second
+	DefaultRegistryRefresh = 500 * time.Millisecond
 )
 
 // MaxNodes is the most nodes /nodes/weighted returns.
@@ -74,6 +75,17 @@ type Config struct {
 	// for many logic nodes). nil means a new in-memory store. Logic closes
 	// it on Close.
 	Sessions SessionStore
+	// Redis, when not empty, is the URL of the Redis server that holds
+	// the sessions, the online counts and the node registry, shared by
+	// every logic node of a cluster: "redis://[user:password@]host:port/db"
+	// (go-redis query options such as dial_timeout and read_timeout are
+	// accepted). "" means the embedded in-memory stores of a single logic
+	// node. Setting both Redis and Sessions is an error.
+	Redis string
+	// RegistryRefresh is how often a logic node with Redis reloads its
+	// snapshot of the node registry (it also reloads it right after each
+	// report it takes). 0 means DefaultRegistryRefresh.
+	RegistryRefresh time.Duration
 	// NodeTTL is how long a node stays in the registry after its last
 	// report. 0 means DefaultNodeTTL.
 	NodeTTL time.Duration
@@ -144,6 +156,7 @@ func (c Config) withDefaults() (Config, error) {
 	c.WSSPort = cmp.Or(c.WSSPort, DefaultWSSPort)
 	c.Backoff = cmp.Or(c.Backoff, Backoff{MaxDelay: 300, BaseDelay: 3, Factor: 1.8, Jitter: 0.3})
 	c.PushTimeout = cmp.Or(c.PushTimeout, DefaultPushTimeout)
+	c.RegistryRefresh = cmp.Or(c.RegistryRefresh, DefaultRegistryRefresh)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -169,6 +182,7 @@ func (c *Config) check() error {
 		{"WSPort", c.WSPort < 0, c.WSPort},
 		{"WSSPort", c.WSSPort < 0, c.WSSPort},
 		{"PushTimeout", c.PushTimeout < 0, c.PushTimeout},
+		{"RegistryRefresh", c.RegistryRefresh < 0, c.RegistryRefresh},
 	} {
 		if f.neg {
 			return fmt.Errorf("%w: %s %v is negative", ErrConfig, f.name, f.v)

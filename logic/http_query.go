@@ -1,6 +1,7 @@
 package logic
 
 import (
+	"context"
 	"net/http"
 	"strings"
 )
@@ -62,13 +63,16 @@ func (l *Logic) handleNodesWeighted(w http.ResponseWriter, r *http.Request) {
 		region = l.cfg.RegionOf(r)
 	}
 	web := strings.EqualFold(p.platform, PlatformWeb)
-	writeData(w, l.nodesWeighted(region, web))
+	writeData(w, l.nodesWeighted(r.Context(), region, web))
 }
 
 // nodesWeighted returns the /nodes/weighted answer for a caller in region.
-func (l *Logic) nodesWeighted(region string, web bool) NodesWeighted {
+func (l *Logic) nodesWeighted(ctx context.Context, region string, web bool) NodesWeighted {
 	c := &l.cfg
-	nodes := l.reg.pickNodes(region, c.RegionFactor, web, c.HostDomain, c.Now())
+	nodes, picked := l.reg.pick(region, c.RegionFactor, web, c.HostDomain, c.Now())
+	if picked != "" {
+		l.nodes.picked(ctx, picked)
+	}
 	if len(nodes) == 0 {
 		nodes = []string{c.DefaultDomain}
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goimx/goim/logic/logicrpc"
 	"github.com/google/go-cmp/cmp"
@@ -14,9 +15,12 @@ import (
 
 // httpEnv is a Logic with two comets, two jobs and a few sessions:
 // k1 (mid 1) and k2 (mid 1) on c1, k3 (mid 2) on c2.
-func httpEnv(t *testing.T) *testEnv {
+func httpEnv(t *testing.T) *testEnv { return httpEnvWith(t, nil) }
+
+// httpEnvWith is httpEnv with the Config changed by mod.
+func httpEnvWith(t *testing.T, mod func(*Config)) *testEnv {
 	t.Helper()
-	e := newTestEnv(t, nil)
+	e := newTestEnv(t, mod)
 	c1 := logicrpc.NodeInfo{
 		ID: "c1", Kind: logicrpc.KindComet, RPCAddr: "192.168.1.30:3109", Addrs: []string{"47.89.10.97"},
 		Hostname: "test", Region: "sh", Zone: "sh001", Env: "dev", Weight: 10, ConnCount: 1, IPCount: 1,
@@ -90,9 +94,14 @@ func runHTTPCases(t *testing.T, h http.Handler, cases []httpCase) {
 
 func TestHTTPPush(t *testing.T) {
 	e := httpEnv(t)
+	runHTTPCases(t, e.l.Handler(), httpPushCases())
+}
+
+// httpPushCases are the push requests to an httpEnv and their answers.
+func httpPushCases() []httpCase {
 	big := strings.Repeat("x", DefaultMaxMessageSize+1)
 	full := strings.Repeat("x", DefaultMaxMessageSize)
-	runHTTPCases(t, e.l.Handler(), []httpCase{
+	return []httpCase{
 		{"keys", "POST", "/goim/push/keys?operation=1000&keys=k1&keys=k3", "hi", 200, `{"code":0,"message":"","data":{"conns":2,"comets":2}}`},
 		{"keys duplicate and offline", "POST", "/goim/push/keys?operation=1000&keys=k1&keys=k1&keys=nope", "hi", 200, `{"code":0,"message":"","data":{"conns":1,"comets":1}}`},
 		{"keys all offline", "POST", "/goim/push/keys?operation=1000&keys=nope", "hi", 200, `{"code":0,"message":"","data":{"conns":0,"comets":0}}`},
@@ -123,12 +132,18 @@ func TestHTTPPush(t *testing.T) {
 		{"all bad speed", "POST", "/goim/push/all?operation=1000&speed=fast", "hi", 400, `{"code":-400,"message":"bad parameter speed: not an int32: \"fast\""}`},
 		{"all negative speed", "POST", "/goim/push/all?operation=1000&speed=-1", "hi", 400, `{"code":-400,"message":"bad parameter speed: negative: \"-1\""}`},
 		{"all no operation", "POST", "/goim/push/all", "hi", 400, `{"code":-400,"message":"bad parameter operation: missing"}`},
-	})
+	}
 }
 
 func TestHTTPOnline(t *testing.T) {
 	e := httpEnv(t)
-	runHTTPCases(t, e.l.Handler(), []httpCase{
+	runHTTPCases(t, e.l.Handler(), httpOnlineCases())
+}
+
+// httpOnlineCases are the online requests to an httpEnv and their
+// answers.
+func httpOnlineCases() []httpCase {
+	return []httpCase{
 		{"top", "GET", "/goim/online/top?type=live&limit=2", "", 200, `{"code":0,"message":"","data":[{"room_id":"3000","count":300},{"room_id":"2000","count":200}]}`},
 		{"top all", "GET", "/goim/online/top?type=live&limit=10", "", 200,
 			`{"code":0,"message":"","data":[{"room_id":"3000","count":300},{"room_id":"2000","count":200},{"room_id":"1000","count":101}]}`},
@@ -145,18 +160,27 @@ func TestHTTPOnline(t *testing.T) {
 		{"total", "GET", "/goim/online/total", "", 200, `{"code":0,"message":"","data":{"conn_count":3,"ip_count":3}}`},
 		{"total DELETE", "DELETE", "/goim/online/total", "", 405, `{"code":-400,"message":"method DELETE not allowed, use GET"}`},
 		{"not found", "GET", "/goim/nope", "", 404, `{"code":-400,"message":"no such endpoint: /goim/nope"}`},
-	})
+	}
 }
 
 func TestHTTPNodes(t *testing.T) {
 	e := httpEnv(t)
+	runHTTPCases(t, e.l.Handler(), httpNodesCases(e.clock.Now()))
+	if status, _ := do(t, e.l.Handler(), "HEAD", "/goim/online/total", ""); status != 200 {
+		t.Errorf("HEAD status %d", status)
+	}
+}
+
+// httpNodesCases are the node requests to an httpEnv whose nodes last
+// reported at seen, and their answers.
+func httpNodesCases(seen time.Time) []httpCase {
 	instances := `{"code":0,"message":"","data":[{
 		"region":"sh","zone":"sh001","env":"dev","appid":"goim.comet","hostname":"test",
-		"addrs":["rpc://192.168.1.30:3109"],"version":"","latest_timestamp":` + itoa(e.clock.Now().UnixNano()) + `,
+		"addrs":["rpc://192.168.1.30:3109"],"version":"","latest_timestamp":` + itoa(seen.UnixNano()) + `,
 		"metadata":{"addrs":"47.89.10.97","conn_count":"1","ip_count":"1","offline":"false","weight":"10"}
 	},{
 		"region":"","zone":"","env":"","appid":"goim.comet","hostname":"c2",
-		"addrs":["rpc://10.0.0.1:3109"],"version":"","latest_timestamp":` + itoa(e.clock.Now().UnixNano()) + `,
+		"addrs":["rpc://10.0.0.1:3109"],"version":"","latest_timestamp":` + itoa(seen.UnixNano()) + `,
 		"metadata":{"addrs":"c2.addr","conn_count":"2","ip_count":"2","offline":"true","weight":"10"}
 	}]}`
 	weighted := func(nodes string) string {
@@ -164,16 +188,13 @@ func TestHTTPNodes(t *testing.T) {
 			"heartbeat":30,"heartbeat_max":3,"nodes":` + nodes + `,
 			"backoff":{"max_delay":300,"base_delay":3,"factor":1.8,"jitter":0.3}}}`
 	}
-	runHTTPCases(t, e.l.Handler(), []httpCase{
+	return []httpCase{
 		{"weighted android", "GET", "/goim/nodes/weighted?platform=android", "", 200, weighted(`["47.89.10.97"]`)},
 		{"weighted no platform", "GET", "/goim/nodes/weighted", "", 200, weighted(`["47.89.10.97"]`)},
 		{"weighted web", "GET", "/goim/nodes/weighted?platform=web", "", 200, weighted(`["test.goim.io"]`)},
 		{"weighted POST", "POST", "/goim/nodes/weighted", "", 405, `{"code":-400,"message":"method POST not allowed, use GET"}`},
 		{"instances", "GET", "/nodes/instances", "", 200, instances},
 		{"goim instances", "GET", "/goim/nodes/instances", "", 200, instances},
-	})
-	if status, _ := do(t, e.l.Handler(), "HEAD", "/goim/online/total", ""); status != 200 {
-		t.Errorf("HEAD status %d", status)
 	}
 }
 

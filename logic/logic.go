@@ -40,7 +40,8 @@ type Logic struct {
 	log      *slog.Logger
 	epoch    int64 // ReportReply.Epoch, fixed per process
 	sessions SessionStore
-	reg      *registry
+	reg      *registry // the registry every read uses
+	nodes    nodeStore // where reports go; keeps reg up to date
 	jobs     *jobPool
 	scratch  sync.Pool // *pushScratch
 	handler  http.Handler
@@ -76,9 +77,8 @@ func New(cfg Config, logger *slog.Logger) (*Logic, error) {
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
-	l.sessions = cfg.Sessions
-	if l.sessions == nil {
-		l.sessions = NewMemoryStore(MemoryStoreConfig{TTL: cfg.SessionTTL, Shards: cfg.SessionShards, Now: cfg.Now})
+	if err := l.openStores(); err != nil {
+		return nil, err
 	}
 	dial := cfg.DialJob
 	if dial == nil {
@@ -103,6 +103,39 @@ func New(cfg Config, logger *slog.Logger) (*Logic, error) {
 	return l, nil
 }
 
+// redisStartTimeout bounds the first load of the node registry from Redis
+// in New; Redis being down then does not keep Logic from starting.
+const redisStartTimeout = 2 * time.Second
+
+// openStores sets up the session store and the node store: in Redis when
+// Config.Redis is set, in memory otherwise.
+func (l *Logic) openStores() error {
+	cfg := &l.cfg
+	if cfg.Redis == "" {
+		l.sessions = cfg.Sessions
+		if l.sessions == nil {
+			l.sessions = NewMemoryStore(MemoryStoreConfig{TTL: cfg.SessionTTL, Shards: cfg.SessionShards, Now: cfg.Now})
+		}
+		l.nodes = memoryNodes{reg: l.reg}
+		return nil
+	}
+	if cfg.Sessions != nil {
+		return errors.New("logic: Config.Redis and Config.Sessions are both set")
+	}
+	c, err := dialRedis(cfg.Redis, &l.stats.store)
+	if err != nil {
+		return err
+	}
+	l.sessions = newRedisStore(c, cfg.SessionTTL)
+	l.nodes = newRedisNodes(c, l.reg, cfg.NodeTTL)
+	ctx, cancel := context.WithTimeout(context.Background(), redisStartTimeout)
+	defer cancel()
+	if err := l.nodes.refresh(ctx, cfg.Now()); err != nil {
+		l.log.Warn("logic: redis not available yet; pushes fail until it is", "redis", c.addr, "err", err)
+	}
+	return nil
+}
+
 // Config returns the configuration in use, defaults filled in.
 func (l *Logic) Config() Config { return l.cfg }
 
@@ -110,7 +143,9 @@ func (l *Logic) Config() Config { return l.cfg }
 // testing it with httptest.
 func (l *Logic) Handler() http.Handler { return l.handler }
 
-// Epoch returns the value this process answers in ReportReply.Epoch.
+// Epoch returns the value this process answers in ReportReply.Epoch with
+// the in-memory stores; with Redis, replies carry the store's epoch (see
+// Report).
 func (l *Logic) Epoch() int64 { return l.epoch }
 
 // ServeAPI serves the HTTP push API on ln until Shutdown or Close, then
@@ -173,20 +208,28 @@ func (l *Logic) stopBackground() error {
 	return err
 }
 
-// sweep periodically closes the clients of departed job nodes and purges
-// expired sessions.
+// sweep periodically closes the clients of departed job nodes, purges
+// expired sessions and, with Redis, reloads the node registry.
 func (l *Logic) sweep() {
 	defer close(l.done)
 	nodes := time.NewTicker(max(l.cfg.NodeTTL/2, 10*time.Millisecond))
 	defer nodes.Stop()
 	sessions := time.NewTicker(l.cfg.SessionSweep)
 	defer sessions.Stop()
+	var refresh <-chan time.Time // nil (never) for the memory node store
+	if _, mem := l.nodes.(memoryNodes); !mem {
+		t := time.NewTicker(l.cfg.RegistryRefresh)
+		defer t.Stop()
+		refresh = t.C
+	}
 	for {
 		select {
 		case <-l.stop:
 			return
 		case <-nodes.C:
 			l.jobs.retain(l.reg.liveJobIDs(l.cfg.Now()))
+		case <-refresh:
+			l.refreshNodes()
 		case <-sessions.C:
 			if s, ok := l.sessions.(sweeper); ok {
 				if n := s.Sweep(); n > 0 {
@@ -194,6 +237,21 @@ func (l *Logic) sweep() {
 				}
 			}
 		}
+	}
+}
+
+// refreshNodes reloads the node registry from the shared store, logging
+// when it starts and stops failing.
+func (l *Logic) refreshNodes() {
+	ctx, cancel := context.WithTimeout(context.Background(), max(l.cfg.NodeTTL/2, l.cfg.RegistryRefresh))
+	defer cancel()
+	failing := l.nodes.err() != nil
+	err := l.nodes.refresh(ctx, l.cfg.Now())
+	switch {
+	case err != nil && !failing:
+		l.log.Error("logic: node registry refresh failed", "err", err)
+	case err == nil && failing:
+		l.log.Info("logic: node registry refresh works again")
 	}
 }
 

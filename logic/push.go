@@ -201,6 +201,9 @@ func (l *Logic) pushAll(ctx context.Context, sc *pushScratch, op, speed int32, m
 func (l *Logic) sendJob(ctx context.Context, now time.Time, route string, msg *jobrpc.PushMsg) error {
 	j, ok := l.reg.pickJob(route, now)
 	if !ok {
+		if err := l.nodes.err(); err != nil {
+			return fmt.Errorf("%w (node registry not refreshed: %w)", ErrNoJob, err)
+		}
 		return ErrNoJob
 	}
 	svc, err := l.jobs.get(&j)

@@ -80,16 +80,23 @@ func (l *Logic) Heartbeat(ctx context.Context, req *logicrpc.HeartbeatReq) error
 
 // Report implements logicrpc.Service: it records the node and its room
 // counts. For a comet the reply's RoomCount holds the cluster-wide counts
-// of the rooms the comet reported (not of every room).
-func (l *Logic) Report(_ context.Context, req *logicrpc.ReportReq) (*logicrpc.ReportReply, error) {
-	known, counts, err := l.reg.report(req, l.cfg.Now())
+// of the rooms the comet reported (not of every room). The reply's Epoch
+// is this process's (Epoch) with the in-memory stores; with Redis it is
+// the shared store's, the same from every logic node, and changes only
+// when Redis lost its data.
+func (l *Logic) Report(ctx context.Context, req *logicrpc.ReportReq) (*logicrpc.ReportReply, error) {
+	res, err := l.nodes.report(ctx, req, l.cfg.Now())
 	if err != nil {
 		return nil, err
 	}
-	if !known {
+	if !res.known {
 		l.log.Info("logic: node joined", "kind", req.Node.Kind, "id", req.Node.ID, "rpc", req.Node.RPCAddr)
 	}
-	return &logicrpc.ReportReply{Epoch: l.epoch, Known: known, RoomCount: counts}, nil
+	epoch := res.epoch
+	if epoch == 0 {
+		epoch = l.epoch
+	}
+	return &logicrpc.ReportReply{Epoch: epoch, Known: res.known, RoomCount: res.counts}, nil
 }
 
 // Receive implements logicrpc.Service: it logs the message at debug level
@@ -123,6 +130,18 @@ func (l *Logic) Sessions(ctx context.Context, req *logicrpc.SessionsReq) error {
 	if req.Server == "" {
 		return fmt.Errorf("%w: sessions without server", logicrpc.ErrBadRequest)
 	}
+	if b, ok := l.sessions.(batchRenewer); ok {
+		all := make([]Session, 0, len(req.Sessions))
+		for _, s := range req.Sessions {
+			if s.Key != "" {
+				all = append(all, Session{Mid: s.Mid, Key: s.Key, Server: req.Server, ConnID: s.ConnID})
+			}
+		}
+		if err := b.renewAll(ctx, all); err != nil {
+			return fmt.Errorf("logic: sessions: %w", err)
+		}
+		return nil
+	}
 	for _, s := range req.Sessions {
 		if s.Key == "" {
 			continue
@@ -133,4 +152,10 @@ func (l *Logic) Sessions(ctx context.Context, req *logicrpc.SessionsReq) error {
 		}
 	}
 	return nil
+}
+
+// batchRenewer is implemented by session stores that renew many sessions
+// at once faster than one by one (the Redis store).
+type batchRenewer interface {
+	renewAll(ctx context.Context, sessions []Session) error
 }

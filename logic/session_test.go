@@ -34,9 +34,39 @@ func byMids(t *testing.T, s SessionStore, mids ...int64) []Route {
 	return rs
 }
 
-func TestMemoryStoreLookups(t *testing.T) {
+// storeCase is one SessionStore under the contract tests, with the means
+// to let time pass for it.
+type storeCase struct {
+	name    string
+	s       SessionStore
+	ttl     time.Duration
+	advance func(time.Duration) // lets d pass for the store's clock
+	mem     *MemoryStore        // nil but for the memory store
+}
+
+// forEachStore runs test against a fresh MemoryStore (fake clock, TTL one
+// minute) and a fresh Redis store (real clock, TTL 3 s; skipped
+// without Redis outside CI).
+func forEachStore(t *testing.T, test func(t *testing.T, c *storeCase)) {
+	t.Run("memory", func(t *testing.T) {
+		clock := newFakeClock()
+		m := newTestStore(clock)
+		test(t, &storeCase{name: "memory", s: m, ttl: time.Minute, advance: clock.Advance, mem: m})
+	})
+	t.Run("redis", func(t *testing.T) {
+		c, err := dialRedis(redisForTest(t), new(redisCounts))
+		must(t, err)
+		s := newRedisStore(c, 3*time.Second)
+		t.Cleanup(func() { s.Close() })
+		test(t, &storeCase{name: "redis", s: s, ttl: 3 * time.Second, advance: time.Sleep})
+	})
+}
+
+func TestSessionStoreLookups(t *testing.T) { forEachStore(t, testSessionStoreLookups) }
+
+func testSessionStoreLookups(t *testing.T, c *storeCase) {
 	ctx := context.Background()
-	s := newTestStore(newFakeClock())
+	s := c.s
 	for _, ss := range []Session{
 		{Mid: 1, Key: "a", Server: "c1", ConnID: 1},
 		{Mid: 1, Key: "b", Server: "c2", ConnID: 2},
@@ -65,14 +95,18 @@ func TestMemoryStoreLookups(t *testing.T) {
 			}
 		})
 	}
-	if n := s.Len(); n != 4 {
-		t.Errorf("Len = %d, want 4", n)
+	if c.mem != nil {
+		if n := c.mem.Len(); n != 4 {
+			t.Errorf("Len = %d, want 4", n)
+		}
 	}
 }
 
-// TestMemoryStoreReconnect is goim's lost-mapping bug: the replaced
+// TestSessionStoreReconnect is goim's lost-mapping bug: the replaced
 // connection's Disconnect arrives after the new Connect with the same key.
-func TestMemoryStoreReconnect(t *testing.T) {
+func TestSessionStoreReconnect(t *testing.T) { forEachStore(t, testSessionStoreReconnect) }
+
+func testSessionStoreReconnect(t *testing.T, c *storeCase) {
 	ctx := context.Background()
 	tests := []struct {
 		name string
@@ -85,7 +119,7 @@ func TestMemoryStoreReconnect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newTestStore(newFakeClock())
+			s := c.s
 			must(t, s.Put(ctx, tt.old))
 			must(t, s.Put(ctx, tt.new))
 			removed, err := s.Delete(ctx, tt.old)
@@ -114,32 +148,35 @@ func TestMemoryStoreReconnect(t *testing.T) {
 	}
 }
 
-func TestMemoryStoreExpiry(t *testing.T) {
+func TestSessionStoreExpiry(t *testing.T) { forEachStore(t, testSessionStoreExpiry) }
+
+func testSessionStoreExpiry(t *testing.T, c *storeCase) {
 	ctx := context.Background()
-	clock := newFakeClock()
-	s := newTestStore(clock)
+	s := c.s
 	a := Session{Mid: 1, Key: "a", Server: "c1", ConnID: 1}
 	b := Session{Mid: 1, Key: "b", Server: "c1", ConnID: 2}
 	must(t, s.Put(ctx, a))
 	must(t, s.Put(ctx, b))
-	clock.Advance(40 * time.Second)
+	c.advance(c.ttl * 2 / 3)
 	live, err := s.Renew(ctx, a)
 	must(t, err)
 	if !live {
 		t.Error("Renew of a live session reported it absent")
 	}
-	clock.Advance(30 * time.Second) // b is 70s old, a renewed 30s ago
+	c.advance(c.ttl / 2) // b is 7/6 TTL old, a renewed 1/2 TTL ago
 	if diff := cmp.Diff([]Route{{"a", "c1"}}, byKeys(t, s, "a", "b")); diff != "" {
 		t.Errorf("after expiry, by keys (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]Route{{"a", "c1"}}, byMids(t, s, 1)); diff != "" {
 		t.Errorf("after expiry, by mid (-want +got):\n%s", diff)
 	}
-	if n := s.Sweep(); n != 1 {
-		t.Errorf("Sweep removed %d, want 1", n)
-	}
-	if n := s.Len(); n != 1 {
-		t.Errorf("Len after sweep = %d, want 1", n)
+	if c.mem != nil {
+		if n := c.mem.Sweep(); n != 1 {
+			t.Errorf("Sweep removed %d, want 1", n)
+		}
+		if n := c.mem.Len(); n != 1 {
+			t.Errorf("Len after sweep = %d, want 1", n)
+		}
 	}
 	// A heartbeat restores an expired (or lost) session.
 	live, err = s.Renew(ctx, b)
@@ -152,9 +189,13 @@ func TestMemoryStoreExpiry(t *testing.T) {
 	}
 }
 
-func TestMemoryStoreRenewKeepsNewerOwner(t *testing.T) {
+func TestSessionStoreRenewKeepsNewerOwner(t *testing.T) {
+	forEachStore(t, testSessionStoreRenewKeepsNewerOwner)
+}
+
+func testSessionStoreRenewKeepsNewerOwner(t *testing.T, c *storeCase) {
 	ctx := context.Background()
-	s := newTestStore(newFakeClock())
+	s := c.s
 	must(t, s.Put(ctx, Session{Mid: 1, Key: "k", Server: "c2", ConnID: 9}))
 	if _, err := s.Renew(ctx, Session{Mid: 1, Key: "k", Server: "c1", ConnID: 1}); err != nil {
 		t.Fatal(err)
@@ -164,17 +205,23 @@ func TestMemoryStoreRenewKeepsNewerOwner(t *testing.T) {
 	}
 }
 
-// TestMemoryStoreConcurrent races connects, heartbeats, disconnects and
+// TestSessionStoreConcurrent races connects, heartbeats, disconnects and
 // look-ups on overlapping keys; run it with -race.
-func TestMemoryStoreConcurrent(t *testing.T) {
+func TestSessionStoreConcurrent(t *testing.T) { forEachStore(t, testSessionStoreConcurrent) }
+
+func testSessionStoreConcurrent(t *testing.T, c *storeCase) {
 	ctx := context.Background()
-	s := newTestStore(newFakeClock())
+	s := c.s
+	rounds := 500
+	if c.mem == nil {
+		rounds = 100 // a round trip per operation
+	}
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range 500 {
+			for i := range rounds {
 				ss := Session{Mid: int64(i % 7), Key: fmt.Sprint("k", i%50), Server: fmt.Sprint("c", w), ConnID: uint64(i)}
 				_ = s.Put(ctx, ss)
 				_, _ = s.Renew(ctx, ss)

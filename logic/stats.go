@@ -8,8 +8,8 @@ import "sync/atomic"
 type Stats struct {
 	// Sessions is the number of sessions in the store, expired ones not
 	// yet swept included, or -1 when the store cannot tell (it has no
-	// Len() int method, as a custom Config.Sessions may not; MemoryStore
-	// has one).
+	// Len() int method, as a custom Config.Sessions or the Redis store
+	// may not; MemoryStore has one).
 	Sessions int
 	// Comets is the number of live comet nodes, offline ones included.
 	Comets int
@@ -46,6 +46,14 @@ type Stats struct {
 	Disconnects uint64
 	// Heartbeats counts the Heartbeat calls answered without error.
 	Heartbeats uint64
+
+	// StoreOps counts the round trips to the shared store (Redis, with
+	// Config.Redis): session writes and look-ups, node reports, registry
+	// refreshes. The in-memory stores count none.
+	StoreOps uint64
+	// StoreErrors counts the StoreOps that failed: Redis unreachable,
+	// timed out or answering an error.
+	StoreErrors uint64
 }
 
 // PushCounts counts pushes by kind.
@@ -80,6 +88,7 @@ type counters struct {
 	connectsRefused atomic.Uint64
 	disconnects     atomic.Uint64
 	heartbeats      atomic.Uint64
+	store           redisCounts
 }
 
 // countPush counts one push of kind that ended with err (nil: accepted).
@@ -120,6 +129,8 @@ func (l *Logic) Stats() Stats {
 		ConnectsRefused: c.connectsRefused.Load(),
 		Disconnects:     c.disconnects.Load(),
 		Heartbeats:      c.heartbeats.Load(),
+		StoreOps:        c.store.ops.Load(),
+		StoreErrors:     c.store.errors.Load(),
 	}
 	if sc, ok := l.sessions.(sessionCounter); ok {
 		s.Sessions = sc.Len()

@@ -45,6 +45,8 @@ func (lf *LogicFlags) register() {
 	f.int32(&b.BaseDelay, "backoff-base-delay", 3, 1, math.MaxInt32, "client reconnect backoff: first delay in seconds")
 	f.float(&b.Factor, "backoff-factor", 1.8, 1, "client reconnect backoff: growth factor")
 	f.float(&b.Jitter, "backoff-jitter", 0.3, 0, "client reconnect backoff: jitter fraction")
+	f.str(&c.Redis, "redis", "", "Redis URL (redis://[user:password@]host:port/db) that holds sessions, online counts and the node registry, shared by every logic node of a cluster; empty keeps them in this process's memory (one logic node)")
+	f.duration(&c.RegistryRefresh, "registry-refresh", logic.DefaultRegistryRefresh, time.Millisecond, "with -@redis: how often this node reloads its copy of the node registry from Redis (also right after each report it takes)")
 	f.duration(&c.PushTimeout, "push-timeout", logic.DefaultPushTimeout, time.Millisecond, "how long a push waits for a job to accept it before answering -500")
 	lf.rpc.register(f, true, true)
 }
@@ -97,5 +99,5 @@ func (t *LogicTier) StatsAttrs() []any {
 		"rooms", s.Rooms, "push_keys", s.Pushes.Keys, "push_mids", s.Pushes.Mids, "push_room", s.Pushes.Room,
 		"push_all", s.Pushes.All, "push_failed", s.PushFailures.Total(), "bad_requests", s.BadRequests,
 		"connects", s.Connects, "connects_refused", s.ConnectsRefused, "disconnects", s.Disconnects,
-		"heartbeats", s.Heartbeats}
+		"heartbeats", s.Heartbeats, "store_ops", s.StoreOps, "store_errors", s.StoreErrors}
 }
