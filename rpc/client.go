@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -17,7 +18,8 @@ type ClientConfig struct {
 	// closes the connection. Keep it equal to the server's. 0 means
 	// DefaultMaxFrameSize.
 	MaxFrameSize int
-	// DialTimeout bounds one dial. 0 means 3s.
+	// DialTimeout bounds one dial, with its TLS and secret handshakes. 0
+	// means 3s.
 	DialTimeout time.Duration
 	// MinBackoff and MaxBackoff bound the wait after a failed dial; it
 	// doubles from MinBackoff up to MaxBackoff, with jitter, and restarts
@@ -29,17 +31,34 @@ type ClientConfig struct {
 	// whose peer does not take it in time is closed (and redialled). 0
 	// means 10s.
 	WriteTimeout time.Duration
+	// Secret is the cluster secret; it must be the server's. When set,
+	// every connection runs the challenge-response handshake described in
+	// the package doc before any frame: a dial whose handshake fails (a
+	// different secret, a server without one) is a failed dial, counted
+	// in AuthFailures and logged. Nil: no handshake, and a server that
+	// has a secret refuses the connection.
+	Secret []byte
+	// TLSConfig, when set, makes every connection TLS (ClientTLSConfig
+	// builds one from PEM files); an empty ServerName is taken from the
+	// dialled address. Nil: plain TCP.
+	TLSConfig *tls.Config
+	// PingInterval is how long a connection may go without a frame
+	// written before the client sends a keepalive (PingMethod), so that
+	// the server's IdleTimeout never closes a healthy but quiet link. 0
+	// means DefaultPingInterval; negative means no keepalives.
+	PingInterval time.Duration
 }
 
 // ClientStats are a Client's counters since it was made.
 type ClientStats struct {
-	Connected   bool   // a connection is up now
-	Dials       uint64 // dial attempts
-	DialErrors  uint64 // failed dial attempts
-	ConnsLost   uint64 // connections that broke (not counting Close)
-	FramesOut   uint64 // frames queued for writing (calls and one-way messages)
-	FramesIn    uint64 // frames read (replies and errors)
-	LateReplies uint64 // replies dropped because their caller had given up
+	Connected    bool   // a connection is up now
+	Dials        uint64 // dial attempts
+	DialErrors   uint64 // failed dial attempts
+	ConnsLost    uint64 // connections that broke (not counting Close)
+	FramesOut    uint64 // frames queued for writing (calls and one-way messages)
+	FramesIn     uint64 // frames read (replies and errors)
+	LateReplies  uint64 // replies dropped because their caller had given up
+	AuthFailures uint64 // dials whose TLS or secret handshake failed (counted in DialErrors too)
 }
 
 // Client calls one server over one connection, shared by all callers.
@@ -68,8 +87,8 @@ type Client struct {
 	closed      bool
 	totals      ClientStats // frame counters of connections already gone
 
-	dials, dialErrors, connsLost atomic.Uint64
-	wg                           sync.WaitGroup // connectLoop and the connection goroutines
+	dials, dialErrors, connsLost, authFailures atomic.Uint64
+	wg                                         sync.WaitGroup // connectLoop and the connection goroutines
 }
 
 // NewClient returns a Client for the server at addr ("host:port"). It does
@@ -91,6 +110,9 @@ func NewClient(addr string, cfg ClientConfig, logger *slog.Logger) *Client {
 	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 10 * time.Second
+	}
+	if cfg.PingInterval == 0 {
+		cfg.PingInterval = DefaultPingInterval
 	}
 	if logger == nil {
 		logger = slog.Default()
@@ -216,5 +238,6 @@ func (c *Client) Stats() ClientStats {
 	st.Dials = c.dials.Load()
 	st.DialErrors = c.dialErrors.Load()
 	st.ConnsLost = c.connsLost.Load()
+	st.AuthFailures = c.authFailures.Load()
 	return st
 }

@@ -26,9 +26,10 @@ type clientConn struct {
 	w    *connWriter
 	made time.Time // when the connection was made
 
-	mu      sync.Mutex // guards pending and err
+	mu      sync.Mutex // guards pending, err and pinger
 	pending map[uint32]*call
-	err     error // set once, when the connection became unusable
+	err     error       // set once, when the connection became unusable
+	pinger  *time.Timer // the next keepalive check; stopped by fail
 
 	framesIn    atomic.Uint64
 	lateReplies atomic.Uint64
@@ -130,6 +131,9 @@ func (cc *clientConn) fail(err error) {
 	cc.err = err
 	pending := cc.pending
 	cc.pending = nil
+	if cc.pinger != nil {
+		cc.pinger.Stop()
+	}
 	cc.mu.Unlock()
 	cc.conn.Close()
 	cc.w.close(err)
