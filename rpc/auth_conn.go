@@ -16,7 +16,7 @@ func (c *serverConn) handshake() error {
 	if cfg.TLSConfig == nil && cfg.Secret == nil {
 		return nil
 	}
-	if err := c.conn.SetDeadline(time.Now().Add(cfg.HandshakeTimeout)); err != nil {
+	if err := c.setHandshakeDeadline(time.Now().Add(cfg.HandshakeTimeout)); err != nil {
 		return fmt.Errorf("%w: %w", ErrAuth, err)
 	}
 	if cfg.TLSConfig != nil {
@@ -35,7 +35,7 @@ func (c *serverConn) handshake() error {
 			return err
 		}
 	}
-	return c.conn.SetDeadline(time.Time{})
+	return c.setHandshakeDeadline(time.Time{})
 }
 
 // unexpectedHello turns the error that ended the read loop into one
@@ -72,14 +72,17 @@ func (c *Client) dialSecure(ctx context.Context) (net.Conn, error) {
 	return conn, nil
 }
 
-// handshake secures a freshly dialled nc: it returns the connection frames
-// travel on (nc, or a TLS connection over it).
+// handshake secures a freshly dialled nc within ctx (its deadline, and
+// Close, which cancels it): it returns the connection frames travel on
+// (nc, or a TLS connection over it).
 func (c *Client) handshake(ctx context.Context, nc net.Conn) (net.Conn, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		if err := nc.SetDeadline(dl); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrAuth, err)
 		}
 	}
+	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Now()) })
+	defer stop()
 	conn := nc
 	if c.cfg.TLSConfig != nil {
 		cfg := c.cfg.TLSConfig
@@ -105,6 +108,9 @@ func (c *Client) handshake(ctx context.Context, nc net.Conn) (net.Conn, error) {
 		if err := clientAuth(conn, c.cfg.Secret, binding); err != nil {
 			return nil, err
 		}
+	}
+	if !stop() {
+		return nil, fmt.Errorf("%w: %w", ErrAuth, ctx.Err())
 	}
 	if err := nc.SetDeadline(time.Time{}); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrAuth, err)

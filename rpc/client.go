@@ -68,7 +68,8 @@ type ClientStats struct {
 // methods are safe for concurrent use.
 //
 // Lock order: Client.mu, then a connection's connWriter.mu; clientConn.mu is
-// never held with another lock.
+// never held with another lock (the keepalive takes connWriter.mu, then
+// clientConn.mu, one after the other).
 type Client struct {
 	addr     string
 	cfg      ClientConfig

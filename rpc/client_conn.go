@@ -33,10 +33,11 @@ type clientConn struct {
 
 	framesIn    atomic.Uint64
 	lateReplies atomic.Uint64
+	pingFrames  atomic.Uint64 // frames queued at the last keepalive check
 }
 
 func newClientConn(c *Client, nc net.Conn) *clientConn {
-	return &clientConn{
+	cc := &clientConn{
 		c:       c,
 		conn:    nc,
 		fr:      frameReader{r: bufio.NewReaderSize(nc, readBufferSize), maxFrame: c.cfg.MaxFrameSize},
@@ -44,6 +45,8 @@ func newClientConn(c *Client, nc net.Conn) *clientConn {
 		made:    time.Now(),
 		pending: make(map[uint32]*call),
 	}
+	cc.startPinger()
+	return cc
 }
 
 // register adds cl as pending under the next seq of counter that no

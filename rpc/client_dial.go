@@ -170,7 +170,6 @@ func (c *Client) startConnLocked(nc net.Conn) {
 		cc.w.loop()
 	}()
 	go cc.readLoop()
-	cc.schedulePing(0)
 }
 
 // connLost forgets cc, which broke with err, and starts reconnecting

@@ -148,3 +148,18 @@ func TestMaxConnsRefuses(t *testing.T) {
 		t.Errorf("ConnsRefused = %d, want 1", st.ConnsRefused)
 	}
 }
+
+// TestShutdownDuringHandshake: Shutdown does not wait for a peer that
+// never finishes its handshake.
+func TestShutdownDuringHandshake(t *testing.T) {
+	s := startServer(t, "", ServerConfig{Secret: secretA, HandshakeTimeout: time.Minute}, nil, nil)
+	nc := dialRaw(t, s.addr)
+	nc.Write([]byte(authMagic)) // a hello begun, never finished
+	waitFor(t, 10*time.Second, "connection accepted", func() bool { return s.Stats().Conns == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	expectClosed(t, nc)
+}

@@ -55,28 +55,40 @@ func (c *serverConn) moveIdleDeadline(t time.Time) {
 	}
 }
 
-// schedulePing arms the keepalive: after PingInterval, ping sends a ping
-// when nothing was written meanwhile.
-func (cc *clientConn) schedulePing(lastFrames uint64) {
-	d := cc.c.cfg.PingInterval
-	if d <= 0 {
-		return
+// setHandshakeDeadline sets the read and write deadline of the handshakes
+// to t (the zero time clears it), keeping a drain's read deadline of now.
+func (c *serverConn) setHandshakeDeadline(t time.Time) error {
+	c.deadlineMu.Lock()
+	defer c.deadlineMu.Unlock()
+	if err := c.conn.SetDeadline(t); err != nil {
+		return err
 	}
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	if cc.err != nil {
-		return
+	if c.draining {
+		return c.conn.SetReadDeadline(time.Now())
 	}
-	cc.pinger = time.AfterFunc(d, func() { cc.ping(lastFrames) })
+	return nil
 }
 
-// ping sends a keepalive when no frame was queued since the last check
-// (lastFrames frames), then arms the next check.
-func (cc *clientConn) ping(lastFrames uint64) {
-	if cc.w.framesOut() == lastFrames {
+// startPinger arms the keepalive of a new connection: every PingInterval,
+// ping sends a ping when nothing was queued since the last check.
+func (cc *clientConn) startPinger() {
+	if d := cc.c.cfg.PingInterval; d > 0 {
+		cc.pinger = time.AfterFunc(d, cc.ping)
+	}
+}
+
+// ping sends a keepalive when no frame was queued since the last check,
+// then arms the next check unless the connection failed.
+func (cc *clientConn) ping() {
+	if cc.w.framesOut() == cc.pingFrames.Load() {
 		ctx, cancel := context.WithTimeout(context.Background(), cc.c.cfg.WriteTimeout)
-		cc.w.writeFrame(ctx, header{kind: KindOneway, method: PingMethod}, nil, false) // an error shows in the read loop too
+		cc.w.writeFrame(ctx, header{kind: KindOneway, method: PingMethod}, nil, false) // a failed write shows in the read loop too
 		cancel()
 	}
-	cc.schedulePing(cc.w.framesOut())
+	cc.pingFrames.Store(cc.w.framesOut())
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.err == nil {
+		cc.pinger.Reset(cc.c.cfg.PingInterval)
+	}
 }

@@ -99,8 +99,8 @@ type ServerStats struct {
 // Server serves calls and one-way messages on the connections it accepts.
 // Its methods are safe for concurrent use.
 //
-// Lock order: Server.mu, then a connection's connWriter.mu; regMu is never
-// held with another lock.
+// Lock order: Server.mu, then a connection's connWriter.mu; regMu and a
+// connection's deadlineMu are never held with another lock.
 type Server struct {
 	cfg      ServerConfig
 	logger   *slog.Logger

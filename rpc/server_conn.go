@@ -121,6 +121,8 @@ func (c *serverConn) startIO() {
 // logClose logs once why the connection ended.
 func (c *serverConn) logClose(err error, graceful bool) {
 	switch {
+	case graceful:
+		c.logger.Debug("rpc: connection closed by shutdown")
 	case errors.Is(err, ErrAuth):
 		c.authFailed.Store(true)
 		c.logger.Warn("rpc: closing connection: authentication failed", "err", err)
@@ -130,8 +132,6 @@ func (c *serverConn) logClose(err error, graceful bool) {
 	case !graceful && errors.Is(err, os.ErrDeadlineExceeded):
 		c.idleClosed.Store(true)
 		c.logger.Info("rpc: closing idle connection", "idle_timeout", c.s.cfg.IdleTimeout)
-	case graceful:
-		c.logger.Debug("rpc: connection closed by shutdown")
 	case isEOF(err):
 		c.logger.Debug("rpc: connection closed by peer")
 	default:
