@@ -320,9 +320,7 @@ func TestHandshakeDeadlineAndGarbage(t *testing.T) {
 			}
 			expectClosed(t, nc)
 			waitAuthFailures(t, s.testServer, 1)
-			if st := s.Stats(); st.Conns != 0 {
-				t.Errorf("Conns = %d after the failure", st.Conns)
-			}
+			waitFor(t, 10*time.Second, "the connection forgotten", func() bool { return s.Stats().Conns == 0 })
 		})
 	}
 }

@@ -93,8 +93,8 @@ func TestIdleTimeoutClosesSilentConn(t *testing.T) {
 	s := startServer(t, "", ServerConfig{IdleTimeout: 100 * time.Millisecond}, nil, nil)
 	nc := dialRaw(t, s.addr)
 	expectClosed(t, nc)
-	waitFor(t, 10*time.Second, "idle close counted", func() bool { return s.Stats().IdleClosed == 1 })
-	if st := s.Stats(); st.Conns != 0 || st.AuthFailures != 0 || st.BadFrames != 0 {
+	waitFor(t, 10*time.Second, "idle close counted", func() bool { st := s.Stats(); return st.IdleClosed == 1 && st.Conns == 0 })
+	if st := s.Stats(); st.AuthFailures != 0 || st.BadFrames != 0 {
 		t.Errorf("stats %+v", st)
 	}
 }
@@ -103,13 +103,14 @@ func TestIdleTimeoutClosesSilentConn(t *testing.T) {
 // timeouts keeps its connection: its keepalives reset the server's idle
 // deadline.
 func TestPingKeepsQuietLinkOpen(t *testing.T) {
-	s := startServer(t, "", ServerConfig{IdleTimeout: 500 * time.Millisecond}, nil, func(s *Server) { s.Handle(1, echo) })
-	c := newTestClient(t, s.addr, ClientConfig{PingInterval: 20 * time.Millisecond})
+	const idle, ping = time.Second, 20 * time.Millisecond
+	s := startServer(t, "", ServerConfig{IdleTimeout: idle}, nil, func(s *Server) { s.Handle(1, echo) })
+	c := newTestClient(t, s.addr, ClientConfig{PingInterval: ping})
 	if _, err := c.Call(testCtx(t), 1, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "keepalives over three idle timeouts", func() bool {
-		return s.Stats().FramesIn >= 1+3*500/20/2 // a ping every 20ms, allowing for half of them late
+		return s.Stats().FramesIn >= 1+uint64(3*idle/ping/2) // allowing for half of the pings late
 	})
 	if st := s.Stats(); st.IdleClosed != 0 || st.Accepted != 1 || st.OnewayDropped != 0 {
 		t.Errorf("server stats %+v: want one connection, never closed, pings not counted as dropped", st)
