@@ -166,7 +166,7 @@ func clientAuth(rw io.ReadWriter, secret, binding []byte) error {
 	hello := make([]byte, helloLen)
 	if _, err := io.ReadFull(rw, hello); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return fmt.Errorf("%w: the server closed the connection instead of answering the handshake (is the cluster secret set on the server?): %w", ErrAuth, err)
+			return fmt.Errorf("%w: the server closed the connection instead of answering the handshake (has it no cluster secret, or is it at its connection limit?): %w", ErrAuth, err)
 		}
 		return fmt.Errorf("%w: reading the server hello: %w", ErrAuth, err)
 	}

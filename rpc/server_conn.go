@@ -41,9 +41,9 @@ type serverCall struct {
 // the workers write.
 type serverConn struct {
 	s      *Server
-	conn   net.Conn // as accepted: Close closes it
-	rw     net.Conn // what frames travel on: conn, or the TLS connection over it
-	open   *atomic.Int64
+	conn   net.Conn      // as accepted: Close closes it
+	rw     net.Conn      // what frames travel on: conn, or the TLS connection over it
+	open   *atomic.Int64 // connections open on the listener that accepted this one
 	logger *slog.Logger
 	fr     frameReader // made once the handshakes passed
 	w      *connWriter
@@ -129,7 +129,7 @@ func (c *serverConn) logClose(err error, graceful bool) {
 	case errors.Is(err, ErrFrameTooLarge) || errors.Is(err, ErrMalformedFrame):
 		c.badFrame.Store(true)
 		c.logger.Warn("rpc: closing connection: bad frame", "err", err)
-	case !graceful && errors.Is(err, os.ErrDeadlineExceeded):
+	case errors.Is(err, os.ErrDeadlineExceeded):
 		c.idleClosed.Store(true)
 		c.logger.Info("rpc: closing idle connection", "idle_timeout", c.s.cfg.IdleTimeout)
 	case isEOF(err):
