@@ -62,9 +62,9 @@ type Comet struct {
 	// cluster-wide count when logic knows it, else this node's.
 	counts atomic.Pointer[map[string]int32]
 
-	accepted, pushes, keyMisses atomic.Uint64
-	tcpConns, wsConns           atomic.Int64
-	closes                      [numCloseReasons]atomic.Uint64
+	accepted, pushes, keyMisses, badBatches atomic.Uint64
+	tcpConns, wsConns                       atomic.Int64
+	closes                                  [numCloseReasons]atomic.Uint64
 
 	// mu guards listeners, rpcAddr and stopped.
 	mu        sync.Mutex

@@ -39,11 +39,16 @@ func (cm *Comet) PushKeys(ctx context.Context, req *cometrpc.PushKeysReq) error 
 // batch is copied once into a shared message; each bucket holding the
 // room pushes it on the room's worker, so a room's batches stay in order.
 // It waits while a worker queue is full (until ctx ends or the comet
-// closes).
+// closes). A batch that is not whole packets is refused with ErrBadBatch
+// and written to no one.
 func (cm *Comet) BroadcastRoom(ctx context.Context, req *cometrpc.BroadcastRoomReq) error {
 	cm.pushes.Add(1)
 	if req.RoomID == "" || len(req.Batch) == 0 {
 		return cometrpc.ErrEmptyPush
+	}
+	if err := checkBatch(req.Batch); err != nil {
+		cm.badBatches.Add(1)
+		return err
 	}
 	var msg []byte
 	w := xxhash.Sum64String(req.RoomID) % uint64(cm.cfg.RoomWorkers)

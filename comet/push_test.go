@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -314,5 +315,41 @@ func TestPushRightAfterAuth(t *testing.T) {
 		if st := s.cm.Stats(); st.KeyMisses != 0 {
 			t.Errorf("%d pushes missed a connection that had its auth reply", st.KeyMisses)
 		}
+	})
+}
+
+// TestBroadcastRoomBadBatch: a batch that is not whole packets back to
+// back is refused, counted and written to no client; the next good batch
+// is the first thing the clients read.
+func TestBroadcastRoomBadBatch(t *testing.T) {
+	good := packetBytes(1000, "good")
+	bad := map[string][]byte{
+		"truncated body":     good[:len(good)-1],
+		"truncated header":   good[:10],
+		"trailing bytes":     append(bytes.Clone(good), 0, 0),
+		"packLen under 16":   append([]byte{0, 0, 0, 3}, good[4:]...),
+		"headerLen not 16":   append(append(bytes.Clone(good[:4]), 0, 17), good[6:]...),
+		"packLen past batch": slices.Concat(good, []byte{0, 0, 1, 0, 0, 16, 0, 1, 0, 0, 3, 232, 0, 0, 0, 0}, []byte("short")),
+		"raw bytes":          []byte("\r\nHTTP/1.1 200 OK\r\n\r\n<script>"),
+	}
+	transports(t, func(t *testing.T, dial func(testing.TB, *server) *client) {
+		s := startServer(t, Config{}, nil)
+		c := authed(t, s, dial, token{Key: "a", RoomID: "live://1"}, 1)
+		ctx := context.Background()
+		var n uint64
+		for name, batch := range bad {
+			err := s.cm.BroadcastRoom(ctx, &cometrpc.BroadcastRoomReq{RoomID: "live://1", Batch: batch})
+			if !errors.Is(err, ErrBadBatch) {
+				t.Errorf("%s: err %v, want ErrBadBatch", name, err)
+			}
+			n++
+			if st := s.cm.Stats(); st.BadBatches != n || st.Enqueued != 0 {
+				t.Fatalf("%s: BadBatches %d, Enqueued %d; want %d and 0", name, st.BadBatches, st.Enqueued, n)
+			}
+		}
+		if err := s.cm.BroadcastRoom(ctx, &cometrpc.BroadcastRoomReq{RoomID: "live://1", Batch: good}); err != nil {
+			t.Fatal(err)
+		}
+		expectPushes(t, c, good)
 	})
 }

@@ -8,10 +8,11 @@ type Stats struct {
 	Rooms    int // distinct rooms with a connection
 	IPs      int // distinct remote IPs of the connections
 
-	Accepted  uint64 // connections accepted since New
-	Pushes    uint64 // push requests served (PushKeys, BroadcastRoom, Broadcast)
-	Enqueued  uint64 // messages put on connection send queues
-	KeyMisses uint64 // PushKeys keys not held by this comet
+	Accepted   uint64 // connections accepted since New
+	Pushes     uint64 // push requests served (PushKeys, BroadcastRoom, Broadcast)
+	Enqueued   uint64 // messages put on connection send queues
+	KeyMisses  uint64 // PushKeys keys not held by this comet
+	BadBatches uint64 // BroadcastRoom batches refused as malformed (ErrBadBatch), written to no client
 
 	Drops  map[DropReason]uint64  // messages not queued, by reason (zero counts left out)
 	Closes map[CloseReason]uint64 // closed connections, by reason (zero counts left out)
@@ -21,14 +22,15 @@ type Stats struct {
 // read bucket by bucket, not as one atomic snapshot.
 func (cm *Comet) Stats() Stats {
 	st := Stats{
-		TCPConns:  int(cm.tcpConns.Load()),
-		WSConns:   int(cm.wsConns.Load()),
-		IPs:       cm.ips.count(),
-		Accepted:  cm.accepted.Load(),
-		Pushes:    cm.pushes.Load(),
-		KeyMisses: cm.keyMisses.Load(),
-		Drops:     make(map[DropReason]uint64),
-		Closes:    make(map[CloseReason]uint64),
+		TCPConns:   int(cm.tcpConns.Load()),
+		WSConns:    int(cm.wsConns.Load()),
+		IPs:        cm.ips.count(),
+		Accepted:   cm.accepted.Load(),
+		Pushes:     cm.pushes.Load(),
+		KeyMisses:  cm.keyMisses.Load(),
+		BadBatches: cm.badBatches.Load(),
+		Drops:      make(map[DropReason]uint64),
+		Closes:     make(map[CloseReason]uint64),
 	}
 	rooms := make(map[string]int32)
 	for _, b := range cm.buckets {

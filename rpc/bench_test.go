@@ -282,3 +282,41 @@ func BenchmarkPayloadDecodeScalars(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkConnect is the cost of a new connection and its first call
+// (dial, handshakes, one round trip, close), plain and with each security
+// option: paid once per connection, not per message.
+func BenchmarkConnect(b *testing.B) {
+	pki := newTestPKI(b, "bench")
+	tlsServer, err := ServerTLSConfig(pki.certFile, pki.keyFile, pki.caFile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tlsClient, err := ClientTLSConfig(pki.certFile, pki.keyFile, pki.caFile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name   string
+		server ServerConfig
+		client ClientConfig
+	}{
+		{"plain", ServerConfig{}, ClientConfig{}},
+		{"secret", ServerConfig{Secret: secretA}, ClientConfig{Secret: secretA}},
+		{"mTLS", ServerConfig{TLSConfig: tlsServer}, ClientConfig{TLSConfig: tlsClient}},
+		{"mTLS+secret", ServerConfig{TLSConfig: tlsServer, Secret: secretA}, ClientConfig{TLSConfig: tlsClient, Secret: secretA}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			ts := startServer(b, "", bc.server, nil, func(s *Server) { s.Handle(1, echo) })
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				c := NewClient(ts.addr, bc.client, discardLogger())
+				if _, err := c.Call(ctx, 1, nil, nil); err != nil {
+					b.Fatal(err)
+				}
+				c.Close()
+			}
+		})
+	}
+}

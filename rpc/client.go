@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -17,7 +18,8 @@ type ClientConfig struct {
 	// closes the connection. Keep it equal to the server's. 0 means
 	// DefaultMaxFrameSize.
 	MaxFrameSize int
-	// DialTimeout bounds one dial. 0 means 3s.
+	// DialTimeout bounds one dial, with its TLS and secret handshakes. 0
+	// means 3s.
 	DialTimeout time.Duration
 	// MinBackoff and MaxBackoff bound the wait after a failed dial; it
 	// doubles from MinBackoff up to MaxBackoff, with jitter, and restarts
@@ -35,6 +37,22 @@ type ClientConfig struct {
 	// goroutine and must not block. The reports are counted in
 	// ClientStats.OnewayErrors whether it is set or not.
 	OnewayError func(method uint16, tag uint32, err error)
+	// Secret is the cluster secret; it must be the server's. When set,
+	// every connection runs the challenge-response handshake described in
+	// the package doc before any frame: a dial whose handshake fails (a
+	// different secret, a server without one) is a failed dial, counted
+	// in AuthFailures and logged. Nil: no handshake, and a server that
+	// has a secret refuses the connection.
+	Secret []byte
+	// TLSConfig, when set, makes every connection TLS (ClientTLSConfig
+	// builds one from PEM files); an empty ServerName is taken from the
+	// dialled address. Nil: plain TCP.
+	TLSConfig *tls.Config
+	// PingInterval is how long a connection may go without a frame
+	// written before the client sends a keepalive (PingMethod), so that
+	// the server's IdleTimeout never closes a healthy but quiet link. 0
+	// means DefaultPingInterval; negative means no keepalives.
+	PingInterval time.Duration
 }
 
 // ClientStats are a Client's counters since it was made.
@@ -47,6 +65,7 @@ type ClientStats struct {
 	FramesIn     uint64 // frames read (replies and errors)
 	LateReplies  uint64 // replies dropped because their caller had given up
 	OnewayErrors uint64 // one-way messages the server reported as failed
+	AuthFailures uint64 // dials whose TLS or secret handshake failed (counted in DialErrors too)
 }
 
 // Client calls one server over one connection, shared by all callers.
@@ -56,7 +75,8 @@ type ClientStats struct {
 // methods are safe for concurrent use.
 //
 // Lock order: Client.mu, then a connection's connWriter.mu; clientConn.mu is
-// never held with another lock.
+// never held with another lock (the keepalive takes connWriter.mu, then
+// clientConn.mu, one after the other).
 type Client struct {
 	addr     string
 	cfg      ClientConfig
@@ -75,8 +95,8 @@ type Client struct {
 	closed      bool
 	totals      ClientStats // frame counters of connections already gone
 
-	dials, dialErrors, connsLost atomic.Uint64
-	wg                           sync.WaitGroup // connectLoop and the connection goroutines
+	dials, dialErrors, connsLost, authFailures atomic.Uint64
+	wg                                         sync.WaitGroup // connectLoop and the connection goroutines
 }
 
 // NewClient returns a Client for the server at addr ("host:port"). It does
@@ -98,6 +118,9 @@ func NewClient(addr string, cfg ClientConfig, logger *slog.Logger) *Client {
 	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 10 * time.Second
+	}
+	if cfg.PingInterval == 0 {
+		cfg.PingInterval = DefaultPingInterval
 	}
 	if logger == nil {
 		logger = slog.Default()
@@ -234,5 +257,6 @@ func (c *Client) Stats() ClientStats {
 	st.Dials = c.dials.Load()
 	st.DialErrors = c.dialErrors.Load()
 	st.ConnsLost = c.connsLost.Load()
+	st.AuthFailures = c.authFailures.Load()
 	return st
 }

@@ -26,17 +26,19 @@ type clientConn struct {
 	w    *connWriter
 	made time.Time // when the connection was made
 
-	mu      sync.Mutex // guards pending and err
+	mu      sync.Mutex // guards pending, err and pinger
 	pending map[uint32]*call
-	err     error // set once, when the connection became unusable
+	err     error       // set once, when the connection became unusable
+	pinger  *time.Timer // the next keepalive check; stopped by fail
 
 	framesIn     atomic.Uint64
 	lateReplies  atomic.Uint64
 	onewayErrors atomic.Uint64
+	pingFrames   atomic.Uint64 // frames queued at the last keepalive check
 }
 
 func newClientConn(c *Client, nc net.Conn) *clientConn {
-	return &clientConn{
+	cc := &clientConn{
 		c:       c,
 		conn:    nc,
 		fr:      frameReader{r: bufio.NewReaderSize(nc, readBufferSize), maxFrame: c.cfg.MaxFrameSize},
@@ -44,6 +46,8 @@ func newClientConn(c *Client, nc net.Conn) *clientConn {
 		made:    time.Now(),
 		pending: make(map[uint32]*call),
 	}
+	cc.startPinger()
+	return cc
 }
 
 // register adds cl as pending under the next seq of counter that no
@@ -162,6 +166,9 @@ func (cc *clientConn) fail(err error) {
 	cc.err = err
 	pending := cc.pending
 	cc.pending = nil
+	if cc.pinger != nil {
+		cc.pinger.Stop()
+	}
 	cc.mu.Unlock()
 	cc.conn.Close()
 	cc.w.close(err)

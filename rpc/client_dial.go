@@ -92,13 +92,13 @@ func (c *Client) waitBackoff(d time.Duration) bool {
 	return c.beginDial()
 }
 
-// dial makes one dial attempt, bounded by DialTimeout and Close.
+// dial makes one dial attempt, with its handshakes, bounded by
+// DialTimeout and Close.
 func (c *Client) dial() (net.Conn, error) {
 	c.dials.Add(1)
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.DialTimeout)
 	defer cancel()
-	var d net.Dialer
-	return d.DialContext(ctx, "tcp", c.addr)
+	return c.dialSecure(ctx)
 }
 
 // dialed records the outcome of a dial and reports whether to retry.

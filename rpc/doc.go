@@ -43,6 +43,58 @@
 // goroutine makes.
 //
 // A frame longer than the receiver's MaxFrameSize, shorter than the 7-byte
-// header, of an unknown kind, or an error frame without its code closes that
-// connection (and only it).
+// header, of an unknown kind, or an error frame without its code closes
+// that connection (and only it). A receiver never allocates ahead of the bytes that arrived: a frame bigger
+// than the 64 KiB read buffer is read into a buffer that starts at twice
+// that once the read buffer is full and doubles as it fills, so a peer
+// that claims a large frame and sends little of it holds little memory.
+//
+// # Authentication and TLS
+//
+// With a cluster secret (ServerConfig.Secret, ClientConfig.Secret, the same
+// on every tier) every connection is authenticated, in both directions, at
+// connect time, before any frame:
+//
+//	client -> server  hello:  "\xffGOIMRPC" | version 1 | Nc (32 random bytes)
+//	server -> client  hello:  "\xffGOIMRPC" | version 1 | Ns (32 random bytes)
+//	client -> server  proof:  HMAC-SHA256(secret, "goim rpc v1 client proof\x00" | Nc | Ns | binding)
+//	server -> client  proof:  HMAC-SHA256(secret, "goim rpc v1 server proof\x00" | Nc | Ns | binding)
+//
+// The secret never crosses the wire. Both nonces are fresh on every
+// connection, so a recorded proof is worthless on the next one; the role
+// labels differ, so a proof reflected to its sender fails; proofs are
+// compared in constant time. The client proves first, so an anonymous peer
+// gets nothing computed from the secret. On TLS, binding is 32 bytes of
+// the session's exported keying material (label "EXPORTER-goim-rpc-auth"),
+// so proofs cannot be relayed into another TLS session; on plain TCP it is
+// empty. The server allows ServerConfig.HandshakeTimeout for the TLS and
+// secret handshakes together. A connection that fails (no handshake, a
+// malformed one, a wrong secret, the deadline) is closed before any
+// handler runs and counted in ServerStats.AuthFailures; a client's failed
+// handshake is a failed dial, counted in ClientStats.AuthFailures.
+//
+// A secret set on one side only fails closed: a server with a secret
+// refuses a peer that sends frames without a hello (its first byte is 0,
+// a hello's 0xff), and a server without one refuses a peer that offers a
+// hello; both log why and count it. Without a secret on either side there
+// is no handshake.
+//
+// TLS (ServerConfig.TLSConfig, ClientConfig.TLSConfig; ServerTLSConfig and
+// ClientTLSConfig build them from PEM files, mutual when given a CA) wraps
+// the connection before the secret's handshake. The secret alone
+// authenticates connections but does not protect the frames after the
+// handshake: on a network where someone can read or alter traffic, use TLS
+// as well.
+//
+// # Limits
+//
+// A server closes a connection on which nothing arrives for
+// ServerConfig.IdleTimeout (30s by default; counted in IdleClosed); a
+// client sends a keepalive, a one-way frame of the reserved PingMethod
+// that the server drops, on a connection it has written nothing to for
+// ClientConfig.PingInterval (10s), so quiet links stay up. Each listener
+// serves at most ServerConfig.MaxConns connections (1024 by default,
+// counting those in their handshake); one accepted over it is closed at
+// once and counted in ConnsRefused. CheckExposure is the startup rule for
+// a listener reachable from other machines without authentication.
 package rpc

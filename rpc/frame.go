@@ -114,11 +114,39 @@ func (fr *frameReader) next() (header, []byte, error) {
 		fr.skip = n
 		return h, p, nil
 	}
-	fr.scratch = slices.Grow(fr.scratch[:0], n)[:n]
-	if _, err := io.ReadFull(fr.r, fr.scratch); err != nil {
+	p, err := fr.readBig(n)
+	if err != nil {
 		return header{}, nil, eofIn(err, true)
 	}
-	return h, fr.scratch, nil
+	return h, p, nil
+}
+
+// readBig reads a payload of n bytes, more than r's buffer holds, into the
+// scratch buffer. It never allocates ahead of what arrived: nothing until
+// r's buffer is full, then a buffer twice what arrived, doubled each time
+// it fills, up to n. So a peer that claims a large frame and sends little
+// of it holds no more than twice what it sent (plus a scratch buffer kept
+// from an earlier frame).
+func (fr *frameReader) readBig(n int) ([]byte, error) {
+	if cap(fr.scratch) == 0 {
+		if _, err := fr.r.Peek(fr.r.Size()); err != nil {
+			return nil, err
+		}
+	}
+	buf := fr.scratch[:0]
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(n, max(2*len(buf), 2*fr.r.Size()))-len(buf))
+		}
+		m, err := io.ReadFull(fr.r, buf[len(buf):min(n, cap(buf))])
+		buf = buf[:len(buf)+m]
+		if err != nil {
+			fr.scratch = buf[:0]
+			return nil, err
+		}
+	}
+	fr.scratch = buf[:0]
+	return buf, nil
 }
 
 // eofIn turns io.EOF into io.ErrUnexpectedEOF when it came inside a frame.

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -25,7 +26,43 @@ type ServerConfig struct {
 	// WriteTimeout bounds the writing of one batch of frames; a connection
 	// whose peer does not take it in time is closed. 0 means 10s.
 	WriteTimeout time.Duration
+	// Secret is the cluster secret (at least MinSecretLen bytes; see
+	// ValidateSecret). When set, every connection must pass the
+	// challenge-response handshake described in the package doc within
+	// HandshakeTimeout before any frame is read; one that fails is closed
+	// and counted in AuthFailures. Nil: no handshake, as before, and a
+	// peer that offers one (a client with a secret) is refused and counted
+	// the same way, so a secret set on one side only never makes a link.
+	// Clients must have the same secret.
+	Secret []byte
+	// TLSConfig, when set, makes every connection TLS: the TLS handshake
+	// runs first (within HandshakeTimeout), then the secret's, bound to
+	// the TLS session. ServerTLSConfig builds one from PEM files. Nil:
+	// plain TCP.
+	TLSConfig *tls.Config
+	// HandshakeTimeout bounds the TLS and secret handshakes of a new
+	// connection. 0 means DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
+	// IdleTimeout closes a connection on which nothing arrives for this
+	// long while the server waits to read from it; it is counted in
+	// IdleClosed. Clients ping a link they have not written to for
+	// ClientConfig.PingInterval, so a healthy link never trips it: keep
+	// it well above the clients' PingInterval. 0 means DefaultIdleTimeout;
+	// negative means none.
+	IdleTimeout time.Duration
+	// MaxConns caps the connections open at once on one listener (one
+	// Serve call), counting those still in their handshake; a connection
+	// accepted over it is closed at once and counted in ConnsRefused. 0
+	// means DefaultMaxConns; negative means no cap.
+	MaxConns int
 }
+
+// Defaults of the ServerConfig fields left zero.
+const (
+	DefaultHandshakeTimeout = 5 * time.Second
+	DefaultIdleTimeout      = 30 * time.Second
+	DefaultMaxConns         = 1024
+)
 
 // Handler serves one method. req is valid only during the call. The handler
 // appends its reply payload to reply, a buffer the server reuses, and
@@ -58,13 +95,17 @@ type ServerStats struct {
 	OnewayErrors  uint64 // one-way messages whose handler failed (reported to the sender)
 	Panics        uint64 // handler panics recovered
 	BadFrames     uint64 // connections closed for an oversized or malformed frame
+	AuthFailures  uint64 // connections closed for failing the TLS or secret handshake
+	ConnsRefused  uint64 // connections closed at accept: MaxConns were open on their listener
+	IdleClosed    uint64 // connections closed after IdleTimeout without a byte
+	BytesIn       uint64 // bytes read after the handshakes
 }
 
 // Server serves calls and one-way messages on the connections it accepts.
 // Its methods are safe for concurrent use.
 //
-// Lock order: Server.mu, then a connection's connWriter.mu; regMu is never
-// held with another lock.
+// Lock order: Server.mu, then a connection's connWriter.mu; regMu and a
+// connection's deadlineMu are never held with another lock.
 type Server struct {
 	cfg      ServerConfig
 	logger   *slog.Logger
@@ -85,6 +126,7 @@ type Server struct {
 	totals    ServerStats   // counters of connections already closed
 
 	accepted atomic.Uint64
+	refused  atomic.Uint64
 	wg       sync.WaitGroup // connection goroutines: serve and the writer loop
 }
 
@@ -99,6 +141,15 @@ func NewServer(cfg ServerConfig, logger *slog.Logger) *Server {
 	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 10 * time.Second
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = DefaultMaxConns
 	}
 	if logger == nil {
 		logger = slog.Default()
@@ -118,11 +169,13 @@ func NewServer(cfg ServerConfig, logger *slog.Logger) *Server {
 }
 
 // Handle registers h for calls of method, replacing any earlier handler. It
-// may be called while the server runs. It panics if h is nil.
+// may be called while the server runs. It panics if h is nil or method is
+// the reserved PingMethod.
 func (s *Server) Handle(method uint16, h Handler) {
 	if h == nil {
 		panic("rpc: nil handler")
 	}
+	checkMethod(method)
 	s.regMu.Lock()
 	defer s.regMu.Unlock()
 	m := maps.Clone(*s.calls.Load())
@@ -132,11 +185,12 @@ func (s *Server) Handle(method uint16, h Handler) {
 
 // HandleOneway registers h for one-way messages of method, replacing any
 // earlier handler. It may be called while the server runs. It panics if h
-// is nil.
+// is nil or method is the reserved PingMethod.
 func (s *Server) HandleOneway(method uint16, h OnewayHandler) {
 	if h == nil {
 		panic("rpc: nil handler")
 	}
+	checkMethod(method)
 	s.regMu.Lock()
 	defer s.regMu.Unlock()
 	m := maps.Clone(*s.oneways.Load())
@@ -152,14 +206,18 @@ func (s *Server) onewayHandler(method uint16) OnewayHandler { return (*s.oneways
 // until Shutdown or Close, then returns ErrServerClosed. It closes ln when
 // it returns. Accept errors other than a closed listener are logged and
 // retried after a growing delay (5ms to 1s). Serve may run on several
-// listeners at once.
+// listeners at once; MaxConns applies to each.
 func (s *Server) Serve(ln net.Listener) error {
 	defer ln.Close()
 	if !s.addListener(ln) {
 		return ErrServerClosed
 	}
 	defer s.removeListener(ln)
-	var delay time.Duration
+	var (
+		delay    time.Duration
+		open     atomic.Int64 // connections of ln now open
+		refusing bool         // the last connection was refused: log only the first of a run
+	)
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -178,7 +236,18 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		delay = 0
 		s.accepted.Add(1)
-		s.startConn(nc)
+		if s.cfg.MaxConns > 0 && open.Load() >= int64(s.cfg.MaxConns) {
+			s.refused.Add(1)
+			nc.Close()
+			if !refusing {
+				s.logger.Warn("rpc: connection limit reached; refusing connections", "addr", ln.Addr().String(), "max_conns", s.cfg.MaxConns)
+			}
+			refusing = true
+			continue
+		}
+		refusing = false
+		open.Add(1)
+		s.startConn(nc, &open)
 	}
 }
 
@@ -217,21 +286,20 @@ func (s *Server) removeListener(ln net.Listener) {
 }
 
 // startConn starts serving nc, or closes it if the server is closing.
-func (s *Server) startConn(nc net.Conn) {
-	c := newServerConn(s, nc)
+// open counts the connections of nc's listener; the connection takes one
+// off when it ends.
+func (s *Server) startConn(nc net.Conn, open *atomic.Int64) {
+	c := newServerConn(s, nc, open)
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
+		open.Add(-1)
 		nc.Close()
 		return
 	}
 	s.conns[c] = struct{}{}
-	s.wg.Add(2)
+	s.wg.Add(1)
 	s.mu.Unlock()
-	go func() {
-		defer s.wg.Done()
-		c.w.loop()
-	}()
 	go c.serve()
 }
 
@@ -240,6 +308,7 @@ func (s *Server) removeConn(c *serverConn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.conns, c)
+	c.open.Add(-1)
 	c.addStats(&s.totals)
 	if s.closing && len(s.conns) == 0 && s.drained != nil {
 		close(s.drained)
@@ -323,6 +392,7 @@ func (s *Server) Stats() ServerStats {
 	}
 	st.Conns = len(s.conns)
 	st.Accepted = s.accepted.Load()
+	st.ConnsRefused = s.refused.Load()
 	return st
 }
 

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -34,14 +35,17 @@ type serverCall struct {
 	reply  []byte // the buffer handed to the handler
 }
 
-// serverConn is one accepted connection. Its read loop (serve) reads
-// frames, runs one-way handlers itself and hands calls to worker
-// goroutines; the connWriter batches what the workers write.
+// serverConn is one accepted connection. Its read loop (serve) first runs
+// the TLS and secret handshakes, then reads frames, runs one-way handlers
+// itself and hands calls to worker goroutines; the connWriter batches what
+// the workers write.
 type serverConn struct {
 	s      *Server
-	conn   net.Conn
+	conn   net.Conn      // as accepted: Close closes it
+	rw     net.Conn      // what frames travel on: conn, or the TLS connection over it
+	open   *atomic.Int64 // connections open on the listener that accepted this one
 	logger *slog.Logger
-	fr     frameReader
+	fr     frameReader // made once the handshakes passed
 	w      *connWriter
 	ctx    context.Context // the handlers' context; cancelled when the connection ends
 	cancel context.CancelFunc
@@ -50,22 +54,28 @@ type serverConn struct {
 	stop   chan struct{}    // closed when the connection ended: idle workers return
 	idle   atomic.Int32     // workers waiting on work
 
-	draining      atomic.Bool // Shutdown asked the read loop to stop
+	deadlineMu sync.Mutex // serializes drain's read deadline with the idle deadline's moves
+	draining   bool       // Shutdown asked the read loop to stop; guarded by deadlineMu
+
 	framesIn      atomic.Uint64
+	bytesIn       atomic.Uint64
 	unknownCalls  atomic.Uint64
 	onewayDropped atomic.Uint64
 	onewayErrors  atomic.Uint64
 	panics        atomic.Uint64
 	errBuf        []byte // the read loop's buffer for one-way error reports
 	badFrame      atomic.Bool
+	authFailed    atomic.Bool
+	idleClosed    atomic.Bool
 }
 
-func newServerConn(s *Server, nc net.Conn) *serverConn {
+func newServerConn(s *Server, nc net.Conn, open *atomic.Int64) *serverConn {
 	c := &serverConn{
 		s:      s,
 		conn:   nc,
+		rw:     nc,
+		open:   open,
 		logger: s.logger.With("remote", nc.RemoteAddr().String()),
-		fr:     frameReader{r: bufio.NewReaderSize(nc, readBufferSize), maxFrame: s.cfg.MaxFrameSize},
 		w:      newConnWriter(nc, s.cfg.WriteTimeout),
 		sem:    make(chan struct{}, s.cfg.MaxInflight),
 		work:   make(chan *serverCall),
@@ -75,13 +85,17 @@ func newServerConn(s *Server, nc net.Conn) *serverConn {
 	return c
 }
 
-// serve runs the read loop, then tears the connection down: after a drain
-// requested by Shutdown it first waits for the running calls and the
-// flush of their replies.
+// serve runs the handshakes and the read loop, then tears the connection
+// down: after a drain requested by Shutdown it first waits for the running
+// calls and the flush of their replies.
 func (c *serverConn) serve() {
 	defer c.s.wg.Done()
-	err := c.readLoop()
-	graceful := c.draining.Load() && errors.Is(err, os.ErrDeadlineExceeded)
+	err := c.handshake()
+	if err == nil {
+		c.startIO()
+		err = c.readLoop()
+	}
+	graceful := c.isDraining() && errors.Is(err, os.ErrDeadlineExceeded)
 	if graceful {
 		c.waitCalls()
 		c.w.waitIdle()
@@ -94,14 +108,32 @@ func (c *serverConn) serve() {
 	c.s.removeConn(c)
 }
 
+// startIO makes the frame reader and starts the writer loop, once the
+// handshakes passed.
+func (c *serverConn) startIO() {
+	c.fr = frameReader{r: bufio.NewReaderSize(&idleReader{c: c}, readBufferSize), maxFrame: c.s.cfg.MaxFrameSize}
+	c.w.conn = c.rw // before the loop starts and before any frame is read
+	c.s.wg.Add(1)
+	go func() {
+		defer c.s.wg.Done()
+		c.w.loop()
+	}()
+}
+
 // logClose logs once why the connection ended.
 func (c *serverConn) logClose(err error, graceful bool) {
 	switch {
+	case graceful:
+		c.logger.Debug("rpc: connection closed by shutdown")
+	case errors.Is(err, ErrAuth):
+		c.authFailed.Store(true)
+		c.logger.Warn("rpc: closing connection: authentication failed", "err", err)
 	case errors.Is(err, ErrFrameTooLarge) || errors.Is(err, ErrMalformedFrame):
 		c.badFrame.Store(true)
 		c.logger.Warn("rpc: closing connection: bad frame", "err", err)
-	case graceful:
-		c.logger.Debug("rpc: connection closed by shutdown")
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.idleClosed.Store(true)
+		c.logger.Info("rpc: closing idle connection", "idle_timeout", c.s.cfg.IdleTimeout)
 	case isEOF(err):
 		c.logger.Debug("rpc: connection closed by peer")
 	default:
@@ -112,8 +144,16 @@ func (c *serverConn) logClose(err error, graceful bool) {
 // drain asks the read loop to stop reading (Shutdown). Frames already
 // buffered are still handled.
 func (c *serverConn) drain() {
-	c.draining.Store(true)
+	c.deadlineMu.Lock()
+	defer c.deadlineMu.Unlock()
+	c.draining = true
 	c.conn.SetReadDeadline(time.Now())
+}
+
+func (c *serverConn) isDraining() bool {
+	c.deadlineMu.Lock()
+	defer c.deadlineMu.Unlock()
+	return c.draining
 }
 
 // waitCalls waits until no call runs, or the connection's context ends.
@@ -132,7 +172,7 @@ func (c *serverConn) readLoop() error {
 	for {
 		h, p, err := c.fr.next()
 		if err != nil {
-			return err
+			return c.unexpectedHello(err)
 		}
 		c.framesIn.Add(1)
 		switch h.kind {
@@ -246,6 +286,9 @@ func (c *serverConn) invoke(sc *serverCall) (reply []byte, err error) {
 // unknown method is dropped and counted. A handler's error (or panic) is
 // counted and reported to the sender with the message's tag.
 func (c *serverConn) oneway(h header, payload []byte) {
+	if h.method == PingMethod {
+		return // a keepalive: its arrival moved the idle deadline
+	}
 	fn := c.s.onewayHandler(h.method)
 	if fn == nil {
 		c.onewayDropped.Add(1)
@@ -291,7 +334,14 @@ func (c *serverConn) addStats(st *ServerStats) {
 	st.OnewayDropped += c.onewayDropped.Load()
 	st.OnewayErrors += c.onewayErrors.Load()
 	st.Panics += c.panics.Load()
+	st.BytesIn += c.bytesIn.Load()
 	if c.badFrame.Load() {
 		st.BadFrames++
+	}
+	if c.authFailed.Load() {
+		st.AuthFailures++
+	}
+	if c.idleClosed.Load() {
+		st.IdleClosed++
 	}
 }
