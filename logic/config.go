@@ -28,6 +28,8 @@ const (
 	DefaultWSPort         = 3102
 	DefaultWSSPort        = 3103
 	DefaultPushTimeout    = 5 * time.Second
+	DefaultMaxPushTargets = 10000
+	DefaultMaxHeaderBytes = 1 << 20
 )
 
 // MaxNodes is the most nodes /nodes/weighted returns.
@@ -113,6 +115,34 @@ type Config struct {
 	RPCServer rpc.ServerConfig
 	// Now is the clock for session and node expiry. nil means time.Now.
 	Now func() time.Time
+
+	// TokenSecretFile names a file of token secrets, one per line (blank
+	// lines and # comments ignored, each at least MinTokenSecretLen
+	// bytes, taken as written). With it, clients must authenticate with an
+	// HS256 JWT signed by one of them, with an exp claim (docs/client.md);
+	// anything else is refused. "" means goim's unsigned JSON tokens are
+	// trusted, and New logs a warning. Reload reads it again.
+	TokenSecretFile string
+	// APIKeysFile names a file of API keys, one per line (blank lines and
+	// # comments ignored). With it, every /goim/push/* request (and, unless
+	// PublicQueries, /goim/online/* and the instances lists) must carry
+	// "Authorization: Bearer KEY" with one of them, else it gets HTTP 401
+	// and code -401. /goim/nodes/weighted stays public. "" means no key is
+	// needed. Reload reads it again.
+	APIKeysFile string
+	// PublicQueries leaves /goim/online/*, /goim/nodes/instances and
+	// /nodes/instances open without an API key when APIKeysFile is set.
+	// False means they need a key too.
+	PublicQueries bool
+	// MaxPushTargets is the most keys (/goim/push/keys), mids
+	// (/goim/push/mids) or rooms (/goim/online/room) one request may name;
+	// more is a -400 naming the parameter. 0 means DefaultMaxPushTargets.
+	MaxPushTargets int
+	// MaxHeaderBytes caps the request line and headers of an HTTP API
+	// request (http.Server.MaxHeaderBytes); the query, with its keys and
+	// mids, counts, so keep it above MaxPushTargets times the longest key.
+	// 0 means DefaultMaxHeaderBytes.
+	MaxHeaderBytes int
 }
 
 // DefaultConfig returns a Config with every default filled in.
@@ -145,6 +175,8 @@ func (c *Config) setDefaults() {
 		c.Backoff = Backoff{MaxDelay: 300, BaseDelay: 3, Factor: 1.8, Jitter: 0.3}
 	}
 	setDuration(&c.PushTimeout, DefaultPushTimeout)
+	setInt(&c.MaxPushTargets, DefaultMaxPushTargets)
+	setInt(&c.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	if c.Now == nil {
 		c.Now = time.Now
 	}

@@ -31,7 +31,6 @@ const (
 	httpReadTimeout       = 30 * time.Second
 	httpWriteTimeout      = 30 * time.Second
 	httpIdleTimeout       = 2 * time.Minute
-	httpMaxHeaderBytes    = 1 << 20
 )
 
 // Logic is one logic node. Its methods are safe for concurrent use.
@@ -47,6 +46,7 @@ type Logic struct {
 	httpSrv  *http.Server
 	rpcSrv   *rpc.Server
 	stats    counters
+	secrets  secrets // token secrets and API keys
 
 	stopOnce sync.Once
 	stop     chan struct{} // closed to stop the sweeper
@@ -72,6 +72,9 @@ func New(cfg Config, logger *slog.Logger) (*Logic, error) {
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
+	if err := l.secrets.load(&cfg, logger); err != nil {
+		return nil, err
+	}
 	l.sessions = cfg.Sessions
 	if l.sessions == nil {
 		l.sessions = NewMemoryStore(MemoryStoreConfig{TTL: cfg.SessionTTL, Shards: cfg.SessionShards, Now: cfg.Now})
@@ -90,7 +93,7 @@ func New(cfg Config, logger *slog.Logger) (*Logic, error) {
 		ReadTimeout:       httpReadTimeout,
 		WriteTimeout:      httpWriteTimeout,
 		IdleTimeout:       httpIdleTimeout,
-		MaxHeaderBytes:    httpMaxHeaderBytes,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	l.rpcSrv = rpc.NewServer(cfg.RPCServer, logger)
