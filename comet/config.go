@@ -2,6 +2,7 @@ package comet
 
 import (
 	"crypto/tls"
+	"math"
 	"os"
 	"runtime"
 	"time"
@@ -123,6 +124,21 @@ type Config struct {
 	// WSMaxMessage caps one WebSocket message from a client. Zero means
 	// 16 + MaxBody (one packet).
 	WSMaxMessage int
+
+	// MaxConnsPerIP caps the open connections (authenticated or not) from
+	// one client IP; one more is closed at once (CloseIPLimit). Zero means
+	// 1024; negative means no limit. Behind a proxy every client has the
+	// proxy's IP: raise it or turn it off there.
+	MaxConnsPerIP int
+	// AuthRatePerIP caps the auth packets one client IP may send per
+	// second, counted before logic is asked; one more closes its
+	// connection (CloseAuthRate). Zero means 128; negative means no limit.
+	AuthRatePerIP int
+	// MsgRate caps the packets an authenticated connection may send per
+	// second, every op counted (heartbeat, send, change room, sub,
+	// unsub); one more closes it (CloseMsgRate). Zero means 64; negative
+	// means no limit; at most 65535.
+	MsgRate int
 }
 
 // Defaults used by withDefaults.
@@ -143,6 +159,10 @@ const (
 	defaultLogicTimeout     = 5 * time.Second
 	defaultReportInterval   = 3 * time.Second
 	defaultWSPath           = "/sub"
+	defaultMaxConnsPerIP    = 1024
+	defaultAuthRatePerIP    = 128
+	defaultMsgRate          = 64
+	maxMsgRate              = math.MaxUint16 // conn.msgs counts to it
 )
 
 // withDefaults returns cfg with every zero field replaced by its default.
@@ -177,6 +197,9 @@ func (cfg Config) withDefaults() Config {
 	cfg.ReportInterval = orDefault(cfg.ReportInterval, defaultReportInterval)
 	cfg.WSPath = orDefault(cfg.WSPath, defaultWSPath)
 	cfg.WSMaxMessage = orDefault(cfg.WSMaxMessage, protocol.HeaderLen+cfg.MaxBody)
+	cfg.MaxConnsPerIP = orDefault(cfg.MaxConnsPerIP, defaultMaxConnsPerIP)
+	cfg.AuthRatePerIP = orDefault(cfg.AuthRatePerIP, defaultAuthRatePerIP)
+	cfg.MsgRate = min(orDefault(cfg.MsgRate, defaultMsgRate), maxMsgRate)
 	return cfg
 }
 

@@ -18,6 +18,11 @@ var errBadMessage = errors.New("comet: websocket message is not binary")
 // by the idle connection. It holds one count of cm.wg.
 func (c *conn) serve(ws bool) {
 	defer c.cm.wg.Done()
+	if !c.admit() {
+		c.close(CloseIPLimit)
+		c.finish(errLimit)
+		return
+	}
 	pb := c.cm.bucketByID(c.id)
 	if !pb.addPending(c) {
 		c.close(CloseShutdown)
