@@ -2,6 +2,7 @@ package comet
 
 import (
 	"encoding/binary"
+	"math"
 	"net/netip"
 	"strings"
 	"testing"
@@ -23,6 +24,14 @@ func expectPolicyClose(t *testing.T, c *client, text string) {
 		}
 	}
 	c.expectClosed()
+}
+
+// withoutLimits turns cfg's per-IP and per-connection rate limits off, for
+// benchmarks that open thousands of connections from 127.0.0.1 at once or
+// send as fast as they can.
+func withoutLimits(cfg Config) Config {
+	cfg.MaxConnsPerIP, cfg.AuthRatePerIP, cfg.MsgRate = -1, -1, -1
+	return cfg
 }
 
 // TestConnsPerIP: the connection over MaxConnsPerIP from one IP is closed
@@ -206,4 +215,30 @@ func TestChangeRoomTooLong(t *testing.T) {
 			t.Errorf("%d connections in the over-long room", n)
 		}
 	})
+}
+
+// BenchmarkAllowMsg measures the per-packet cost of the message rate
+// limit (a clock read and two fields of the connection).
+func BenchmarkAllowMsg(b *testing.B) {
+	cm, err := New(Config{ReportInterval: -1, MsgRate: maxMsgRate}, &fakeLogic{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cm.Close()
+	c, _ := addSinkConn(cm, "k", "")
+	b.ReportAllocs()
+	for b.Loop() {
+		c.allowMsg() // false once 65535 packets were counted in a second: same cost
+	}
+}
+
+// BenchmarkRateLimiter measures one auth counted against its IP.
+func BenchmarkRateLimiter(b *testing.B) {
+	var rl rateLimiter
+	ip := netip.MustParseAddr("192.0.2.1")
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		rl.allow(ip, math.MaxInt32, now)
+	}
 }

@@ -31,8 +31,8 @@ func TestSlowReader(t *testing.T) {
 }
 
 func testSlowReader(t *testing.T, policy SlowPolicy, fast int) {
-	// 1000 clients from one IP in a burst: the per-IP limits are off.
-	s := startServer(t, Config{SendQueue: 16, SlowPolicy: policy, MaxConnsPerIP: -1, AuthRatePerIP: -1}, nil)
+	// 1000 clients from one IP in a burst: the limits are off.
+	s := startServer(t, withoutLimits(Config{SendQueue: 16, SlowPolicy: policy}), nil)
 	slow := dialSmallWindow(t, smallBufferListener(t, s.cm))
 	slow.auth(token{Key: "slow", RoomID: "live://r"})
 
