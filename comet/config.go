@@ -134,9 +134,9 @@ type Config struct {
 	// second, counted before logic is asked; one more closes its
 	// connection (CloseAuthRate). Zero means 128; negative means no limit.
 	AuthRatePerIP int
-	// MsgRate caps the packets an authenticated connection may send per
-	// second, every op counted (heartbeat, send, change room, sub,
-	// unsub); one more closes it (CloseMsgRate). Zero means 64; negative
+	// MsgRate caps the packets a connection may send per second, every
+	// op but auth counted (heartbeat, send, change room, sub, unsub, and
+	// packets sent before auth); one more closes it (CloseMsgRate). Zero means 64; negative
 	// means no limit; at most 65535.
 	MsgRate int
 }

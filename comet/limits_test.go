@@ -163,6 +163,26 @@ func TestMsgRate(t *testing.T) {
 	})
 }
 
+// TestMsgRateBeforeAuth: packets before auth count against MsgRate too.
+func TestMsgRateBeforeAuth(t *testing.T) {
+	transports(t, func(t *testing.T, dial func(testing.TB, *server) *client) {
+		s := startServer(t, Config{MsgRate: 5}, nil)
+		c := dial(t, s)
+		var burst []byte
+		for range 20 {
+			p := protocol.Packet{Ver: 1, Op: protocol.OpHeartbeat}
+			if c.ws {
+				burst = websocket.AppendMaskedFrame(burst, websocket.OpBinary, [4]byte{1, 2, 3, 4}, p.Append(nil))
+			} else {
+				burst = p.Append(burst)
+			}
+		}
+		c.writeRaw(burst)
+		expectPolicyClose(t, c, "message rate limit")
+		waitFor(t, "close counted", func() bool { return s.cm.Stats().Closes[CloseMsgRate] == 1 })
+	})
+}
+
 // TestMsgRateWithin: MsgRate packets in a burst are all answered.
 func TestMsgRateWithin(t *testing.T) {
 	s := startServer(t, Config{MsgRate: 5}, nil)
