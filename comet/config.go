@@ -136,8 +136,8 @@ type Config struct {
 	AuthRatePerIP int
 	// MsgRate caps the packets a connection may send per second, every
 	// op but auth counted (heartbeat, send, change room, sub, unsub, and
-	// packets sent before auth); one more closes it (CloseMsgRate). Zero means 64; negative
-	// means no limit; at most 65535.
+	// packets sent before auth); one more closes it (CloseMsgRate). Zero
+	// means 64; negative means no limit; at most 65535.
 	MsgRate int
 }
 

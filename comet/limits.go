@@ -45,8 +45,8 @@ func (c *conn) allowAuth() bool {
 // (Config.MsgRate). It runs on the reader goroutine, which alone owns
 // msgWin and msgs: two 16-bit fields that sit in the padding of conn, so
 // the limit adds no byte to a connection. The second is kept modulo 2^16:
-// a packet exactly a multiple of 18.2 hours after the last one, with
-// nothing in between, is counted with it, which is harmless.
+// a connection silent for exactly a multiple of 18.2 hours, which a
+// heartbeating client never is, would go on with the old second's count.
 func (c *conn) allowMsg() bool {
 	limit := c.cm.cfg.MsgRate
 	if limit < 0 {
@@ -77,7 +77,7 @@ type rateShard struct {
 	mu     sync.Mutex // guards sec and counts
 	sec    int64      // the second counts are for (Unix time)
 	counts map[netip.Addr]int32
-	_      [32]byte // keeps neighbouring shards' locks off one cache line
+	_      [40]byte // keeps neighbouring shards' locks off one cache line
 }
 
 // allow counts one event from ip at now and reports whether ip had fewer

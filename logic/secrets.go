@@ -66,10 +66,13 @@ func (s *secrets) reload() error {
 // restart. On error (a file missing, empty, or with a secret too short)
 // the ones in use are kept. Without either file it does nothing.
 func (l *Logic) Reload() error {
+	if l.secrets.tokenFile == "" && l.secrets.keysFile == "" {
+		return nil
+	}
 	if err := l.secrets.reload(); err != nil {
 		return err
 	}
-	l.log.Info("logic: reloaded token secrets and API keys")
+	l.log.Info("logic: reloaded token secrets and API keys", "token_secret_file", l.secrets.tokenFile, "api_keys_file", l.secrets.keysFile)
 	return nil
 }
 
