@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 )
@@ -20,7 +21,8 @@ type secrets struct {
 }
 
 // load reads the files named by cfg. Without a token secret it logs the
-// one warning that unsigned tokens are trusted.
+// one warning that unsigned tokens are trusted; it warns about a file
+// that other users may read.
 func (s *secrets) load(cfg *Config, logger *slog.Logger) error {
 	s.tokenFile, s.keysFile = cfg.TokenSecretFile, cfg.APIKeysFile
 	if err := s.reload(); err != nil {
@@ -28,6 +30,14 @@ func (s *secrets) load(cfg *Config, logger *slog.Logger) error {
 	}
 	if s.tokenFile == "" {
 		logger.Warn("logic: no token secret file: unsigned client tokens are accepted, any client can claim any mid and key")
+	}
+	for _, path := range []string{s.tokenFile, s.keysFile} {
+		if path == "" {
+			continue
+		}
+		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			logger.Warn("logic: secret file readable by other users; chmod 600 it", "file", path, "mode", fi.Mode().Perm().String())
+		}
 	}
 	return nil
 }

@@ -121,8 +121,17 @@ func TestSecretFiles(t *testing.T) {
 	l, err = New(Config{TokenSecretFile: writeFile(t, "s", string(testSecret))}, slog.New(slog.NewTextHandler(&buf, nil)))
 	must(t, err)
 	l.Close()
-	if strings.Contains(buf.String(), "unsigned") {
-		t.Errorf("warning with a token secret:\n%s", buf.String())
+	if strings.Contains(buf.String(), "unsigned") || strings.Contains(buf.String(), "readable") {
+		t.Errorf("warning with a private token secret:\n%s", buf.String())
+	}
+	buf.Reset()
+	open := writeFile(t, "keys", "k\n")
+	must(t, os.Chmod(open, 0o644))
+	l, err = New(Config{APIKeysFile: open}, slog.New(slog.NewTextHandler(&buf, nil)))
+	must(t, err)
+	l.Close()
+	if !strings.Contains(buf.String(), "secret file readable by other users") {
+		t.Errorf("no warning for a keys file of mode 644:\n%s", buf.String())
 	}
 }
 
