@@ -84,8 +84,13 @@ type Config struct {
 	// Addr is the server's host:port. For WebSocket transports it may also
 	// be a full URL (ws://host:port/sub); a host:port gets path /sub.
 	Addr string
-	// Token is sent in the auth packet.
+	// Token is sent in the auth packet, as JSON, unless SignedToken is
+	// set.
 	Token Token
+	// SignedToken, when not empty, is sent as the auth packet's body
+	// instead of Token: the token your backend minted, as logic requires
+	// when it runs with a token secret (an HS256 JWT, docs/client.md).
+	SignedToken string
 	// Heartbeat, when positive, makes the Conn send a heartbeat (op 2)
 	// every Heartbeat, from a runtime timer (no goroutine), until Close or
 	// a write error. Zero sends none: call Conn.Heartbeat, or use a

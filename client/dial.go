@@ -123,21 +123,25 @@ func handshakeConn(nc net.Conn, s settings) (*Conn, error) {
 		ws = websocket.NewClientConn(nc, leftover, websocket.ConnConfig{MaxMessageSize: s.MaxMessage})
 	}
 	c := newConn(nc, ws, s)
-	if err := c.auth(); err != nil {
+	if err := c.auth(s.SignedToken); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// auth sends the auth packet and reads the reply, which must be op 8.
-func (c *Conn) auth() error {
-	tok := c.token
-	if tok.Accepts == nil {
-		tok.Accepts = []int32{}
-	}
-	body, err := json.Marshal(tok)
-	if err != nil {
-		return fmt.Errorf("encode token: %w", err)
+// auth sends the auth packet, with signed as its body or else the JSON
+// token, and reads the reply, which must be op 8.
+func (c *Conn) auth(signed string) error {
+	body := []byte(signed)
+	if signed == "" {
+		tok := c.token
+		if tok.Accepts == nil {
+			tok.Accepts = []int32{}
+		}
+		var err error
+		if body, err = json.Marshal(tok); err != nil {
+			return fmt.Errorf("encode token: %w", err)
+		}
 	}
 	if _, err := c.Send(protocol.OpAuth, body); err != nil {
 		return err

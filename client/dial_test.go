@@ -108,6 +108,31 @@ func TestDialEmptyAccepts(t *testing.T) {
 	}
 }
 
+// TestDialSignedToken: SignedToken is sent as the auth body as is.
+func TestDialSignedToken(t *testing.T) {
+	got := make(chan protocol.Packet, 1)
+	_, cfg := dialTransport(t, TransportTCP, func(sc *serverConn) {
+		p, err := sc.readPacket()
+		if err != nil {
+			return
+		}
+		got <- p
+		if sc.reply(protocol.OpAuthReply, p.Seq, nil) == nil {
+			sc.serve(0, nil)
+		}
+	})
+	cfg.Token = Token{Mid: 1}
+	cfg.SignedToken = "eyJhbGciOiJIUzI1NiJ9.eyJtaWQiOjEsImV4cCI6MX0.c2ln"
+	c, err := Dial(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if p := <-got; string(p.Body) != cfg.SignedToken {
+		t.Errorf("auth body = %s, want %s", p.Body, cfg.SignedToken)
+	}
+}
+
 func TestDialCancel(t *testing.T) {
 	_, cfg := dialTransport(t, TransportTCP, func(sc *serverConn) {
 		sc.readPacket() // auth

@@ -13,10 +13,12 @@ import (
 	"github.com/goimx/goim/protocol"
 )
 
-// newAllocComet returns a comet without listeners or reports.
+// newAllocComet returns a comet without listeners or reports. Its
+// message rate limit is on, at its highest, so the pinned paths include
+// counting packets.
 func newAllocComet(t *testing.T) *Comet {
 	t.Helper()
-	cm, err := New(Config{ReportInterval: -1, Buckets: 4}, &fakeLogic{}, nil)
+	cm, err := New(Config{ReportInterval: -1, Buckets: 4, MsgRate: maxMsgRate}, &fakeLogic{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func BenchmarkRoomFanout(b *testing.B) {
 
 func benchFanout(b *testing.B, ws bool, n int) {
 	const window = 256
-	s := startServer(b, Config{SendQueue: 2 * window}, &fakeLogic{})
+	s := startServer(b, withoutLimits(Config{SendQueue: 2 * window}), &fakeLogic{})
 	body := make([]byte, 64)
 	batch := protocol.AppendPush(nil, 1000, body)
 	msgLen := int64(len(batch))
@@ -196,7 +196,7 @@ func BenchmarkEncodeOnce(b *testing.B) {
 // count and reply, written by a writer goroutine to a socket-less
 // connection.
 func BenchmarkHeartbeat(b *testing.B) {
-	cm, err := New(Config{ReportInterval: -1}, &fakeLogic{}, nil)
+	cm, err := New(withoutLimits(Config{ReportInterval: -1}), &fakeLogic{}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func BenchmarkHeartbeat(b *testing.B) {
 // BenchmarkWSRead measures reading one heartbeat from a real WebSocket
 // client over loopback, the server's read path end to end.
 func BenchmarkWSRead(b *testing.B) {
-	s := startServer(b, Config{}, &fakeLogic{})
+	s := startServer(b, withoutLimits(Config{}), &fakeLogic{})
 	c := dialWS(b, s.ws)
 	c.auth(token{Key: "k"})
 	frame := websocket.AppendMaskedFrame(nil, websocket.OpBinary, [4]byte{1, 2, 3, 4},

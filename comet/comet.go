@@ -46,7 +46,9 @@ type Comet struct {
 	timers      *timer.Sharded
 	pool        *bufio.Pool // packet bodies, replies, upgrade scratch
 	queues      sync.Pool   // *sendQueue
-	ips         ipCounter
+	ips         ipCounter   // authenticated connections per IP
+	ipConns     ipCounter   // open connections per IP, for Config.MaxConnsPerIP
+	authRate    rateLimiter // auths per IP per second, for Config.AuthRatePerIP
 	rpc         *rpc.Server
 	wsHandshake websocket.HandshakeConfig
 	hostname    string

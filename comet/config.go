@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"time"
 
@@ -105,6 +106,21 @@ type Config struct {
 	// WSMaxMessage caps one WebSocket message from a client. Zero means
 	// 16 + MaxBody (one packet).
 	WSMaxMessage int
+
+	// MaxConnsPerIP caps the open connections (authenticated or not) from
+	// one client IP; one more is closed at once (CloseIPLimit). Zero means
+	// 1024; negative means no limit. Behind a proxy every client has the
+	// proxy's IP: raise it or turn it off there.
+	MaxConnsPerIP int
+	// AuthRatePerIP caps the auth packets one client IP may send per
+	// second, counted before logic is asked; one more closes its
+	// connection (CloseAuthRate). Zero means 128; negative means no limit.
+	AuthRatePerIP int
+	// MsgRate caps the packets a connection may send per second, every
+	// op but auth counted (heartbeat, send, change room, sub, unsub, and
+	// packets sent before auth); one more closes it (CloseMsgRate). Zero
+	// means 64; negative means no limit; at most 65535.
+	MsgRate int
 }
 
 // ErrConfig is returned by New for a Config field out of range.
@@ -124,6 +140,10 @@ const (
 	DefaultLogicTimeout     = 5 * time.Second
 	DefaultReportInterval   = 3 * time.Second
 	DefaultWSPath           = "/sub"
+	DefaultMaxConnsPerIP    = 1024
+	DefaultAuthRatePerIP    = 128
+	DefaultMsgRate          = 64
+	maxMsgRate              = math.MaxUint16 // conn.msgs counts to it
 )
 
 // withDefaults returns cfg with every zero field replaced by its default,
@@ -150,6 +170,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	cfg.ReportInterval = cmp.Or(cfg.ReportInterval, DefaultReportInterval)
 	cfg.WSPath = cmp.Or(cfg.WSPath, DefaultWSPath)
 	cfg.WSMaxMessage = cmp.Or(cfg.WSMaxMessage, protocol.HeaderLen+cfg.MaxBody)
+	cfg.MaxConnsPerIP = cmp.Or(cfg.MaxConnsPerIP, DefaultMaxConnsPerIP)
+	cfg.AuthRatePerIP = cmp.Or(cfg.AuthRatePerIP, DefaultAuthRatePerIP)
+	cfg.MsgRate = min(cmp.Or(cfg.MsgRate, DefaultMsgRate), maxMsgRate)
 	return cfg, nil
 }
 

@@ -24,7 +24,8 @@ func TestConfigDefaults(t *testing.T) {
 		HandshakeTimeout: DefaultHandshakeTimeout, HeartbeatTimeout: DefaultHeartbeatTimeout,
 		RenewInterval: DefaultRenewInterval, SendQueue: DefaultSendQueue, WriteTimeout: DefaultWriteTimeout,
 		LogicTimeout: DefaultLogicTimeout, ReportInterval: DefaultReportInterval, WSPath: DefaultWSPath,
-		WSMaxMessage: protocol.HeaderLen + protocol.DefaultMaxBody,
+		WSMaxMessage:  protocol.HeaderLen + protocol.DefaultMaxBody,
+		MaxConnsPerIP: DefaultMaxConnsPerIP, AuthRatePerIP: DefaultAuthRatePerIP, MsgRate: DefaultMsgRate,
 	}
 	if c.NodeID == "" || !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults\n got %+v\nwant %+v", c, want)

@@ -48,6 +48,7 @@ type conn struct {
 	authed  atomic.Bool     // logic accepted the auth token
 	have    uint8           // reader: header bytes waitPacket read into rbuf
 	inBody  bool            // reader: Pop returns the body next
+	msgWin  uint16          // reader: the second (Unix time mod 2^16) msgs counts, for Config.MsgRate
 	rbuf    [rbufLen]byte   // reader: packet header, small messages and replies
 
 	// room, prev and next are guarded by bucket.mu (see room).
@@ -61,6 +62,7 @@ type conn struct {
 	writing bool       // a writer goroutine runs
 	closed  bool       // no more messages are queued
 	hbWait  bool       // a heartbeat reply waits for the writer
+	msgs    uint16     // reader (not guarded by mu): packets read in second msgWin
 	hbVer   int16      // ver of the waiting heartbeat reply
 	hbSeq   int32      // seq of the waiting heartbeat reply
 
@@ -147,6 +149,8 @@ func wsCloseCode(reason CloseReason) (uint16, string) {
 		return websocket.CloseProtocolError, "bad packet"
 	case CloseSlow:
 		return websocket.ClosePolicyViolation, "too slow"
+	case CloseAuthRate, CloseMsgRate, CloseRoomTooLong:
+		return websocket.ClosePolicyViolation, reason.String()
 	}
 	return websocket.CloseNormal, ""
 }

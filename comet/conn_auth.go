@@ -34,6 +34,10 @@ func (c *conn) handshake(ws bool) error {
 	if err := c.readAuth(&p); err != nil {
 		return err
 	}
+	if !c.allowAuth() {
+		c.releaseBody()
+		return c.refuse(CloseAuthRate)
+	}
 	rep, err := c.connect(p.Body)
 	c.releaseBody()
 	if err != nil {
@@ -150,6 +154,7 @@ func (c *conn) finish(err error) {
 	if c.authed.Load() {
 		c.disconnect()
 	}
+	c.cm.ipConns.del(c.ip) // counted by admit
 	c.cm.closes[reason].Add(1)
 	c.logClose(reason, err)
 }

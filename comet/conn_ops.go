@@ -15,12 +15,20 @@ import (
 
 // handle acts on one packet of an authenticated connection and answers
 // it. Replies keep the request's ver and seq; like goim's, the change
-// room, sub and unsub replies echo the request body.
+// room, sub and unsub replies echo the request body. A packet over
+// Config.MsgRate, or a change room to a room id over maxRoomLen bytes,
+// closes the connection instead.
 func (c *conn) handle(p *protocol.Packet) error {
+	if !c.allowMsg() {
+		return c.refuse(CloseMsgRate)
+	}
 	switch p.Op {
 	case protocol.OpHeartbeat:
 		return c.heartbeat(p)
 	case protocol.OpChangeRoom:
+		if len(p.Body) > maxRoomLen {
+			return c.refuse(CloseRoomTooLong)
+		}
 		c.bucket.changeRoom(c, string(p.Body))
 		return c.reply(p, protocol.OpChangeRoomReply, p.Body)
 	case protocol.OpSub:

@@ -18,6 +18,11 @@ var errBadMessage = errors.New("comet: websocket message is not binary")
 // by the idle connection. It holds one count of cm.wg.
 func (c *conn) serve(ws bool) {
 	defer c.cm.wg.Done()
+	if !c.admit() {
+		c.close(CloseIPLimit)
+		c.finish(errLimit)
+		return
+	}
 	pb := c.cm.bucketByID(c.id)
 	if !pb.addPending(c) {
 		c.close(CloseShutdown)
@@ -155,8 +160,8 @@ func (c *conn) releaseBody() {
 }
 
 // readAuth reads packets until the auth packet and returns it. Other
-// packets before auth are ignored, as goim did; the handshake deadline
-// bounds the wait.
+// packets before auth are ignored, as goim did, but count against
+// Config.MsgRate; the handshake deadline bounds the wait.
 func (c *conn) readAuth(p *protocol.Packet) error {
 	for {
 		if c.ws == nil {
@@ -171,6 +176,9 @@ func (c *conn) readAuth(p *protocol.Packet) error {
 			return nil
 		}
 		c.releaseBody()
+		if !c.allowMsg() {
+			return c.refuse(CloseMsgRate)
+		}
 	}
 }
 

@@ -30,18 +30,20 @@ func (ic *ipCounter) shard(ip netip.Addr) *ipShard {
 	return &ic.shards[xxhash.Sum64(a[:])%ipShards]
 }
 
-// add counts one more connection from ip (an invalid ip is not counted).
-func (ic *ipCounter) add(ip netip.Addr) {
+// add counts one more connection from ip and returns ip's count (an
+// invalid ip is not counted: 0).
+func (ic *ipCounter) add(ip netip.Addr) int32 {
 	if !ip.IsValid() {
-		return
+		return 0
 	}
 	s := ic.shard(ip)
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.m == nil {
 		s.m = make(map[netip.Addr]int32)
 	}
 	s.m[ip]++
-	s.mu.Unlock()
+	return s.m[ip]
 }
 
 // del counts one connection less from ip.

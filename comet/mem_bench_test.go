@@ -38,7 +38,7 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 }
 
 func benchIdle(b *testing.B, ws bool, n int) {
-	s := startServer(b, Config{}, &fakeLogic{stateless: true})
+	s := startServer(b, withoutLimits(Config{}), &fakeLogic{stateless: true})
 	addr := s.tcp
 	if ws {
 		addr = s.ws

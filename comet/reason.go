@@ -20,6 +20,10 @@ const (
 	CloseSlow                         // the send queue was full and Config.SlowPolicy is SlowClose
 	CloseWriteError                   // writing to the client failed
 	CloseShutdown                     // the comet is shutting down
+	CloseIPLimit                      // the client's IP had Config.MaxConnsPerIP connections open
+	CloseAuthRate                     // the client's IP sent more than Config.AuthRatePerIP auths in a second
+	CloseMsgRate                      // the connection sent more than Config.MsgRate packets in a second
+	CloseRoomTooLong                  // op 12 named a room id over 256 bytes
 	numCloseReasons
 )
 
@@ -36,6 +40,10 @@ var closeReasonNames = [numCloseReasons]string{
 	CloseSlow:             "slow consumer",
 	CloseWriteError:       "write error",
 	CloseShutdown:         "shutdown",
+	CloseIPLimit:          "too many connections from the IP",
+	CloseAuthRate:         "auth rate limit",
+	CloseMsgRate:          "message rate limit",
+	CloseRoomTooLong:      "room id too long",
 }
 
 // String returns the reason in words, e.g. "heartbeat timeout".

@@ -60,7 +60,7 @@ func TestHeartbeatStack(t *testing.T) {
 // the growth of the goroutine stacks once they are authenticated, and
 // once each has sent a heartbeat and read its reply.
 func heartbeatStacks(t *testing.T, ws bool, n int) (authed, beaten uint64) {
-	s := startServer(t, Config{WriteTimeout: stackWriteTimeout}, &fakeLogic{stateless: true})
+	s := startServer(t, withoutLimits(Config{WriteTimeout: stackWriteTimeout}), &fakeLogic{stateless: true})
 	addr := s.tcp
 	if ws {
 		addr = s.ws

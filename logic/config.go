@@ -30,6 +30,8 @@ const (
 	DefaultWSSPort         = 3103
 	DefaultPushTimeout     = 5 * time.Second
 	DefaultRegistryRefresh = 500 * time.Millisecond
+	DefaultMaxPushTargets  = 10000
+	DefaultMaxHeaderBytes  = 1 << 20
 )
 
 // MaxNodes is the most nodes /nodes/weighted returns.
@@ -124,6 +126,34 @@ type Config struct {
 	RPCServer rpc.ServerConfig
 	// Now is the clock for session and node expiry. nil means time.Now.
 	Now func() time.Time
+
+	// TokenSecretFile names a file of token secrets, one per line (blank
+	// lines and # comments ignored, each at least MinTokenSecretLen
+	// bytes, taken as written). With it, clients must authenticate with an
+	// HS256 JWT signed by one of them, with an exp claim (docs/client.md);
+	// anything else is refused. "" means goim's unsigned JSON tokens are
+	// trusted, and New logs a warning. Reload reads it again.
+	TokenSecretFile string
+	// APIKeysFile names a file of API keys, one per line (blank lines and
+	// # comments ignored). With it, every /goim/push/* request (and, unless
+	// PublicQueries, /goim/online/* and the instances lists) must carry
+	// "Authorization: Bearer KEY" with one of them, else it gets HTTP 401
+	// and code -401. /goim/nodes/weighted stays public. "" means no key is
+	// needed. Reload reads it again.
+	APIKeysFile string
+	// PublicQueries leaves /goim/online/*, /goim/nodes/instances and
+	// /nodes/instances open without an API key when APIKeysFile is set.
+	// False means they need a key too.
+	PublicQueries bool
+	// MaxPushTargets is the most keys (/goim/push/keys), mids
+	// (/goim/push/mids) or rooms (/goim/online/room) one request may name;
+	// more is a -400 naming the parameter. 0 means DefaultMaxPushTargets.
+	MaxPushTargets int
+	// MaxHeaderBytes caps the request line and headers of an HTTP API
+	// request (http.Server.MaxHeaderBytes); the query, with its keys and
+	// mids, counts, so keep it above MaxPushTargets times the longest key.
+	// 0 means DefaultMaxHeaderBytes.
+	MaxHeaderBytes int
 }
 
 // ErrConfig is returned by New for a Config field out of range.
@@ -157,6 +187,8 @@ func (c Config) withDefaults() (Config, error) {
 	c.Backoff = cmp.Or(c.Backoff, Backoff{MaxDelay: 300, BaseDelay: 3, Factor: 1.8, Jitter: 0.3})
 	c.PushTimeout = cmp.Or(c.PushTimeout, DefaultPushTimeout)
 	c.RegistryRefresh = cmp.Or(c.RegistryRefresh, DefaultRegistryRefresh)
+	c.MaxPushTargets = cmp.Or(c.MaxPushTargets, DefaultMaxPushTargets)
+	c.MaxHeaderBytes = cmp.Or(c.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -183,6 +215,8 @@ func (c *Config) check() error {
 		{"WSSPort", c.WSSPort < 0, c.WSSPort},
 		{"PushTimeout", c.PushTimeout < 0, c.PushTimeout},
 		{"RegistryRefresh", c.RegistryRefresh < 0, c.RegistryRefresh},
+		{"MaxPushTargets", c.MaxPushTargets < 0, c.MaxPushTargets},
+		{"MaxHeaderBytes", c.MaxHeaderBytes < 0, c.MaxHeaderBytes},
 	} {
 		if f.neg {
 			return fmt.Errorf("%w: %s %v is negative", ErrConfig, f.name, f.v)

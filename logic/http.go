@@ -31,18 +31,24 @@ const contentType = "application/json; charset=utf-8"
 // newHandler builds the HTTP API.
 func (l *Logic) newHandler() http.Handler {
 	mux := http.NewServeMux()
-	post := func(path string, h http.HandlerFunc) { mux.Handle(path, l.allow(http.MethodPost, h)) }
-	get := func(path string, h http.HandlerFunc) { mux.Handle(path, l.allow(http.MethodGet, h)) }
+	post := func(path string, h http.HandlerFunc) { mux.Handle(path, l.requireKey(l.allow(http.MethodPost, h))) }
+	query := func(path string, h http.HandlerFunc) {
+		if l.cfg.PublicQueries {
+			mux.Handle(path, l.allow(http.MethodGet, h))
+		} else {
+			mux.Handle(path, l.requireKey(l.allow(http.MethodGet, h)))
+		}
+	}
 	post("/goim/push/keys", l.handlePushKeys)
 	post("/goim/push/mids", l.handlePushMids)
 	post("/goim/push/room", l.handlePushRoom)
 	post("/goim/push/all", l.handlePushAll)
-	get("/goim/online/top", l.handleOnlineTop)
-	get("/goim/online/room", l.handleOnlineRoom)
-	get("/goim/online/total", l.handleOnlineTotal)
-	get("/goim/nodes/weighted", l.handleNodesWeighted)
-	get("/goim/nodes/instances", l.handleNodesInstances)
-	get("/nodes/instances", l.handleNodesInstances)
+	query("/goim/online/top", l.handleOnlineTop)
+	query("/goim/online/room", l.handleOnlineRoom)
+	query("/goim/online/total", l.handleOnlineTotal)
+	mux.Handle("/goim/nodes/weighted", l.allow(http.MethodGet, l.handleNodesWeighted)) // public: clients call it
+	query("/goim/nodes/instances", l.handleNodesInstances)
+	query("/nodes/instances", l.handleNodesInstances)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		l.writeBadRequest(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
@@ -117,8 +123,12 @@ func (l *Logic) writeBadRequest(w http.ResponseWriter, status int, msg string) {
 	writeError(w, status, CodeRequestErr, msg)
 }
 
-// writeRequestErr answers a bad request: -400 with HTTP 400.
+// writeRequestErr answers a bad request: -400 with HTTP 400; one over a
+// limit also counts in Stats.OverLimit.
 func (l *Logic) writeRequestErr(w http.ResponseWriter, err error) {
+	if isLimitErr(err) {
+		l.stats.overLimit.Add(1)
+	}
 	l.writeBadRequest(w, http.StatusBadRequest, message(err))
 }
 

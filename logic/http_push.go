@@ -66,6 +66,9 @@ func (l *Logic) servePush(w http.ResponseWriter, r *http.Request, kind pushKind,
 	defer l.putScratch(sc)
 	p := &sc.params
 	err := parseParams(r.URL.RawQuery, p)
+	if err == nil {
+		err = l.checkLimits(p)
+	}
 	if err == nil && !p.hasOp {
 		err = missing("operation")
 	}

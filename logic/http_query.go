@@ -8,7 +8,11 @@ import (
 
 // queryParams parses r's query; on error it answers -400 and returns false.
 func (l *Logic) queryParams(w http.ResponseWriter, r *http.Request, p *params) bool {
-	if err := parseParams(r.URL.RawQuery, p); err != nil {
+	err := parseParams(r.URL.RawQuery, p)
+	if err == nil {
+		err = l.checkLimits(p)
+	}
+	if err != nil {
 		l.writeRequestErr(w, err)
 		return false
 	}

@@ -229,11 +229,13 @@ func itoa(v int64) string {
 	return string(b)
 }
 
+// TestHTTPManyKeys pushes to DefaultMaxPushTargets keys, the most one
+// request may name.
 func TestHTTPManyKeys(t *testing.T) {
 	e := httpEnv(t)
 	var q strings.Builder
 	q.WriteString("/goim/push/keys?operation=1")
-	for i := range 10000 {
+	for i := range DefaultMaxPushTargets - 1 {
 		q.WriteString("&keys=x")
 		q.WriteString(itoa(int64(i)))
 	}

@@ -31,7 +31,6 @@ const (
 	httpReadTimeout       = 30 * time.Second
 	httpWriteTimeout      = 30 * time.Second
 	httpIdleTimeout       = 2 * time.Minute
-	httpMaxHeaderBytes    = 1 << 20
 )
 
 // Logic is one logic node. Its methods are safe for concurrent use.
@@ -48,6 +47,7 @@ type Logic struct {
 	httpSrv  *http.Server
 	rpcSrv   *rpc.Server
 	stats    counters
+	secrets  secrets // token secrets and API keys
 
 	stopOnce sync.Once
 	stop     chan struct{} // closed to stop the sweeper
@@ -77,6 +77,9 @@ func New(cfg Config, logger *slog.Logger) (*Logic, error) {
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
+	if err := l.secrets.load(&cfg, logger); err != nil {
+		return nil, err
+	}
 	if err := l.openStores(); err != nil {
 		return nil, err
 	}
@@ -94,7 +97,7 @@ func New(cfg Config, logger *slog.Logger) (*Logic, error) {
 		ReadTimeout:       httpReadTimeout,
 		WriteTimeout:      httpWriteTimeout,
 		IdleTimeout:       httpIdleTimeout,
-		MaxHeaderBytes:    httpMaxHeaderBytes,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	l.rpcSrv = rpc.NewServer(cfg.RPCServer, logger)

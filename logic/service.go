@@ -15,7 +15,8 @@ var _ logicrpc.Service = (*Logic)(nil)
 
 // Connect implements logicrpc.Service: it parses the client's token,
 // assigns a key when the token has none, and records the session. A
-// malformed token is an error wrapping logicrpc.ErrBadToken.
+// malformed token, or with Config.TokenSecretFile one not signed by a
+// token secret, is an error wrapping logicrpc.ErrBadToken.
 func (l *Logic) Connect(ctx context.Context, req *logicrpc.ConnectReq) (*logicrpc.ConnectReply, error) {
 	rep, err := l.connect(ctx, req)
 	if err != nil {
@@ -31,7 +32,7 @@ func (l *Logic) connect(ctx context.Context, req *logicrpc.ConnectReq) (*logicrp
 	if req.Server == "" {
 		return nil, fmt.Errorf("%w: connect without server", logicrpc.ErrBadRequest)
 	}
-	t, err := ParseToken(req.Token)
+	t, err := l.parseToken(req.Token)
 	if err != nil {
 		return nil, err
 	}

@@ -35,11 +35,20 @@ type Stats struct {
 	// parameter, a body over Config.MaxMessageSize, a wrong method or an
 	// unknown path.
 	BadRequests uint64
+	// OverLimit counts the HTTP API answers -400 for a limit: more keys,
+	// mids or rooms than Config.MaxPushTargets, a body over
+	// Config.MaxMessageSize, a room id over 256 bytes. They count in
+	// BadRequests too.
+	OverLimit uint64
+	// Unauthorized counts the HTTP API answers -401: a request without a
+	// valid API key (Config.APIKeysFile).
+	Unauthorized uint64
 
 	// Connects counts the Connect calls that recorded a session.
 	Connects uint64
 	// ConnectsRefused counts the Connect calls answered with an error (a
-	// malformed token, no server, the session store failed).
+	// malformed or, with Config.TokenSecretFile, unsigned, forged or
+	// expired token, no server, the session store failed).
 	ConnectsRefused uint64
 	// Disconnects counts the Disconnect calls answered without error,
 	// whether or not the session was still there.
@@ -84,6 +93,8 @@ type counters struct {
 	pushes          [numPushKinds]atomic.Uint64
 	pushFailures    [numPushKinds]atomic.Uint64
 	badRequests     atomic.Uint64
+	overLimit       atomic.Uint64
+	unauthorized    atomic.Uint64
 	connects        atomic.Uint64
 	connectsRefused atomic.Uint64
 	disconnects     atomic.Uint64
@@ -125,6 +136,8 @@ func (l *Logic) Stats() Stats {
 		Pushes:          pushCounts(&c.pushes),
 		PushFailures:    pushCounts(&c.pushFailures),
 		BadRequests:     c.badRequests.Load(),
+		OverLimit:       c.overLimit.Load(),
+		Unauthorized:    c.unauthorized.Load(),
 		Connects:        c.connects.Load(),
 		ConnectsRefused: c.connectsRefused.Load(),
 		Disconnects:     c.disconnects.Load(),
