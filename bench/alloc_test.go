@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/goimx/goim/internal/testwait"
 )
 
 // TestAllocs pins the per-message paths of the load generator at zero
@@ -67,7 +69,7 @@ func testFleetReadAllocs(t *testing.T, reader string) {
 	if err := f.Connect(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "server side", func() bool { fc.mu.Lock(); defer fc.mu.Unlock(); return len(fc.conns) == n })
+	testwait.For(t, 10*time.Second, "server side", func() bool { fc.mu.Lock(); defer fc.mu.Unlock(); return len(fc.conns) == n })
 	r := f.BeginRound()
 	stream := make([]byte, 0, msgs*40)
 	for i := range msgs {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goimx/goim/internal/testwait"
+
 	"github.com/goimx/goim/client"
 	"github.com/goimx/goim/job"
 )
@@ -50,7 +52,7 @@ func newFixture(tb testing.TB, cfg ClusterConfig, transport string, n int, w Wor
 		tb.Fatal(err)
 	}
 	fx := &fixture{c: c, f: f, w: w}
-	waitFor(tb, "connections registered", func() bool { return c.Comet.Stats().Conns == n })
+	testwait.For(tb, 10*time.Second, "connections registered", func() bool { return c.Comet.Stats().Conns == n })
 	return fx
 }
 
@@ -220,10 +222,10 @@ func benchIdle(b *testing.B, transport string, n int) {
 	for b.Loop() {
 		before := settledMem(b)
 		child := startClientChild(b, transport, addr, n)
-		waitFor(b, "connections registered", func() bool { return c.Comet.Stats().Conns == n })
+		testwait.For(b, 10*time.Second, "connections registered", func() bool { return c.Comet.Stats().Conns == n })
 		after := settledMem(b)
 		child.stop()
-		waitFor(b, "connections closed", func() bool { return c.Comet.Stats().Conns == 0 })
+		testwait.For(b, 10*time.Second, "connections closed", func() bool { return c.Comet.Stats().Conns == 0 })
 		per := func(a, z uint64) float64 { return (float64(z) - float64(a)) / float64(n) }
 		b.ReportMetric(per(before.rss, after.rss), "B-rss/conn")
 		b.ReportMetric(per(before.heap, after.heap), "B-heap/conn")

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goimx/goim/internal/testwait"
+
 	"github.com/goimx/goim/client"
 	"github.com/goimx/goim/protocol"
 )
@@ -139,7 +141,7 @@ func testFleetRounds(t *testing.T, reader string) {
 	if err := f.Connect(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "server side", func() bool { fc.mu.Lock(); defer fc.mu.Unlock(); return len(fc.conns) == n })
+	testwait.For(t, 10*time.Second, "server side", func() bool { fc.mu.Lock(); defer fc.mu.Unlock(); return len(fc.conns) == n })
 	r := f.BeginRound()
 	stamped := func(round uint32) []byte {
 		return AppendStamp(nil, Stamp{Sent: time.Now().UnixNano(), Round: round}, 20)
@@ -153,7 +155,7 @@ func testFleetRounds(t *testing.T, reader string) {
 	b = append(b, packet(protocol.OpRaw, 0, batch)...) // op-9 batch of two
 	fc.writeAll(t, b)
 	got, _ := r.WaitReceived(context.Background(), 3*n, 5*time.Second)
-	waitFor(t, "stale and bad counts", func() bool { return f.Stale() == n && f.Bad() == n })
+	testwait.For(t, 10*time.Second, "stale and bad counts", func() bool { return f.Stale() == n && f.Bad() == n })
 	if got != 3*n || r.Hist.Count() != 3*n {
 		t.Fatalf("received %d, hist %d, want %d", got, r.Hist.Count(), 3*n)
 	}
@@ -166,7 +168,7 @@ func testFleetRounds(t *testing.T, reader string) {
 		t.Errorf("lost %d connected %d len %d", f.Lost(), f.Connected(), f.Len())
 	}
 	fc.close() // the server hangs up: connections are lost
-	waitFor(t, "lost connections", func() bool { return f.Lost() == n })
+	testwait.For(t, 10*time.Second, "lost connections", func() bool { return f.Lost() == n })
 }
 
 func TestFleetConnectRefused(t *testing.T) {
@@ -195,7 +197,7 @@ func TestFleetHeartbeats(t *testing.T) {
 		if err := f.Connect(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, reader+" heartbeats", func() bool { return fc.beats.Load() >= 6 })
+		testwait.For(t, 10*time.Second, reader+" heartbeats", func() bool { return fc.beats.Load() >= 6 })
 		f.Close()
 	}
 }
@@ -224,7 +226,7 @@ func BenchmarkFleetReceive(b *testing.B) {
 			if err := f.Connect(context.Background()); err != nil {
 				b.Fatal(err)
 			}
-			waitFor(b, "server side", func() bool { fc.mu.Lock(); defer fc.mu.Unlock(); return len(fc.conns) == n })
+			testwait.For(b, 10*time.Second, "server side", func() bool { fc.mu.Lock(); defer fc.mu.Unlock(); return len(fc.conns) == n })
 			r := f.BeginRound()
 			msg := packet(1000, 0, AppendStamp(nil, Stamp{Round: r.ID}, 16))
 			b.ReportAllocs()

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goimx/goim/internal/testwait"
+
 	"github.com/goimx/goim/client"
 	"github.com/goimx/goim/job"
 )
@@ -66,7 +68,7 @@ func testScenarios(t *testing.T, direct bool, transport, reader string) {
 	const n = 20
 	w := Workload{Devices: 2}
 	f := connectFleet(t, addr, transport, reader, n, w)
-	waitFor(t, "connections registered", func() bool { return c.Comet.Stats().Conns == n })
+	testwait.For(t, 10*time.Second, "connections registered", func() bool { return c.Comet.Stats().Conns == n })
 	tests := []struct {
 		kind    string
 		pushes  int
@@ -102,7 +104,7 @@ func TestBatchingOff(t *testing.T) {
 	c := startTestCluster(t, ClusterConfig{Job: job.Config{BatchSize: 1}})
 	w := Workload{Kind: KindRoom}
 	f := connectFleet(t, c.TCPAddr, client.TransportTCP, ReaderConn, 5, w)
-	waitFor(t, "connections registered", func() bool { return c.Comet.Stats().Conns == 5 })
+	testwait.For(t, 10*time.Second, "connections registered", func() bool { return c.Comet.Stats().Conns == 5 })
 	res, err := Run(context.Background(), f, w, RunConfig{HTTPAddr: c.HTTPAddr, Load: LoadConfig{Count: 20, Concurrency: 4}})
 	if err != nil {
 		t.Fatal(err)
@@ -112,18 +114,6 @@ func TestBatchingOff(t *testing.T) {
 	}
 	if st := c.Job.Stats(); st.Batches != st.BatchedMsgs {
 		t.Errorf("batching off: %d batches for %d messages", st.Batches, st.BatchedMsgs)
-	}
-}
-
-// waitFor polls cond until it holds or 10s pass.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -143,10 +133,10 @@ func TestIdle(t *testing.T) {
 		t.Errorf("idle result %+v", res)
 	}
 	f.Close()
-	waitFor(t, "connections closed", func() bool { return c.Comet.Stats().Conns == 0 })
+	testwait.For(t, 10*time.Second, "connections closed", func() bool { return c.Comet.Stats().Conns == 0 })
 
 	child := startClientChild(t, client.TransportWS, c.WSAddr, 5)
-	waitFor(t, "child connections", func() bool { return c.Comet.Stats().Conns == 5 })
+	testwait.For(t, 10*time.Second, "child connections", func() bool { return c.Comet.Stats().Conns == 5 })
 	child.stop()
-	waitFor(t, "child connections closed", func() bool { return c.Comet.Stats().Conns == 0 })
+	testwait.For(t, 10*time.Second, "child connections closed", func() bool { return c.Comet.Stats().Conns == 0 })
 }

@@ -16,17 +16,6 @@ func TestMain(m *testing.M) {
 
 // eventually polls cond until it reports true, failing the test after
 // timeout.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // containsAll reports the first of wants missing from s, or "".
 func containsAll(s string, wants ...string) string {
 	for _, w := range wants {

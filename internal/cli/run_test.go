@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goimx/goim/internal/testwait"
+
 	"github.com/goimx/goim/client"
 	"github.com/goimx/goim/internal/testcert"
 	"github.com/goimx/goim/server"
@@ -54,7 +56,7 @@ func (b *syncBuffer) logLine(msg string) map[string]any {
 func (b *syncBuffer) waitLogLine(t *testing.T, msg string) map[string]any {
 	t.Helper()
 	var line map[string]any
-	eventually(t, 10*time.Second, "log line "+msg, func() bool {
+	testwait.For(t, 10*time.Second, "log line "+msg, func() bool {
 		line = b.logLine(msg)
 		return line != nil
 	})
@@ -114,7 +116,7 @@ func runAllInOne(t *testing.T, links string) {
 	pushURL := "http://" + httpAddr + "/goim/push/keys?operation=1000&keys=k1"
 	var body string
 	attempt := 0
-	eventually(t, 10*time.Second, "a push to be accepted", func() bool {
+	testwait.For(t, 10*time.Second, "a push to be accepted", func() bool {
 		attempt++
 		body = fmt.Sprintf("hello-%d", attempt)
 		resp, err := hc.Post(pushURL, "text/plain", strings.NewReader(body))
