@@ -1,5 +1,7 @@
 package comet
 
+import "github.com/goimx/goim/rpc"
+
 // Stats is a snapshot of a comet's counters.
 type Stats struct {
 	Conns    int // authenticated connections now
@@ -50,3 +52,7 @@ func (cm *Comet) Stats() Stats {
 	}
 	return st
 }
+
+// RPCStats returns the counters of the comet's RPC server (connections,
+// failed handshakes, refused and idle connections).
+func (cm *Comet) RPCStats() rpc.ServerStats { return cm.rpc.Stats() }

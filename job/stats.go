@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+
+	"github.com/goimx/goim/rpc"
 )
 
 // Stats are a Job's counters since New, and its current rooms and comets.
@@ -93,3 +95,7 @@ func (j *Job) Stats() Stats {
 	slices.SortFunc(s.Comets, func(a, b CometStats) int { return strings.Compare(a.ID, b.ID) })
 	return s
 }
+
+// RPCStats returns the counters of the job's RPC server (connections,
+// failed handshakes, refused and idle connections).
+func (j *Job) RPCStats() rpc.ServerStats { return j.srv.Stats() }

@@ -20,6 +20,7 @@ import (
 func parseApp(t *testing.T, app *App, args ...string) {
 	t.Helper()
 	var out bytes.Buffer
+	app.getenv = func(string) string { return "" } // not the test's environment
 	if code, ok := app.parse(args, &out); !ok {
 		t.Fatalf("parse %v: status %d: %s", args, code, out.String())
 	}
@@ -87,6 +88,7 @@ func TestCometDefaults(t *testing.T) {
 			HandshakeTimeout: 5 * time.Second, HeartbeatTimeout: 8 * time.Minute, RenewInterval: 10 * time.Minute,
 			SendQueue: 64, WriteTimeout: 10 * time.Second, LogicTimeout: 5 * time.Second, ReportInterval: 3 * time.Second,
 			WSPath: "/sub", RPC: rpc.ServerConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MaxInflight: 1024},
+			MaxConnsPerIP: 1024, AuthRatePerIP: 128, MsgRate: 64,
 		},
 	}
 	if diff := cmp.Diff(want, cf.Config(), cmpopts.IgnoreUnexported(comet.Config{})); diff != "" {
