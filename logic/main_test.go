@@ -171,9 +171,18 @@ func (e *testEnv) addJob(t testing.TB, id string) {
 	e.report(t, logicrpc.NodeInfo{ID: id, Kind: logicrpc.KindJob, RPCAddr: id + ":1"}, nil)
 }
 
+// addComet reports comet id (cometInfo) with rooms, from the RPC address
+// the registry has for it if it is live: a node reporting again reports
+// from where it is (another address would be refused).
 func (e *testEnv) addComet(t testing.TB, id string, rooms map[string]int32) {
 	t.Helper()
-	e.report(t, cometInfo(id), rooms)
+	n := cometInfo(id)
+	for _, live := range e.l.reg.nodes(logicrpc.KindComet, e.clock.Now()) {
+		if live.ID == id {
+			n.RPCAddr = live.RPCAddr
+		}
+	}
+	e.report(t, n, rooms)
 }
 
 func cometInfo(id string) logicrpc.NodeInfo {

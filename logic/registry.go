@@ -74,6 +74,9 @@ func (r *registry) report(req *logicrpc.ReportReq, now time.Time) (bool, map[str
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.expireLocked(now)
+	if err := r.checkHolderLocked(n); err != nil {
+		return false, nil, err
+	}
 	switch n.Kind {
 	case logicrpc.KindComet:
 		known, counts := r.reportCometLocked(req, now)
@@ -82,6 +85,34 @@ func (r *registry) report(req *logicrpc.ReportReq, now time.Time) (bool, map[str
 		return r.reportJobLocked(n, now), nil, nil
 	}
 	return false, nil, fmt.Errorf("%w: unknown kind %q", logicrpc.ErrBadNode, n.Kind)
+}
+
+// checkHolderLocked refuses a report of a node id that a live node of
+// the same kind holds at another RPC address: an impostor (or a second
+// node misconfigured with the same id) would otherwise take the live
+// node's pushes. The holder keeps the id until it goes silent for the
+// node TTL; a node restarting at the same address keeps it at once.
+func (r *registry) checkHolderLocked(n *logicrpc.NodeInfo) error {
+	var held map[string]*nodeEntry
+	switch n.Kind {
+	case logicrpc.KindComet:
+		held = r.comets
+	case logicrpc.KindJob:
+		held = r.jobs
+	default:
+		return nil // refused by the caller
+	}
+	if e, ok := held[n.ID]; ok && e.info.RPCAddr != n.RPCAddr {
+		return idTakenError(n, e.info.RPCAddr)
+	}
+	return nil
+}
+
+// idTakenError is the error of a report refused by checkHolderLocked (or
+// the Redis store's check): the node id is held by a live node at addr.
+func idTakenError(n *logicrpc.NodeInfo, addr string) error {
+	return fmt.Errorf("%w: %s id %q is held by a live node at %s, not %s (ids must be unique; it frees after the node TTL of silence)",
+		logicrpc.ErrBadNode, n.Kind, n.ID, addr, n.RPCAddr)
 }
 
 // reportCometLocked replaces the comet's record and room counts.
