@@ -51,7 +51,8 @@ func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, ni
 // TestRPCAnonymous: with the cluster secret set, an RPC peer without it
 // cannot push through a comet, a job or logic, nor report as a comet: its
 // connection is closed before any method runs, every tier counts it in
-// its stats line, and no client receives anything.
+// its stats line, and no client receives anything. Then SIGHUP leaves the
+// comet and the job running.
 func TestRPCAnonymous(t *testing.T) {
 	t.Parallel()
 	c := startCluster(t)
@@ -95,6 +96,20 @@ func TestRPCAnonymous(t *testing.T) {
 	// The comet still serves its clients from its own address.
 	if ids, err := c.instanceIDs(); err != nil || !equalStrings(ids, c.cometIDs()) {
 		t.Errorf("instances %v (%v), want %v", ids, err, c.cometIDs())
+	}
+
+	// SIGHUP does not stop a comet or a job (nothing to reload there):
+	// they log it, keep serving, and stop with status 0 at the end.
+	for _, p := range []*proc{c.comets[0].proc, c.job} {
+		if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		p.waitLog(t, "SIGHUP received, nothing to reload", 1)
+	}
+	fence = "fence-after-sighup"
+	c.pushOK(t, "/goim/push/all", url.Values{"operation": {strconv.Itoa(syncOp)}}, fence)
+	for _, cl := range f.clients {
+		cl.until(t, fence)
 	}
 }
 
