@@ -83,6 +83,13 @@ type Config struct {
 	// RoomQueue is the capacity of each room worker's queue; a push waits
 	// when it is full. Zero means 1024.
 	RoomQueue int
+	// ReadPollers is the number of poller goroutines (Linux only), each
+	// with its own epoll set, that hold idle plain TCP and WebSocket
+	// connections without a goroutine each; connections are spread over
+	// them by id. Zero means one per 4 GOMAXPROCS, at least 1; negative
+	// means none: every connection keeps a reader goroutine, as TLS
+	// connections and every connection on other platforms do.
+	ReadPollers int
 	// TimerShards is the number of deadline timer shards, rounded up to a
 	// power of two. Zero means GOMAXPROCS.
 	TimerShards int
@@ -166,6 +173,7 @@ func (cfg Config) withDefaults() Config {
 	cfg.Buckets = powerOfTwo(orDefault(cfg.Buckets, defaultBuckets))
 	cfg.RoomWorkers = orDefault(cfg.RoomWorkers, defaultRoomWorkers)
 	cfg.RoomQueue = orDefault(cfg.RoomQueue, defaultRoomQueue)
+	cfg.ReadPollers = orDefault(cfg.ReadPollers, (runtime.GOMAXPROCS(0)+3)/4)
 	cfg.TimerShards = powerOfTwo(orDefault(cfg.TimerShards, runtime.GOMAXPROCS(0)))
 	cfg.MaxBody = orDefault(cfg.MaxBody, protocol.DefaultMaxBody)
 	cfg.HandshakeTimeout = orDefault(cfg.HandshakeTimeout, defaultHandshakeTimeout)
