@@ -42,7 +42,7 @@ type Comet struct {
 	buckets     []*bucket
 	bucketMask  uint64
 	timers      *timer.Sharded
-	polls       *pollers // nil when every connection keeps a reader goroutine
+	polls       *pollers    // nil when every connection keeps a reader goroutine
 	pool        *bufio.Pool // packet bodies, replies, upgrade scratch
 	queues      sync.Pool   // *sendQueue
 	ips         ipCounter
