@@ -2,6 +2,7 @@ package comet
 
 import (
 	"fmt"
+	"io"
 	"runtime"
 	"testing"
 	"time"
@@ -153,4 +154,40 @@ func TestIdleConnsHaveNoGoroutine(t *testing.T) {
 			})
 		}
 	})
+}
+
+// BenchmarkHeartbeatRoundTrip measures one heartbeat and its reply over
+// loopback on each read path: on the poller path every heartbeat wakes a
+// parked connection, starts a reader, handles the packet and parks again.
+func BenchmarkHeartbeatRoundTrip(b *testing.B) {
+	for _, tt := range []struct {
+		name    string
+		pollers int
+	}{{"poller", 0}, {"goroutine", -1}} {
+		for _, ws := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/ws=%v", tt.name, ws), func(b *testing.B) {
+				s := startServer(b, Config{ReadPollers: tt.pollers}, &fakeLogic{})
+				c := dialTCP(b, s.tcp)
+				if ws {
+					c = dialWS(b, s.ws)
+				}
+				c.auth(token{Key: "k"})
+				msg := (&protocol.Packet{Ver: 1, Op: protocol.OpHeartbeat, Seq: 1}).Append(nil)
+				reply := make([]byte, 20)
+				if ws {
+					msg = websocket.AppendMaskedFrame(nil, websocket.OpBinary, [4]byte{1, 2, 3, 4}, msg)
+					reply = make([]byte, 2+20)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := c.nc.Write(msg); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := io.ReadFull(c.r, reply); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
 	"syscall"
 )
@@ -93,6 +94,10 @@ func (p *poller) run() error {
 			}
 			p.wake(id)
 		}
+		// The readers just started sit in this P's run queue; let them
+		// run before epoll_wait blocks the thread, or they would wait
+		// until the runtime takes the P from the blocked thread.
+		runtime.Gosched()
 	}
 }
 
