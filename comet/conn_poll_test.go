@@ -191,3 +191,63 @@ func BenchmarkHeartbeatRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+// TestParkStress: connections sending heartbeats back to back while they
+// are replaced by newer ones with the same key or closed by their
+// clients are each torn down exactly once: every connection
+// accepted is counted in exactly one close reason and logic hears one
+// Disconnect per Connect.
+func TestParkStress(t *testing.T) {
+	const keys, rounds = 8, 6
+	readPaths(t, func(t *testing.T, cfg Config) {
+		s := startServer(t, cfg, nil)
+		t.Run("clients", func(t *testing.T) { // returns once every parallel key is done
+			for k := range keys {
+				t.Run(fmt.Sprint("key-", k), func(t *testing.T) {
+					t.Parallel()
+					stressKey(t, s, fmt.Sprint("stress-", k), rounds)
+				})
+			}
+		})
+		if err := s.cm.Close(); err != nil {
+			t.Fatal(err)
+		}
+		st := s.cm.Stats()
+		var closed uint64
+		for _, n := range st.Closes {
+			closed += n
+		}
+		s.logic.mu.Lock()
+		connects := len(s.logic.connects)
+		s.logic.mu.Unlock()
+		if st.Conns != 0 || closed != keys*rounds || connects != keys*rounds {
+			t.Errorf("conns %d, %d closes %v, %d connects; want 0 and %d", st.Conns, closed, st.Closes, connects, keys*rounds)
+		}
+		if d := len(s.logic.disconnected()); d != connects {
+			t.Errorf("%d disconnects for %d connects", d, connects)
+		}
+	})
+}
+
+// stressKey connects rounds connections with key one after the other,
+// alternating TCP and WebSocket, each sending heartbeats back to back;
+// some are closed by the client, the others replaced by the next one;
+// the last one is closed when the subtest ends.
+func stressKey(t *testing.T, s *server, key string, rounds int) {
+	for r := range rounds {
+		c := dialTransport(t, s, r%2 == 1)
+		c.auth(token{Key: key})
+		beat := (&protocol.Packet{Ver: 1, Op: protocol.OpHeartbeat}).Append(nil)
+		if c.ws {
+			beat = websocket.AppendMaskedFrame(nil, websocket.OpBinary, [4]byte{1, 2, 3, 4}, beat)
+		}
+		for range 20 {
+			if _, err := c.nc.Write(beat); err != nil {
+				break
+			}
+		}
+		if r%3 == 0 && r != rounds-1 {
+			c.nc.Close()
+		}
+	}
+}
