@@ -1,3 +1,5 @@
+//go:build !race
+
 package bench
 
 import (
@@ -15,7 +17,10 @@ import (
 // TestScaleScript runs bench/scale.sh scaled down: static builds of the
 // comet, logic, job and goim-bench binaries, one logic, one job and four
 // comet processes, 8,000 clients spread over them; every room and
-// push/all message must reach every client.
+// push/all message must reach every client. Its work happens in child
+// processes, so it is left out of race-detector runs, where its load
+// would only starve the timing-sensitive tests of the packages tested
+// alongside.
 func TestScaleScript(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds four binaries and opens 8,000 connections")
