@@ -64,6 +64,13 @@ type Config struct {
 	// RoomQueue is the capacity of each room worker's queue; a push waits
 	// when it is full. Zero means DefaultRoomQueue.
 	RoomQueue int
+	// ReadPollers is the number of poller goroutines (Linux only), each
+	// with its own epoll set, that hold idle plain TCP and WebSocket
+	// connections without a goroutine each; connections are spread over
+	// them by id. Zero means one per 4 GOMAXPROCS, at least 1; negative
+	// means none: every connection keeps a reader goroutine, as TLS
+	// connections and every connection on other platforms do.
+	ReadPollers int
 	// TimerShards is the number of deadline timer shards, rounded up to a
 	// power of two. Zero means GOMAXPROCS.
 	TimerShards int
@@ -159,6 +166,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	cfg.Buckets = powerOfTwo(cmp.Or(cfg.Buckets, DefaultBuckets))
 	cfg.RoomWorkers = cmp.Or(cfg.RoomWorkers, DefaultRoomWorkers)
 	cfg.RoomQueue = cmp.Or(cfg.RoomQueue, DefaultRoomQueue)
+	cfg.ReadPollers = cmp.Or(cfg.ReadPollers, (runtime.GOMAXPROCS(0)+3)/4)
 	cfg.TimerShards = powerOfTwo(cmp.Or(cfg.TimerShards, runtime.GOMAXPROCS(0)))
 	cfg.MaxBody = cmp.Or(cfg.MaxBody, protocol.DefaultMaxBody)
 	cfg.HandshakeTimeout = cmp.Or(cfg.HandshakeTimeout, DefaultHandshakeTimeout)

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/goimx/goim/bufio"
@@ -15,9 +16,13 @@ import (
 
 // conn is one client connection, TCP or WebSocket, plain or TLS.
 //
-// Goroutines: while it is idle a connection has exactly one goroutine,
-// its reader, blocked reading a packet header into rbuf; it holds no
-// buffer. The writer goroutine exists only while the send queue is not
+// Goroutines: while it is idle a plain connection on Linux has none: it
+// is parked in a poller's epoll set (conn_poll.go), which starts a
+// transient reader goroutine when bytes arrive; the reader handles what
+// arrived, parks the connection again and exits. A TLS connection, or
+// any connection with Config.ReadPollers negative or on other platforms,
+// keeps exactly one goroutine, its reader, blocked reading a packet
+// header into rbuf. Either way an idle connection holds no buffer. The writer goroutine exists only while the send queue is not
 // empty or a heartbeat reply waits (enqueue starts it, it exits when it
 // finds nothing to write). The reader hands heartbeat replies to it, so
 // that the reader's stack, kept by every idle connection, never holds the
@@ -50,6 +55,15 @@ type conn struct {
 	inBody  bool            // reader: Pop returns the body next
 	msgWin  uint16          // reader: the second (Unix time mod 2^16) msgs counts, for Config.MsgRate
 	rbuf    [rbufLen]byte   // reader: packet header, small messages and replies
+
+	// The poller fields are set by newConn and then read-only, except
+	// those marked "reader". poll is nil when c keeps a reader goroutine.
+	poll      *poller         // the poller c parks in while idle
+	raw       syscall.RawConn // c.nc's descriptor, for the poller
+	armFn     func(uintptr)   // c.arm, made once so parking does not allocate
+	readFn    func()          // c.readParked, made once so unpark does not allocate
+	rstate    atomic.Uint32   // readerActive or readerParked
+	pollAdded bool            // c's descriptor is in the poller's epoll set; guarded by poll.mu
 
 	// room, prev and next are guarded by bucket.mu (see room).
 	room       *room
@@ -86,6 +100,12 @@ func newConn(cm *Comet, nc net.Conn) *conn {
 	}
 	c.onTimer = c.deadline
 	c.writeFn = c.writeLoop
+	if cm.polls != nil {
+		if raw := parkable(nc); raw != nil {
+			c.poll, c.raw = cm.polls.of(c.id), raw
+			c.armFn, c.readFn = c.arm, c.readParked
+		}
+	}
 	return c
 }
 
@@ -104,11 +124,13 @@ func (c *conn) deadline() {
 }
 
 // close records reason (the first one wins) and closes the socket, which
-// makes the reader goroutine tear the connection down. It never blocks on
-// the network: it may run on the timer goroutine or under a bucket lock.
+// makes the reader goroutine tear the connection down; a parked
+// connection gets a reader started for that. It never blocks on the
+// network: it may run on the timer goroutine or under a bucket lock.
 func (c *conn) close(reason CloseReason) {
 	c.reason.CompareAndSwap(uint32(CloseNone), uint32(reason))
 	closeRaw(c.nc)
+	c.unpark()
 }
 
 // closeGracefully is close for reasons worth telling a WebSocket client

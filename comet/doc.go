@@ -27,10 +27,15 @@
 // room and bucket and logic is told (Disconnect, with the connection id
 // so that a newer connection with the same key keeps its session).
 //
-// An idle connection costs one goroutine (its reader, blocked on a 16-byte
-// header read with a stack that stays at 2 KB for TCP), no buffer, and a
-// small struct; buffers are taken from a pool only while a packet is read
-// or written, and the writer goroutine exists only while messages wait.
+// An idle plain TCP or WebSocket connection on Linux costs no goroutine:
+// it is parked in an epoll set of one of a few poller goroutines
+// (Config.ReadPollers), which start a transient reader when bytes arrive
+// or the connection is closed. Elsewhere, for TLS, or with ReadPollers
+// negative, it costs one goroutine (its reader, blocked on a 16-byte
+// header read with a stack that stays at 2 KB for TCP). Either way it
+// holds no buffer: buffers are taken from a pool only while a packet is
+// read or written, and the writer goroutine exists only while messages
+// wait.
 //
 // # Pushes
 //
