@@ -186,7 +186,7 @@ func (b *bucket) count(rooms map[string]int32) int {
 // record adds the outcome of one push to the bucket's counters.
 func (b *bucket) record(res pushResult) {
 	switch res {
-	case pushQueued:
+	case pushQueued, pushClaimed:
 		b.enqueued.Add(1)
 	case pushQueueFull:
 		b.drops[DropQueueFull].Add(1)

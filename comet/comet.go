@@ -44,6 +44,7 @@ type Comet struct {
 	timers      *timer.Sharded
 	pool        *bufio.Pool // packet bodies, replies, upgrade scratch
 	queues      sync.Pool   // *sendQueue
+	writers     sync.Pool   // *rawWriter, for pushes flushed outside the room workers
 	ips         ipCounter
 	rpc         *rpc.Server
 	wsHandshake websocket.HandshakeConfig
@@ -107,7 +108,8 @@ func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error
 	}
 	cm.hostname = hostnameOr(cfg.NodeID)
 	cm.ctx, cm.cancel = context.WithCancel(context.Background())
-	cm.queues.New = func() any { return &sendQueue{msgs: make([][]byte, 0, cfg.SendQueue)} }
+	cm.queues.New = func() any { return new(sendQueue) }
+	cm.writers.New = func() any { return newRawWriter() }
 	cm.connID.Store(uint64(time.Now().UnixNano())) // ids stay unique across restarts
 	cm.offline.Store(cfg.Offline)
 	cm.rpc = rpc.NewServer(cfg.RPC, logger)
@@ -172,8 +174,23 @@ func (cm *Comet) bucketByID(id uint64) *bucket {
 // getQueue returns an empty send queue.
 func (cm *Comet) getQueue() *sendQueue { return cm.queues.Get().(*sendQueue) }
 
-// putQueue returns q, emptied, to the pool.
-func (cm *Comet) putQueue(q *sendQueue) { cm.queues.Put(q) }
+// putQueue empties q and returns it to the pool, unless a burst grew it
+// past maxPooledQueue messages (the garbage collector takes it then).
+func (cm *Comet) putQueue(q *sendQueue) {
+	if q == nil || cap(q.msgs) > maxPooledQueue {
+		return
+	}
+	clear(q.msgs[:cap(q.msgs)])
+	q.msgs = q.msgs[:0]
+	cm.queues.Put(q)
+}
+
+// maxPooledQueue is the largest send queue, in messages, kept for reuse.
+const maxPooledQueue = 1024
+
+// getWriter returns a rawWriter for flush; putWriter gives it back.
+func (cm *Comet) getWriter() *rawWriter  { return cm.writers.Get().(*rawWriter) }
+func (cm *Comet) putWriter(w *rawWriter) { cm.writers.Put(w) }
 
 // added counts the newly registered c.
 func (cm *Comet) added(c *conn) {

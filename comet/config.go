@@ -100,11 +100,19 @@ type Config struct {
 	// RenewInterval is how often, at most, a heartbeat also renews the
 	// session with logic. Zero means 10 minutes; negative means never.
 	RenewInterval time.Duration
-	// SendQueue is the number of pushed messages that may wait for one
-	// connection's writer. Zero means 64.
+	// SendQueueBytes bounds what may wait for one connection's writer:
+	// the bytes of the waiting messages plus 24 per message. A message
+	// that does not fit is dropped for that connection (or the connection
+	// closed, see SlowPolicy); one always fits an empty queue. Nothing is
+	// allocated ahead: an idle connection holds no queue. Zero means
+	// 1 MiB (docs/operations.md says why).
+	SendQueueBytes int
+	// SendQueue, when positive, also caps the number of messages that may
+	// wait for one connection's writer. Zero means no cap but
+	// SendQueueBytes.
 	SendQueue int
-	// SlowPolicy is what happens when a send queue is full. Zero means
-	// SlowDrop.
+	// SlowPolicy is what happens when a message does not fit a send queue.
+	// Zero means SlowDrop.
 	SlowPolicy SlowPolicy
 	// WriteTimeout bounds one write to a client. Zero means 10s.
 	WriteTimeout time.Duration
@@ -138,7 +146,8 @@ const (
 	defaultHandshakeTimeout = 5 * time.Second
 	defaultHeartbeatTimeout = 8 * time.Minute
 	defaultRenewInterval    = 10 * time.Minute
-	defaultSendQueue        = 64
+	defaultSendQueueBytes   = 1 << 20
+	maxSendQueueBytes       = 1 << 30 // conn.queued is an int32
 	defaultWriteTimeout     = 10 * time.Second
 	defaultLogicTimeout     = 5 * time.Second
 	defaultReportInterval   = 3 * time.Second
@@ -171,7 +180,7 @@ func (cfg Config) withDefaults() Config {
 	cfg.HandshakeTimeout = orDefault(cfg.HandshakeTimeout, defaultHandshakeTimeout)
 	cfg.HeartbeatTimeout = orDefault(cfg.HeartbeatTimeout, defaultHeartbeatTimeout)
 	cfg.RenewInterval = orDefault(cfg.RenewInterval, defaultRenewInterval)
-	cfg.SendQueue = orDefault(cfg.SendQueue, defaultSendQueue)
+	cfg.SendQueueBytes = min(orDefault(cfg.SendQueueBytes, defaultSendQueueBytes), maxSendQueueBytes)
 	cfg.WriteTimeout = orDefault(cfg.WriteTimeout, defaultWriteTimeout)
 	cfg.LogicTimeout = orDefault(cfg.LogicTimeout, defaultLogicTimeout)
 	cfg.ReportInterval = orDefault(cfg.ReportInterval, defaultReportInterval)

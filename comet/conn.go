@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/goimx/goim/bufio"
@@ -32,6 +33,7 @@ type conn struct {
 	cm      *Comet
 	id      uint64          // unique on this comet; sent to logic
 	nc      net.Conn        // the client connection (maybe *tls.Conn)
+	raw     syscall.RawConn // nc's socket for non-blocking writes (flush); nil unless plain TCP on Linux
 	ws      *websocket.Conn // nil for a TCP connection
 	ip      netip.Addr      // remote IP, for the distinct-IP count
 	onTimer func()          // c.deadline, made once for the timer
@@ -53,11 +55,12 @@ type conn struct {
 	room       *room
 	prev, next *conn
 
-	// mu guards accepts, queue, writing, closed and the hb fields.
+	// mu guards accepts, queue, queued, writing, closed and the hb fields.
 	mu      sync.Mutex
 	accepts []int32    // ops pushed by key and broadcast reach this connection
 	queue   *sendQueue // messages waiting for the writer; nil when empty
-	writing bool       // a writer goroutine runs
+	queued  int32      // what queue costs against Config.SendQueueBytes (queueCost)
+	writing bool       // the writer is claimed: a writer goroutine runs, or a pusher flushes
 	closed  bool       // no more messages are queued
 	hbWait  bool       // a heartbeat reply waits for the writer
 	hbVer   int16      // ver of the waiting heartbeat reply
@@ -83,6 +86,7 @@ func newConn(cm *Comet, nc net.Conn) *conn {
 	}
 	c.onTimer = c.deadline
 	c.writeFn = c.writeLoop
+	c.raw = rawConnOf(nc)
 	return c
 }
 

@@ -27,6 +27,7 @@ func (cm *Comet) PushKeys(ctx context.Context, req *cometrpc.PushKeysReq) error 
 		return nil
 	}
 	msg := encodePush(req.Op, req.Body)
+	var w *rawWriter
 	for _, key := range req.Keys {
 		b := cm.bucketByKey(key)
 		c := b.get(key)
@@ -34,7 +35,17 @@ func (cm *Comet) PushKeys(ctx context.Context, req *cometrpc.PushKeysReq) error 
 			cm.keyMisses.Add(1)
 			continue
 		}
-		b.record(c.push(msg, req.Op, true))
+		res := c.push(msg, req.Op, true)
+		b.record(res)
+		if res == pushClaimed {
+			if w == nil {
+				w = cm.getWriter()
+			}
+			c.flush(w)
+		}
+	}
+	if w != nil {
+		cm.putWriter(w)
 	}
 	return nil
 }
@@ -125,6 +136,7 @@ func (cm *Comet) broadcastPaced(msg []byte, op int32, speed int) {
 	start := time.Now()
 	step := max(1, speed/100) // pause about every 10ms worth of connections
 	pushed := 0
+	w := newRawWriter()
 	for _, b := range cm.buckets {
 		var n tally
 		authed, _ := b.snapshot()
@@ -134,6 +146,9 @@ func (cm *Comet) broadcastPaced(msg []byte, op int32, speed int) {
 				continue
 			}
 			n.add(res)
+			if res == pushClaimed {
+				c.flush(w)
+			}
 			if pushed++; pushed%step == 0 && !cm.sleepUntil(start.Add(time.Duration(pushed)*time.Second/time.Duration(speed))) {
 				n.flush(b)
 				return
