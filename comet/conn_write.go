@@ -70,6 +70,9 @@ func (c *conn) push(msg []byte, op int32, filter bool) pushResult {
 	}
 	q.msgs = append(q.msgs, msg)
 	c.queued += int32(queueCost(msg))
+	if len(q.msgs) > 1 {
+		c.home().notePeak(int64(c.queued))
+	}
 	if c.writing {
 		c.mu.Unlock()
 		return pushQueued
@@ -107,6 +110,11 @@ func (c *conn) queueFullLocked(msg []byte) bool {
 // itself (flush): a plain TCP connection, whose socket takes
 // non-blocking writes.
 func (c *conn) inline() bool { return c.ws == nil && c.raw != nil }
+
+// home returns the bucket that counts c's messages: the one of its key.
+// Pushers use it rather than c.bucket, which the reader sets after c is
+// registered (c.key is set before).
+func (c *conn) home() *bucket { return c.cm.bucketByKey(c.key) }
 
 // claimWriterLocked marks a writer as running and reports whether the
 // caller must start it (after releasing c.mu); false when one runs or is
@@ -249,8 +257,8 @@ func (c *conn) dropQueue(q *sendQueue) {
 	if q == nil {
 		return
 	}
-	if n := len(q.msgs); n > 0 && c.bucket != nil {
-		c.bucket.drops[DropClosed].Add(uint64(n))
+	if n := len(q.msgs); n > 0 {
+		c.home().drops[DropClosed].Add(uint64(n))
 	}
 	c.cm.putQueue(q)
 }
