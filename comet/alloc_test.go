@@ -34,7 +34,7 @@ func TestPushAllocs(t *testing.T) {
 	c, sink := addSinkConn(cm, "k", "", 1)
 	msg := encodePush(1, []byte("hello"))
 	allocs := testing.AllocsPerRun(1000, func() {
-		if c.push(msg, 1, true) != pushQueued {
+		if c.push(msg, 1, true, false) != pushQueued {
 			t.Fatal("not queued")
 		}
 		waitWriter(c)
@@ -106,9 +106,9 @@ func TestEncodeAllocs(t *testing.T) {
 
 // TestSocketPushAllocs pins the comet's push path over real loopback TCP
 // and WebSocket connections read by clients: a push by key, written by
-// the pusher itself (TCP) or a writer goroutine (WebSocket), and a room
-// push written by the room workers, cost the shared encoding alone (one
-// allocation per message), nothing per connection.
+// a writer goroutine, and a room push, written by the room workers
+// themselves on TCP, cost the shared encoding alone (one allocation per
+// message), nothing per connection.
 func TestSocketPushAllocs(t *testing.T) {
 	for _, ws := range []bool{false, true} {
 		t.Run(fmt.Sprintf("ws=%v", ws), func(t *testing.T) { testSocketPushAllocs(t, ws) })

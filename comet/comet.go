@@ -44,7 +44,6 @@ type Comet struct {
 	timers      *timer.Sharded
 	pool        *bufio.Pool // packet bodies, replies, upgrade scratch
 	queues      sync.Pool   // *sendQueue
-	writers     sync.Pool   // *rawWriter, for pushes flushed outside the room workers
 	ips         ipCounter
 	rpc         *rpc.Server
 	wsHandshake websocket.HandshakeConfig
@@ -109,7 +108,6 @@ func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error
 	cm.hostname = hostnameOr(cfg.NodeID)
 	cm.ctx, cm.cancel = context.WithCancel(context.Background())
 	cm.queues.New = func() any { return new(sendQueue) }
-	cm.writers.New = func() any { return newRawWriter() }
 	cm.connID.Store(uint64(time.Now().UnixNano())) // ids stay unique across restarts
 	cm.offline.Store(cfg.Offline)
 	cm.rpc = rpc.NewServer(cfg.RPC, logger)
@@ -187,10 +185,6 @@ func (cm *Comet) putQueue(q *sendQueue) {
 
 // maxPooledQueue is the largest send queue, in messages, kept for reuse.
 const maxPooledQueue = 1024
-
-// getWriter returns a rawWriter for flush; putWriter gives it back.
-func (cm *Comet) getWriter() *rawWriter  { return cm.writers.Get().(*rawWriter) }
-func (cm *Comet) putWriter(w *rawWriter) { cm.writers.Put(w) }
 
 // added counts the newly registered c.
 func (cm *Comet) added(c *conn) {

@@ -19,8 +19,9 @@ import (
 // Goroutines: while it is idle a connection has exactly one goroutine,
 // its reader, blocked reading a packet header into rbuf; it holds no
 // buffer. The writer goroutine exists only while the send queue is not
-// empty or a heartbeat reply waits (enqueue starts it, it exits when it
-// finds nothing to write). The reader hands heartbeat replies to it, so
+// empty or a heartbeat reply waits (a push starts it, unless the pusher
+// writes itself: see flush; it exits when it finds nothing to write).
+// The reader hands heartbeat replies to it, so
 // that the reader's stack, kept by every idle connection, never holds the
 // deep write path (see heartbeat).
 //

@@ -37,13 +37,13 @@ const (
 )
 
 // push offers msg to c. With filter, only a connection whose accept set
-// holds op takes it. It never blocks and never writes: a full queue drops
-// the message (or closes c under SlowClose). When no writer runs, a TCP
-// connection is claimed for the caller (pushClaimed), which then writes
-// with flush once it released its locks; other connections get a writer
-// goroutine. It is safe under a bucket lock (lock order bucket.mu,
-// conn.mu).
-func (c *conn) push(msg []byte, op int32, filter bool) pushResult {
+// holds op takes it. It never blocks and never writes: a message that does
+// not fit the queue is dropped (or c closed under SlowClose). When no
+// writer runs and the caller offers to write (inline), a plain TCP
+// connection is claimed for it (pushClaimed), and it writes with flush
+// once it released its locks; otherwise a writer goroutine starts. It is
+// safe under a bucket lock (lock order bucket.mu, conn.mu).
+func (c *conn) push(msg []byte, op int32, filter, inline bool) pushResult {
 	if c.ws == nil {
 		msg = msg[tcpOffset(msg):]
 	}
@@ -77,7 +77,7 @@ func (c *conn) push(msg []byte, op int32, filter bool) pushResult {
 		c.mu.Unlock()
 		return pushQueued
 	}
-	if c.inline() {
+	if inline && c.inline() {
 		c.writing = true
 		c.mu.Unlock()
 		return pushClaimed

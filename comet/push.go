@@ -20,14 +20,15 @@ var _ cometrpc.Service = (*Comet)(nil)
 // PushKeys implements cometrpc.Service: the message {Op, Body} goes to the
 // connections with the given keys whose accept set holds Op. It is
 // encoded once for all of them. Keys not on this comet are counted in
-// Stats.KeyMisses.
+// Stats.KeyMisses. The connections' writer goroutines write: pushes by
+// key to one client come one by one, and a writer that runs behind its
+// caller takes them many to a write.
 func (cm *Comet) PushKeys(ctx context.Context, req *cometrpc.PushKeysReq) error {
 	cm.pushes.Add(1)
 	if len(req.Keys) == 0 {
 		return nil
 	}
 	msg := encodePush(req.Op, req.Body)
-	var w *rawWriter
 	for _, key := range req.Keys {
 		b := cm.bucketByKey(key)
 		c := b.get(key)
@@ -35,17 +36,7 @@ func (cm *Comet) PushKeys(ctx context.Context, req *cometrpc.PushKeysReq) error 
 			cm.keyMisses.Add(1)
 			continue
 		}
-		res := c.push(msg, req.Op, true)
-		b.record(res)
-		if res == pushClaimed {
-			if w == nil {
-				w = cm.getWriter()
-			}
-			c.flush(w)
-		}
-	}
-	if w != nil {
-		cm.putWriter(w)
+		b.record(c.push(msg, req.Op, true, false))
 	}
 	return nil
 }
@@ -141,7 +132,7 @@ func (cm *Comet) broadcastPaced(msg []byte, op int32, speed int) {
 		var n tally
 		authed, _ := b.snapshot()
 		for _, c := range authed {
-			res := c.push(msg, op, true)
+			res := c.push(msg, op, true, true)
 			if res == pushFiltered {
 				continue
 			}

@@ -127,7 +127,7 @@ func (rw *roomWorker) pushRoom(id string, msg []byte, n *tally) {
 		return
 	}
 	for c := r.head; c != nil; c = c.next {
-		rw.add(c, c.push(msg, 0, false), n)
+		rw.add(c, c.push(msg, 0, false, true), n)
 	}
 }
 
@@ -137,7 +137,7 @@ func (rw *roomWorker) pushAll(msg []byte, op int32, n *tally) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	for _, c := range b.conns {
-		rw.add(c, c.push(msg, op, true), n)
+		rw.add(c, c.push(msg, op, true, true), n)
 	}
 }
 
