@@ -116,7 +116,7 @@ func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error
 	}
 	cm.hostname = hostnameOr(cfg.NodeID)
 	cm.ctx, cm.cancel = context.WithCancel(context.Background())
-	cm.queues.New = func() any { return &sendQueue{msgs: make([][]byte, 0, cfg.SendQueue)} }
+	cm.queues.New = func() any { return new(sendQueue) }
 	cm.connID.Store(uint64(time.Now().UnixNano())) // ids stay unique across restarts
 	cm.offline.Store(cfg.Offline)
 	polls, err := newPollers(cfg.ReadPollers)
@@ -221,8 +221,19 @@ func (cm *Comet) bucketByID(id uint64) *bucket {
 // getQueue returns an empty send queue.
 func (cm *Comet) getQueue() *sendQueue { return cm.queues.Get().(*sendQueue) }
 
-// putQueue returns q, emptied, to the pool.
-func (cm *Comet) putQueue(q *sendQueue) { cm.queues.Put(q) }
+// putQueue empties q and returns it to the pool, unless a burst grew it
+// past maxPooledQueue messages (the garbage collector takes it then).
+func (cm *Comet) putQueue(q *sendQueue) {
+	if q == nil || cap(q.msgs) > maxPooledQueue {
+		return
+	}
+	clear(q.msgs[:cap(q.msgs)])
+	q.msgs = q.msgs[:0]
+	cm.queues.Put(q)
+}
+
+// maxPooledQueue is the largest send queue, in messages, kept for reuse.
+const maxPooledQueue = 1024
 
 // added counts the newly registered c.
 func (cm *Comet) added(c *conn) {

@@ -22,9 +22,11 @@ import (
 // arrived, parks the connection again and exits. A TLS connection, or
 // any connection with Config.ReadPollers negative or on other platforms,
 // keeps exactly one goroutine, its reader, blocked reading a packet
-// header into rbuf. Either way an idle connection holds no buffer. The writer goroutine exists only while the send queue is not
-// empty or a heartbeat reply waits (enqueue starts it, it exits when it
-// finds nothing to write). The reader hands heartbeat replies to it, so
+// header into rbuf. Either way an idle connection holds no buffer. The
+// writer goroutine exists only while the send queue is not empty or a
+// heartbeat reply waits (a push starts it, unless the pusher writes
+// itself: see flush; it exits when it finds nothing to write). The
+// reader hands heartbeat replies to it, so
 // that the reader's stack, kept by every idle connection, never holds the
 // deep write path (see heartbeat).
 //
@@ -38,6 +40,7 @@ type conn struct {
 	cm      *Comet
 	id      uint64          // unique on this comet; sent to logic
 	nc      net.Conn        // the client connection (maybe *tls.Conn)
+	raw     syscall.RawConn // nc's socket (flush's non-blocking writes, the poller); nil unless TCP on Linux
 	ws      *websocket.Conn // nil for a TCP connection
 	ip      netip.Addr      // remote IP, for the distinct-IP count
 	onTimer func()          // c.deadline, made once for the timer
@@ -58,22 +61,22 @@ type conn struct {
 
 	// The poller fields are set by newConn and then read-only, except
 	// those marked "reader". poll is nil when c keeps a reader goroutine.
-	poll      *poller         // the poller c parks in while idle
-	raw       syscall.RawConn // c.nc's descriptor, for the poller
-	armFn     func(uintptr)   // c.arm, made once so parking does not allocate
-	readFn    func()          // c.readParked, made once so unpark does not allocate
-	rstate    atomic.Uint32   // readerActive or readerParked
-	pollAdded bool            // c's descriptor is in the poller's epoll set; guarded by poll.mu
+	poll      *poller       // the poller c parks in while idle
+	armFn     func(uintptr) // c.arm, made once so parking does not allocate
+	readFn    func()        // c.readParked, made once so unpark does not allocate
+	rstate    atomic.Uint32 // readerActive or readerParked
+	pollAdded bool          // c's descriptor is in the poller's epoll set; guarded by poll.mu
 
 	// room, prev and next are guarded by bucket.mu (see room).
 	room       *room
 	prev, next *conn
 
-	// mu guards accepts, queue, writing, closed and the hb fields.
+	// mu guards accepts, queue, queued, writing, closed and the hb fields.
 	mu      sync.Mutex
 	accepts []int32    // ops pushed by key and broadcast reach this connection
 	queue   *sendQueue // messages waiting for the writer; nil when empty
-	writing bool       // a writer goroutine runs
+	queued  int32      // what queue costs against Config.SendQueueBytes (queueCost)
+	writing bool       // the writer is claimed: a writer goroutine runs, or a pusher flushes
 	closed  bool       // no more messages are queued
 	hbWait  bool       // a heartbeat reply waits for the writer
 	msgs    uint16     // reader (not guarded by mu): packets read in second msgWin
@@ -100,11 +103,10 @@ func newConn(cm *Comet, nc net.Conn) *conn {
 	}
 	c.onTimer = c.deadline
 	c.writeFn = c.writeLoop
-	if cm.polls != nil {
-		if raw := parkable(nc); raw != nil {
-			c.poll, c.raw = cm.polls.of(c.id), raw
-			c.armFn, c.readFn = c.arm, c.readParked
-		}
+	c.raw = rawConnOf(nc)
+	if cm.polls != nil && c.raw != nil {
+		c.poll = cm.polls.of(c.id)
+		c.armFn, c.readFn = c.arm, c.readParked
 	}
 	return c
 }

@@ -42,12 +42,18 @@
 // Every pushed message or room batch is encoded once into an immutable
 // byte slice that is a whole WebSocket frame (an op-9 packet around the
 // pushed packets); TCP connections write its packet suffix. Connections
-// share it: nothing is re-encoded or copied per connection. Each
-// connection has a bounded send queue; a full queue drops the message and
-// counts it (or closes the connection, per Config.SlowPolicy), so a slow
-// reader never delays anyone else. Room pushes run on per-bucket room
-// workers, one queue per room hash, so a room push spreads over cores
-// while one room's messages stay in order.
+// share it: nothing is re-encoded or copied per connection. A room or
+// broadcast message to a plain TCP connection whose writer is idle is
+// written by the room worker itself (conn.flush: non-blocking writes,
+// after its locks are released); what the socket does not take, pushes
+// by key, and WebSocket and TLS writes go to the connection's writer
+// goroutine. Each connection's send queue is bounded
+// in bytes (Config.SendQueueBytes); a message that does not fit is
+// dropped and counted (or the connection closed, per Config.SlowPolicy),
+// so a slow reader never delays anyone else. Room pushes run on
+// per-bucket room workers, one queue per room hash, so a room push
+// spreads over cores while one room's messages stay in order; a worker
+// queues a message to all its members, then writes to them in one pass.
 //
 // # Locking
 //

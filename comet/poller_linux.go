@@ -5,7 +5,6 @@ package comet
 import (
 	"errors"
 	"fmt"
-	"net"
 	"runtime"
 	"sync"
 	"syscall"
@@ -194,18 +193,3 @@ func (s *pollers) closeAll() {
 
 // of returns the poller of connection id.
 func (s *pollers) of(id uint64) *poller { return s.ps[id%uint64(len(s.ps))] }
-
-// parkable returns the raw connection of nc when a connection on it may
-// be parked: a plain TCP connection. TLS connections keep their reader
-// goroutine (the TLS record layer buffers reads).
-func parkable(nc net.Conn) syscall.RawConn {
-	tc, ok := nc.(*net.TCPConn)
-	if !ok {
-		return nil
-	}
-	raw, err := tc.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	return raw
-}

@@ -4,8 +4,6 @@ package comet
 
 import (
 	"errors"
-	"net"
-	"syscall"
 )
 
 // errNoPoller is returned by arm where connections cannot be parked.
@@ -30,6 +28,3 @@ func newPollers(int) (*pollers, error) { return nil, nil }
 
 // of is never called: newPollers returns nil.
 func (s *pollers) of(uint64) *poller { return nil }
-
-// parkable returns nil: connections cannot be parked here.
-func parkable(net.Conn) syscall.RawConn { return nil }

@@ -78,7 +78,8 @@ func (cf *CometFlags) registerLimits() {
 	f.integer(&c.WSMaxMessage, "ws-max-message", 0, 0, math.MaxInt32, "largest WebSocket message from a client (0: one packet, 16 + -@max-body)")
 	f.duration(&c.HandshakeTimeout, "handshake-timeout", comet.DefaultHandshakeTimeout, time.Millisecond, "closes connections that do not authenticate in time")
 	f.duration(&c.HeartbeatTimeout, "heartbeat-timeout", comet.DefaultHeartbeatTimeout, time.Millisecond, "heartbeat deadline when logic's auth answer gives none")
-	f.integer(&c.SendQueue, "send-queue", comet.DefaultSendQueue, 1, 1<<20, "pushed messages that may wait for one connection's writer")
+	f.integer(&c.SendQueueBytes, "send-queue-bytes", comet.DefaultSendQueueBytes, 1, 1<<30, "bytes that may wait for one connection's writer (each message counts its bytes plus 24); a message that does not fit is dropped for that client or closes it (-@slow-policy)")
+	f.integer(&c.SendQueue, "send-queue", 0, 0, 1<<20, "when positive, also the most messages that may wait for one connection's writer (0: no count, the byte bound alone)")
 	f.str(&cf.slow, "slow-policy", "drop", "when a connection's send queue is full: drop (the message, counted) or close (the connection)")
 	f.duration(&c.WriteTimeout, "write-timeout", comet.DefaultWriteTimeout, time.Millisecond, "bound on one write to a client")
 }
