@@ -21,10 +21,11 @@ func TestNodeIDHeld(t *testing.T) {
 		mod  func(*Config)
 	}{{"memory", nil}}
 	if !testing.Short() {
+		url := redisForTest(t) // held for the whole test: one lock, one empty database
 		stores = append(stores, struct {
 			name string
 			mod  func(*Config)
-		}{"redis", func(c *Config) { c.Redis = redisForTest(t) }})
+		}{"redis", func(c *Config) { c.Redis = url }})
 	}
 	for _, st := range stores {
 		for _, kind := range []string{logicrpc.KindComet, logicrpc.KindJob} {
