@@ -110,7 +110,9 @@ func (t *LogicTier) Reload() error { return t.Logic().Reload() }
 func (t *LogicTier) Stats() any { return t.Logic().Stats() }
 
 // StatsAttrs implements Tier: the sizes, the accepted pushes by kind, the
-// failed pushes (-500), the bad requests (-400) and the RPC calls.
+// failed pushes (-500), the bad requests (-400, over a limit among them),
+// the requests without a valid API key (401), the RPC calls, and the RPC
+// server's counters.
 func (t *LogicTier) StatsAttrs() []any {
 	s := t.Logic().Stats()
 	return append([]any{"sessions", s.Sessions, "comets", s.Comets, "jobs", s.Jobs, "jobs_offline", s.JobsOffline,
