@@ -129,7 +129,6 @@ func TestFailoverAllDown(t *testing.T) {
 	}
 }
 
-
 // TestSplitAddrs covers the list syntax of the -logic flags.
 func TestSplitAddrs(t *testing.T) {
 	tests := []struct {
