@@ -156,6 +156,17 @@ func (j *Job) Push(ctx context.Context, msg *jobrpc.PushMsg) error {
 	return fmt.Errorf("%w: type %v", jobrpc.ErrBadPush, msg.Type)
 }
 
+// ReportNow asks for a report to logic at once, without waiting for the
+// next ReportInterval: for example when the link to logic came back, so
+// that a restarted logic can route pushes here without delay. It does not
+// block.
+func (j *Job) ReportNow() {
+	select {
+	case j.reportNow <- struct{}{}:
+	default:
+	}
+}
+
 // ensureComets fetches the comet list first when the job knows no comet
 // (it just started, maybe restarted under an id logic still routes to), so
 // a room or broadcast push accepted then is not dropped for want of a
@@ -179,6 +190,10 @@ func (j *Job) pushKeys(ctx context.Context, m *jobrpc.PushMsg) error {
 			j.stats.rejectedUnknown.Add(1)
 			return fmt.Errorf("%w: %q", jobrpc.ErrUnknownComet, m.Server)
 		}
+	}
+	if err := w.linked(ctx); err != nil {
+		j.stats.rejectedUnreachable.Add(1)
+		return err
 	}
 	p := j.pool.get()
 	p.kind, p.op, p.msgs = jobrpc.PushKeys, m.Op, 1

@@ -47,9 +47,10 @@ func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 type fakeJob struct {
 	id string
 
-	mu     sync.Mutex // guards msgs, err, closed
+	mu     sync.Mutex // guards msgs, err, errFor, closed
 	msgs   []jobrpc.PushMsg
 	err    error
+	errFor map[string]error // comet id -> error of the keys pushes to it
 	closed bool
 }
 
@@ -58,6 +59,9 @@ func (j *fakeJob) Push(_ context.Context, m *jobrpc.PushMsg) error {
 	defer j.mu.Unlock()
 	if j.err != nil {
 		return j.err
+	}
+	if err := j.errFor[m.Server]; err != nil {
+		return err
 	}
 	c := *m
 	c.Keys = slices.Clone(m.Keys)
@@ -83,6 +87,16 @@ func (j *fakeJob) setErr(err error) {
 	j.mu.Lock()
 	j.err = err
 	j.mu.Unlock()
+}
+
+// setErrFor makes the keys pushes to comet server fail with err.
+func (j *fakeJob) setErrFor(server string, err error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.errFor == nil {
+		j.errFor = make(map[string]error)
+	}
+	j.errFor[server] = err
 }
 
 func (j *fakeJob) isClosed() bool {
