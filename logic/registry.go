@@ -16,12 +16,12 @@ import (
 
 // nodeEntry is one live node of the registry.
 type nodeEntry struct {
-	info  logicrpc.NodeInfo
-	seen  atomic.Int64     // unix nanoseconds of the last report; written under registry.mu
+	info logicrpc.NodeInfo
+	seen atomic.Int64 // unix nanoseconds of the last report; written under registry.mu
 	// down is, for a job, the unix nanoseconds when a push found no link
 	// to it: the job is skipped while it has not reported since (see
 	// registry.jobDown). Written without a lock.
-	down atomic.Int64
+	down  atomic.Int64
 	rooms map[string]int32 // comets: room id -> connections on this node (owned copy)
 	picks int64            // comets: balancer picks since the last report
 }
