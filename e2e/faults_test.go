@@ -142,6 +142,27 @@ func (rc *redisCluster) waitJobsKnowComets(t *testing.T) {
 	}
 }
 
+// roomJob returns the job whose last stats line counts more room pushes.
+func (rc *redisCluster) roomJob(t *testing.T) *proc {
+	t.Helper()
+	best, bestN := rc.jobs[0], -1
+	for _, j := range rc.jobs {
+		out := j.out.String()
+		i := strings.LastIndex(out, "push_room=")
+		if i < 0 {
+			continue
+		}
+		field, _, _ := strings.Cut(out[i+len("push_room="):], " ")
+		if n, err := strconv.Atoi(field); err == nil && n > bestN {
+			best, bestN = j, n
+		}
+	}
+	if bestN <= 0 {
+		t.Fatal("no job logged room pushes")
+	}
+	return best
+}
+
 // stopAll stops every process still running with SIGTERM, comets first.
 func (rc *redisCluster) stopAll(t *testing.T) {
 	t.Helper()
@@ -406,16 +427,23 @@ func TestClusterFaults(t *testing.T) {
 		events[name] = time.Now()
 		f()
 	}
-	logic0, job0, cometA := rc.logics[0].logic, rc.jobs[0], rc.comets[0].proc
+	logic0, cometA := rc.logics[0].logic, rc.comets[0].proc
 	step("kill logic-0", func() { logic0.kill(t) })
 	step("restart logic-0", func() {
 		logic0.start(t)
 		logic0.waitLog(t, `msg="logic: started"`, 1)
 	})
-	step("kill job-0", func() { job0.kill(t) })
-	step("restart job-0", func() {
-		job0.start(t)
-		job0.waitLog(t, `msg="job: started"`, 1)
+	// Kill the job the room routes through (the one that took room
+	// pushes), so that its pushes have to move.
+	var roomJob *proc
+	step("kill job", func() {
+		roomJob = rc.roomJob(t)
+		roomJob.kill(t)
+	})
+	t.Logf("killed %s, which carried the room", roomJob.name)
+	step("restart job", func() {
+		roomJob.start(t)
+		roomJob.waitLog(t, `msg="job: started"`, 1)
 	})
 	step("kill comet-a", func() { cometA.kill(t) })
 	testwait.For(t, recvTimeout, "comet-a's clients to connect to comet-b", func() bool {
@@ -442,8 +470,8 @@ func TestClusterFaults(t *testing.T) {
 	// other job at once. logic-1 was never killed, so every failure of a
 	// push through it names the job at fault.
 	for _, p := range records {
-		if p.via == 1 && !p.ok() && p.sentAt.After(events["kill job-0"]) && p.sentAt.Before(events["kill comet-a"]) {
-			t.Errorf("%s through logic-1 while job-0 was down or back: HTTP %d code %d %q %v", p.body, p.status, p.code, p.message, p.err)
+		if p.via == 1 && !p.ok() && p.sentAt.After(events["kill job"]) && p.sentAt.Before(events["kill comet-a"]) {
+			t.Errorf("%s through logic-1 while the job was down or back: HTTP %d code %d %q %v", p.body, p.status, p.code, p.message, p.err)
 		}
 	}
 }
