@@ -368,7 +368,7 @@ func (rc *redisCluster) pusher(t *testing.T, via int, clients []*faultClient, st
 		status, r, err := c.try(http.MethodPost, path, q, p.body)
 		p.answeredAt = time.Now()
 		p.status, p.code, p.message, p.err = status, r.Code, r.Message, err
-		if p.ok() && p.kind != "room" {
+		if p.ok() {
 			decode(t, r, &p.data)
 		}
 		mu.Lock()
@@ -466,6 +466,14 @@ func TestClusterFaults(t *testing.T) {
 
 	checkDelivery(t, clients, records, events["kill comet-a"], events["comet-a's clients on comet-b"])
 	logWindows(t, records, events)
+	// Once the jobs' links to the dead comet broke, a room push counts
+	// only the live comet, until comet-a is back.
+	for _, p := range records {
+		if p.kind == "room" && p.ok() && p.sentAt.After(events["kill comet-a"].Add(linkGrace)) &&
+			p.answeredAt.Before(events["restart comet-a"]) && p.data.Comets != 1 {
+			t.Errorf("%s answered comets %d while comet-a was dead, want 1", p.body, p.data.Comets)
+		}
+	}
 	// A dead job costs no push an error: logic moves its pushes to the
 	// other job at once. logic-1 was never killed, so every failure of a
 	// push through it names the job at fault.

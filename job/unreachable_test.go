@@ -41,6 +41,10 @@ func TestKeysToDeadComet(t *testing.T) {
 	if err := j.Push(ctx, push); err != nil {
 		t.Fatalf("push to a live comet: %v", err)
 	}
+	room := &jobrpc.PushMsg{Type: jobrpc.PushRoom, Room: "live://1", Msg: []byte("r")}
+	if n, err := j.PushLinked(ctx, room); err != nil || n != 1 {
+		t.Fatalf("room push with the comet linked: %d comets, %v; want 1", n, err)
+	}
 	s.Close()
 	<-served
 	testwait.For(t, 10*time.Second, "the push to the dead comet to fail", func() bool {
@@ -50,6 +54,9 @@ func TestKeysToDeadComet(t *testing.T) {
 		}
 		return err != nil
 	})
+	if n, err := j.PushLinked(ctx, room); err != nil || n != 0 {
+		t.Errorf("room push with the comet dead: %d comets, %v; want 0", n, err)
+	}
 	if st := j.Stats(); st.RejectedUnreachable == 0 {
 		t.Errorf("stats = %+v: no unreachable push counted", st)
 	}

@@ -47,11 +47,29 @@ func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 type fakeJob struct {
 	id string
 
-	mu     sync.Mutex // guards msgs, err, errFor, closed
+	mu     sync.Mutex // guards msgs, err, errFor, linked, closed
 	msgs   []jobrpc.PushMsg
 	err    error
 	errFor map[string]error // comet id -> error of the keys pushes to it
+	linked int              // what PushLinked answers; -1 (set by dial): unknown
 	closed bool
+}
+
+// PushLinked implements jobrpc.LinkedPusher.
+func (j *fakeJob) PushLinked(ctx context.Context, m *jobrpc.PushMsg) (int, error) {
+	if err := j.Push(ctx, m); err != nil {
+		return 0, err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.linked, nil
+}
+
+// setLinked sets what PushLinked answers.
+func (j *fakeJob) setLinked(n int) {
+	j.mu.Lock()
+	j.linked = n
+	j.mu.Unlock()
 }
 
 func (j *fakeJob) Push(_ context.Context, m *jobrpc.PushMsg) error {
@@ -117,7 +135,7 @@ func newJobSet() *jobSet { return &jobSet{jobs: make(map[string]*fakeJob)} }
 func (s *jobSet) dial(n logicrpc.NodeInfo) (jobrpc.Service, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	j := &fakeJob{id: n.ID, err: s.fail}
+	j := &fakeJob{id: n.ID, err: s.fail, linked: -1}
 	s.jobs[n.ID] = j
 	return j, nil
 }

@@ -183,27 +183,41 @@ func (l *Logic) sendKeys(ctx context.Context, sc *pushScratch, now time.Time, op
 		sc.keys = append(sc.keys, r.Key)
 	}
 	sc.msg = jobrpc.PushMsg{Type: jobrpc.PushKeys, Op: op, Server: server, Keys: sc.keys, Msg: msg}
-	return l.sendJob(ctx, now, server, &sc.msg)
+	_, err := l.sendJob(ctx, now, server, &sc.msg)
+	return err
 }
 
 func (l *Logic) pushRoom(ctx context.Context, sc *pushScratch, op int32, room string, msg []byte) (PushResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, l.cfg.PushTimeout)
 	defer cancel()
 	sc.msg = jobrpc.PushMsg{Type: jobrpc.PushRoom, Op: op, Room: room, Msg: msg}
-	if err := l.sendJob(ctx, l.cfg.Now(), room, &sc.msg); err != nil {
+	linked, err := l.sendJob(ctx, l.cfg.Now(), room, &sc.msg)
+	if err != nil {
 		return PushResult{}, err
 	}
-	return PushResult{Comets: l.reg.cometCount(l.cfg.Now())}, nil
+	return PushResult{Comets: l.fanoutComets(linked)}, nil
+}
+
+// fanoutComets is the comets count of a room push or broadcast: the live
+// comets of the registry, or fewer when the job said it holds a live link
+// to fewer (a comet that died and has not left the registry yet).
+func (l *Logic) fanoutComets(linked int) int {
+	n := l.reg.cometCount(l.cfg.Now())
+	if linked >= 0 {
+		n = min(n, linked)
+	}
+	return n
 }
 
 func (l *Logic) pushAll(ctx context.Context, sc *pushScratch, op, speed int32, msg []byte) (PushResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, l.cfg.PushTimeout)
 	defer cancel()
 	sc.msg = jobrpc.PushMsg{Type: jobrpc.PushAll, Op: op, Speed: speed, Msg: msg}
-	if err := l.sendJob(ctx, l.cfg.Now(), routeAll, &sc.msg); err != nil {
+	linked, err := l.sendJob(ctx, l.cfg.Now(), routeAll, &sc.msg)
+	if err != nil {
 		return PushResult{}, err
 	}
-	return PushResult{Comets: l.reg.cometCount(l.cfg.Now())}, nil
+	return PushResult{Comets: l.fanoutComets(linked)}, nil
 }
 
 // sendJob hands msg to the job live at now that routing key route hashes
@@ -213,8 +227,9 @@ func (l *Logic) pushAll(ctx context.Context, sc *pushScratch, op, speed int32, m
 // dies costs its pushes no error. A push whose connection broke after it
 // was written may have reached the dead job's queue too: a retried push is
 // delivered at least once, possibly twice, never silently lost for want
-// of a job.
-func (l *Logic) sendJob(ctx context.Context, now time.Time, route string, msg *jobrpc.PushMsg) error {
+// of a job. It returns the number of linked comets the job said the
+// push goes to, -1 when the job does not say (see jobrpc.LinkedPusher).
+func (l *Logic) sendJob(ctx context.Context, now time.Time, route string, msg *jobrpc.PushMsg) (int, error) {
 	var lastErr error
 	for range maxJobTries {
 		j, ok := l.reg.pickJob(route, now)
@@ -223,27 +238,32 @@ func (l *Logic) sendJob(ctx context.Context, now time.Time, route string, msg *j
 		}
 		svc, err := l.jobs.get(&j)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		err = svc.Push(ctx, msg)
+		linked := -1
+		if lp, ok := svc.(jobrpc.LinkedPusher); ok {
+			linked, err = lp.PushLinked(ctx, msg)
+		} else {
+			err = svc.Push(ctx, msg)
+		}
 		if err == nil {
-			return nil
+			return linked, nil
 		}
 		err = fmt.Errorf("logic: push %s via job %s: %w", msg.Type, j.id, err)
 		if !jobLinkError(err) || ctx.Err() != nil {
-			return err
+			return 0, err
 		}
 		l.reg.jobDown(&j, l.cfg.Now())
 		l.log.Warn("logic: job unreachable; trying the next one", "job", j.id, "addr", j.info.RPCAddr, "err", err)
 		lastErr = err
 	}
 	if lastErr != nil {
-		return lastErr
+		return 0, lastErr
 	}
 	if err := l.nodes.err(); err != nil {
-		return fmt.Errorf("%w (node registry not refreshed: %w)", ErrNoJob, err)
+		return 0, fmt.Errorf("%w (node registry not refreshed: %w)", ErrNoJob, err)
 	}
-	return ErrNoJob
+	return 0, ErrNoJob
 }
 
 // maxJobTries bounds the jobs one push tries before it fails.

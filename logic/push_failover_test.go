@@ -97,3 +97,32 @@ func TestPushUnreachableCometOffline(t *testing.T) {
 		t.Errorf("result = %+v, want %+v", res, want)
 	}
 }
+
+// TestPushRoomCountsLinkedComets: a room push's or broadcast's comets is
+// the registry's live comets, or fewer when the job says it holds a live
+// link to fewer (a dead comet still in the registry is not counted).
+func TestPushRoomCountsLinkedComets(t *testing.T) {
+	e := newTestEnv(t, nil)
+	e.addComet(t, "c1", nil)
+	e.addComet(t, "c2", nil)
+	e.addJob(t, "j1")
+	ctx := context.Background()
+	room := RoomKey("live", "1")
+	res, err := e.l.PushRoom(ctx, 1, room, []byte("m"))
+	if err != nil || res.Comets != 2 {
+		t.Fatalf("room push, the job not saying: %+v, %v; want 2 comets", res, err)
+	}
+	e.jobs.get("j1").setLinked(1)
+	res, err = e.l.PushRoom(ctx, 1, room, []byte("m"))
+	if err != nil || res.Comets != 1 {
+		t.Errorf("room push, 1 comet linked: %+v, %v; want 1 comet", res, err)
+	}
+	res, err = e.l.PushAll(ctx, 1, 0, []byte("m"))
+	if err != nil || res.Comets != 1 {
+		t.Errorf("broadcast, 1 comet linked: %+v, %v; want 1 comet", res, err)
+	}
+	e.jobs.get("j1").setLinked(5)
+	if res, _ := e.l.PushRoom(ctx, 1, room, []byte("m")); res.Comets != 2 {
+		t.Errorf("room push, the job linked to more than the registry: %+v; want the registry's 2", res)
+	}
+}
