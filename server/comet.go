@@ -27,7 +27,7 @@ type CometAddrs struct {
 type CometNode struct {
 	cm        *comet.Comet
 	logic     *logicrpc.Failover // nil when the comet calls logic in process
-	logicAddr string           // for the log: the address dialed, or "in process"
+	logicAddr string             // for the log: the address dialed, or "in process"
 	lns       listeners
 	bound     CometAddrs
 	tcp       []net.Listener // plain and TLS TCP client listeners
