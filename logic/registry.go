@@ -16,8 +16,12 @@ import (
 
 // nodeEntry is one live node of the registry.
 type nodeEntry struct {
-	info  logicrpc.NodeInfo
-	seen  atomic.Int64     // unix nanoseconds of the last report; written under registry.mu
+	info logicrpc.NodeInfo
+	seen atomic.Int64 // unix nanoseconds of the last report; written under registry.mu
+	// down is, for a job, the unix nanoseconds when a push found no link
+	// to it: the job is skipped while it has not reported since (see
+	// registry.jobDown). Written without a lock.
+	down  atomic.Int64
 	rooms map[string]int32 // comets: room id -> connections on this node (owned copy)
 	picks int64            // comets: balancer picks since the last report
 }
@@ -223,7 +227,9 @@ func (r *registry) cometLive(id string, now time.Time) bool {
 
 // pickJob chooses the live job for routing key s by rendezvous hashing:
 // the same s goes to the same job while that job lives, and a job joining
-// or leaving moves only the keys it wins or held. It takes no lock.
+// or leaving moves only the keys it wins or held. Jobs marked down by
+// jobDown, and not heard from since, are skipped: their keys go to the
+// next job in rendezvous order. It takes no lock.
 func (r *registry) pickJob(s string, now time.Time) (jobRef, bool) {
 	dead := now.Add(-r.ttl).UnixNano()
 	h := xxhash.Sum64String(s)
@@ -231,7 +237,7 @@ func (r *registry) pickJob(s string, now time.Time) (jobRef, bool) {
 	var bestScore uint64
 	found := false
 	for _, j := range *r.jobSnap.Load() {
-		if j.entry.seen.Load() < dead {
+		if seen := j.entry.seen.Load(); seen < dead || j.entry.down.Load() >= seen {
 			continue
 		}
 		if score := mix64(h ^ j.hash); !found || score > bestScore {
@@ -239,6 +245,12 @@ func (r *registry) pickJob(s string, now time.Time) (jobRef, bool) {
 		}
 	}
 	return best, found
+}
+
+// jobDown marks job j as unreachable at now: pickJob skips it until it
+// reports again (its next report is later than now). It takes no lock.
+func (r *registry) jobDown(j *jobRef, now time.Time) {
+	j.entry.down.Store(now.UnixNano())
 }
 
 // liveJobIDs returns the ids of the live jobs that are not offline; the

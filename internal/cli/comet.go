@@ -37,7 +37,8 @@ func (a *App) Comet(prefix string, standalone bool) *CometFlags {
 func (cf *CometFlags) registerNode() {
 	f, c := cf.f, &cf.cfg.Comet
 	if cf.standalone {
-		f.addr(&cf.cfg.LogicAddr, "logic", server.DefaultLogicDialAddr, false, "logic RPC address to dial (logic's -rpc)")
+		f.addrList(&cf.cfg.LogicAddr, "logic", server.DefaultLogicDialAddr, "logic RPC address to dial (logic's -rpc), or a comma-separated list of logic nodes sharing a Redis store: calls go to a live one, failing over to the next")
+		f.duration(&cf.cfg.RegisterWait, "register-wait", server.DefaultRegisterWait, math.MinInt64, "how long the comet waits for its first report to logic to succeed before it accepts clients (negative: no wait)")
 	}
 	f.str(&c.NodeID, "node-id", "", "node id in logic's registry and sessions (empty: hostname:port of -@rpc)")
 	f.list(&c.Addrs, "addrs", nil, nil, "comma-separated public client addresses (IPs or names) listed by /goim/nodes/weighted")

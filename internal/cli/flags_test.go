@@ -81,7 +81,7 @@ func TestCometDefaults(t *testing.T) {
 	cf := app.Comet("", true)
 	parseApp(t, app)
 	want := server.CometConfig{
-		TCPAddrs: []string{":3101"}, WSAddr: ":3102", RPCAddr: ":3109", LogicAddr: "127.0.0.1:3119",
+		TCPAddrs: []string{":3101"}, WSAddr: ":3102", RPCAddr: ":3109", LogicAddr: "127.0.0.1:3119", RegisterWait: 5 * time.Second,
 		LogicClient: rpc.ClientConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MinBackoff: 50 * time.Millisecond, MaxBackoff: 5 * time.Second},
 		Comet: comet.Config{
 			Weight: 10, Buckets: 32, RoomWorkers: 2, RoomQueue: 1024, MaxBody: 4096,

@@ -33,7 +33,7 @@ func (jf *JobFlags) register() {
 	f.addr(&jf.cfg.RPCAddr, "rpc", server.DefaultJobRPCAddr, false, "listen address of the job RPC service that logic dials")
 	f.addr(&c.AdvertiseAddr, "advertise", "", false, "RPC address reported to logic, where logic dials this job (empty: the -@rpc address, an unspecified host becomes the host name, or 127.0.0.1 in goim)")
 	if jf.standalone {
-		f.addr(&jf.cfg.LogicAddr, "logic", server.DefaultLogicDialAddr, false, "logic RPC address to dial (logic's -rpc)")
+		f.addrList(&jf.cfg.LogicAddr, "logic", server.DefaultLogicDialAddr, "logic RPC address to dial (logic's -rpc), or a comma-separated list of logic nodes sharing a Redis store: calls go to a live one, failing over to the next")
 	}
 	f.str(&c.NodeID, "node-id", "", "node id in logic's registry (empty: hostname:port of -@rpc)")
 	f.integer(&c.BatchSize, "batch-size", job.DefaultBatchSize, 1, 1<<20, "most messages in one room batch (1: no batching)")
