@@ -84,9 +84,9 @@ type conn struct {
 
 	pollAdded bool // c's descriptor is in the poller's epoll set; guarded by poll.mu
 
-	msgs    uint16     // reader (not guarded by mu): packets read in second msgWin
-	hbVer   int16      // ver of the waiting heartbeat reply
-	hbSeq   int32      // seq of the waiting heartbeat reply
+	msgs  uint16 // reader (not guarded by mu): packets read in second msgWin
+	hbVer int16  // ver of the waiting heartbeat reply
+	hbSeq int32  // seq of the waiting heartbeat reply
 
 	wbuf [rbufLen]byte // writer: the heartbeat reply being written
 
