@@ -52,12 +52,25 @@ func TestPushAllocs(t *testing.T) {
 }
 
 // TestRoomPushAllocs pins a room push at one allocation per message (the
-// shared encoding), whatever the number of connections.
+// shared encoding), whatever the number of connections, whether the room
+// is their primary room or one they joined besides.
 func TestRoomPushAllocs(t *testing.T) {
+	for _, joined := range []bool{false, true} {
+		t.Run(fmt.Sprintf("joined=%v", joined), func(t *testing.T) { testRoomPushAllocs(t, joined) })
+	}
+}
+
+func testRoomPushAllocs(t *testing.T, joined bool) {
 	cm := newAllocComet(t)
 	var sinks []*sinkConn
 	for i := range 200 {
-		_, sink := addSinkConn(cm, string(rune('a'+i)), "live://1")
+		c, sink := addSinkConn(cm, string(rune('a'+i)), "live://1")
+		if joined {
+			c.bucket.changeRoom(c, "")
+			if st := c.bucket.join(c, "live://1", -1); st != protocol.RoomOK {
+				t.Fatal(st)
+			}
+		}
 		sinks = append(sinks, sink)
 	}
 	req := &cometrpc.BroadcastRoomReq{RoomID: "live://1", Batch: protocol.AppendPush(nil, 5, []byte("room message"))}
@@ -75,6 +88,34 @@ func TestRoomPushAllocs(t *testing.T) {
 	})
 	if allocs > 1 {
 		t.Errorf("room push to 200 connections allocates %v times per message, want 1", allocs)
+	}
+}
+
+// TestChangeRoomAllocs pins moving a connection between two rooms that
+// exist in its bucket, the single-room case, at zero allocations.
+func TestChangeRoomAllocs(t *testing.T) {
+	cm := newAllocComet(t)
+	c, _ := addSinkConn(cm, "k", "live://1")
+	// Other members in c's bucket keep both rooms there (an emptied room
+	// is deleted, and made again at the next join).
+	for i, room := range []string{"live://1", "live://2"} {
+		key := fmt.Sprint("other", i)
+		for j := 0; cm.bucketByKey(key) != c.bucket; j++ {
+			key = fmt.Sprint("other", i, "-", j)
+		}
+		addSinkConn(cm, key, room)
+	}
+	rooms := [2]string{"live://1", "live://2"}
+	i := 0
+	allocs := testing.AllocsPerRun(1000, func() {
+		i++
+		c.bucket.changeRoom(c, rooms[i%2])
+	})
+	if allocs != 0 {
+		t.Errorf("change room allocates %v times, want 0", allocs)
+	}
+	if c.extra != nil {
+		t.Error("a connection in one room has extraRooms")
 	}
 }
 

@@ -136,6 +136,13 @@ type Config struct {
 	// packets sent before auth); one more closes it (CloseMsgRate). Zero
 	// means 64; negative means no limit; at most 65535.
 	MsgRate int
+	// MaxRooms caps the rooms one connection is in: its primary room
+	// (the token's room_id, op 12), which is always allowed, and up to
+	// MaxRooms-1 additional ones (the token's rooms, op 20). A join over
+	// it is answered with protocol.RoomLimit; a token naming more is
+	// refused (CloseTooManyRooms). Zero means DefaultMaxRooms; negative
+	// means no limit.
+	MaxRooms int
 }
 
 // ErrConfig is returned by New for a Config field out of range.
@@ -159,6 +166,7 @@ const (
 	DefaultMaxConnsPerIP    = 1024
 	DefaultAuthRatePerIP    = 128
 	DefaultMsgRate          = 64
+	DefaultMaxRooms         = 16
 	maxMsgRate              = math.MaxUint16 // conn.msgs counts to it
 )
 
@@ -190,6 +198,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	cfg.MaxConnsPerIP = cmp.Or(cfg.MaxConnsPerIP, DefaultMaxConnsPerIP)
 	cfg.AuthRatePerIP = cmp.Or(cfg.AuthRatePerIP, DefaultAuthRatePerIP)
 	cfg.MsgRate = min(cmp.Or(cfg.MsgRate, DefaultMsgRate), maxMsgRate)
+	cfg.MaxRooms = cmp.Or(cfg.MaxRooms, DefaultMaxRooms)
 	return cfg, nil
 }
 

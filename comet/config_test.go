@@ -26,6 +26,7 @@ func TestConfigDefaults(t *testing.T) {
 		LogicTimeout: DefaultLogicTimeout, ReportInterval: DefaultReportInterval, WSPath: DefaultWSPath,
 		WSMaxMessage:  protocol.HeaderLen + protocol.DefaultMaxBody,
 		MaxConnsPerIP: DefaultMaxConnsPerIP, AuthRatePerIP: DefaultAuthRatePerIP, MsgRate: DefaultMsgRate,
+		MaxRooms:    DefaultMaxRooms,
 		ReadPollers: (runtime.GOMAXPROCS(0) + 3) / 4,
 	}
 	if c.NodeID == "" || !reflect.DeepEqual(c, want) {

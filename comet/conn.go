@@ -61,15 +61,17 @@ type conn struct {
 
 	// The poller fields are set by newConn and then read-only, except
 	// those marked "reader". poll is nil when c keeps a reader goroutine.
-	poll      *poller       // the poller c parks in while idle
-	armFn     func(uintptr) // c.arm, made once so parking does not allocate
-	readFn    func()        // c.readParked, made once so unpark does not allocate
-	rstate    atomic.Uint32 // readerActive or readerParked
-	pollAdded bool          // c's descriptor is in the poller's epoll set; guarded by poll.mu
+	// (rstate and pollAdded sit further down, where they fill padding.)
+	poll   *poller       // the poller c parks in while idle
+	armFn  func(uintptr) // c.arm, made once so parking does not allocate
+	readFn func()        // c.readParked, made once so unpark does not allocate
 
-	// room, prev and next are guarded by bucket.mu (see room).
+	// room, prev, next and extra are guarded by bucket.mu (see room): the
+	// primary room and its list links, and the additional rooms (nil
+	// unless c joined some).
 	room       *room
 	prev, next *conn
+	extra      *extraRooms
 
 	// mu guards accepts, queue, queued, writing, closed and the hb fields.
 	mu      sync.Mutex
@@ -79,9 +81,12 @@ type conn struct {
 	writing bool       // the writer is claimed: a writer goroutine runs, or a pusher flushes
 	closed  bool       // no more messages are queued
 	hbWait  bool       // a heartbeat reply waits for the writer
-	msgs    uint16     // reader (not guarded by mu): packets read in second msgWin
-	hbVer   int16      // ver of the waiting heartbeat reply
-	hbSeq   int32      // seq of the waiting heartbeat reply
+
+	pollAdded bool // c's descriptor is in the poller's epoll set; guarded by poll.mu
+
+	msgs  uint16 // reader (not guarded by mu): packets read in second msgWin
+	hbVer int16  // ver of the waiting heartbeat reply
+	hbSeq int32  // seq of the waiting heartbeat reply
 
 	wbuf [rbufLen]byte // writer: the heartbeat reply being written
 
@@ -90,6 +95,8 @@ type conn struct {
 	// heartbeat replies: the writer holds it from taking a reply (mu
 	// inside it) until the reply is written.
 	wmu sync.Mutex
+
+	rstate atomic.Uint32 // readerActive or readerParked (poller field)
 }
 
 // rbufLen holds a packet header plus a 4-byte heartbeat reply body.
@@ -173,7 +180,7 @@ func wsCloseCode(reason CloseReason) (uint16, string) {
 		return websocket.CloseProtocolError, "bad packet"
 	case CloseSlow:
 		return websocket.ClosePolicyViolation, "too slow"
-	case CloseAuthRate, CloseMsgRate, CloseRoomTooLong:
+	case CloseAuthRate, CloseMsgRate, CloseRoomTooLong, CloseTooManyRooms:
 		return websocket.ClosePolicyViolation, reason.String()
 	}
 	return websocket.CloseNormal, ""

@@ -19,12 +19,15 @@
 //
 // A connection's life: upgrade (WebSocket), an op-7 auth packet answered
 // by logic (Connect), the op-8 reply, registration in the bucket of its key
-// (a previous connection with the same key is closed) and its room, then
-// heartbeats (op 2, answered with op 3 and the room's online count),
-// room changes, sub/unsub and application messages forwarded to logic.
+// (a previous connection with the same key is closed) and its rooms (the
+// primary room and the token's additional ones), then heartbeats (op 2,
+// answered with op 3 and the primary room's online count), room changes,
+// joins and leaves of additional rooms (ops 20 and 22, at most
+// Config.MaxRooms in all), sub/unsub and application messages forwarded
+// to logic.
 // Deadlines (handshake, heartbeat) live in a sharded heap timer, not in
 // one runtime timer per connection. On close the connection leaves its
-// room and bucket and logic is told (Disconnect, with the connection id
+// rooms and bucket and logic is told (Disconnect, with the connection id
 // so that a newer connection with the same key keeps its session).
 //
 // An idle plain TCP or WebSocket connection on Linux costs no goroutine:

@@ -23,7 +23,8 @@ const (
 	CloseIPLimit                      // the client's IP had Config.MaxConnsPerIP connections open
 	CloseAuthRate                     // the client's IP sent more than Config.AuthRatePerIP auths in a second
 	CloseMsgRate                      // the connection sent more than Config.MsgRate packets in a second
-	CloseRoomTooLong                  // op 12 named a room id over 256 bytes
+	CloseRoomTooLong                  // op 12 or the auth's rooms named a room id over 256 bytes
+	CloseTooManyRooms                 // the auth token named more rooms than Config.MaxRooms allows
 	numCloseReasons
 )
 
@@ -44,6 +45,7 @@ var closeReasonNames = [numCloseReasons]string{
 	CloseAuthRate:         "auth rate limit",
 	CloseMsgRate:          "message rate limit",
 	CloseRoomTooLong:      "room id too long",
+	CloseTooManyRooms:     "too many rooms",
 }
 
 // String returns the reason in words, e.g. "heartbeat timeout".

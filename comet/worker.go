@@ -116,8 +116,9 @@ func (rw *roomWorker) write() {
 	rw.claimed = rw.claimed[:0]
 }
 
-// pushRoom queues msg to every member of room id in the bucket, without
-// op filter.
+// pushRoom queues msg to every member of room id in the bucket, those
+// whose primary room it is and those that joined it besides (each is in
+// one of the two lists, so it gets msg once), without op filter.
 func (rw *roomWorker) pushRoom(id string, msg []byte, n *tally) {
 	b := rw.b
 	b.mu.RLock()
@@ -128,6 +129,9 @@ func (rw *roomWorker) pushRoom(id string, msg []byte, n *tally) {
 	}
 	for c := r.head; c != nil; c = c.next {
 		rw.add(c, c.push(msg, 0, false, true), n)
+	}
+	for m := r.extra; m != nil; m = m.next {
+		rw.add(m.c, m.c.push(msg, 0, false, true), n)
 	}
 }
 
