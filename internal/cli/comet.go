@@ -88,6 +88,7 @@ func (cf *CometFlags) registerLimits() {
 	f.integer(&c.MaxConnsPerIP, "max-conns-per-ip", comet.DefaultMaxConnsPerIP, math.MinInt32, math.MaxInt32, "open client connections allowed from one IP; one more is closed at once (negative: no limit; behind a proxy every client has its IP)")
 	f.integer(&c.AuthRatePerIP, "auth-rate-per-ip", comet.DefaultAuthRatePerIP, math.MinInt32, math.MaxInt32, "auth packets one client IP may send per second; one more closes its connection (negative: no limit)")
 	f.integer(&c.MsgRate, "msg-rate", comet.DefaultMsgRate, math.MinInt32, 65535, "packets one connection may send per second, auth aside (heartbeats, op 4, 12, 14, 16); one more closes it (negative: no limit)")
+	f.integer(&c.MaxRooms, "max-rooms", comet.DefaultMaxRooms, math.MinInt32, 1<<16, "rooms one connection may be in at once, its primary room included (token rooms, op 20 joins); a join over it is refused with status 1, a token naming more is refused (negative: no limit)")
 }
 
 // Name returns the full name of the comet flag n (with the prefix).

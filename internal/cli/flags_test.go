@@ -88,7 +88,7 @@ func TestCometDefaults(t *testing.T) {
 			HandshakeTimeout: 5 * time.Second, HeartbeatTimeout: 8 * time.Minute, RenewInterval: 10 * time.Minute,
 			SendQueueBytes: 1 << 20, WriteTimeout: 10 * time.Second, LogicTimeout: 5 * time.Second, ReportInterval: 3 * time.Second,
 			WSPath: "/sub", RPC: rpc.ServerConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MaxInflight: 1024},
-			MaxConnsPerIP: 1024, AuthRatePerIP: 128, MsgRate: 64,
+			MaxConnsPerIP: 1024, AuthRatePerIP: 128, MsgRate: 64, MaxRooms: 16,
 		},
 	}
 	if diff := cmp.Diff(want, cf.Config(), cmpopts.IgnoreUnexported(comet.Config{})); diff != "" {
