@@ -32,8 +32,11 @@ func TestSlowReader(t *testing.T) {
 }
 
 func testSlowReader(t *testing.T, policy SlowPolicy, fast int) {
-	// 1000 clients from one IP in a burst: the limits are off.
-	s := startServer(t, withoutLimits(Config{SendQueue: 16, SlowPolicy: policy}), nil)
+	// 1000 clients from one IP in a burst: the limits are off. Under the
+	// race detector on a loaded machine the run can outlast the default
+	// 10s write timeout, which would close the slow client whatever the
+	// policy: give it a minute.
+	s := startServer(t, withoutLimits(Config{SendQueue: 16, SlowPolicy: policy, WriteTimeout: time.Minute}), nil)
 	slow := dialSmallWindow(t, smallBufferListener(t, s.cm))
 	slow.auth(token{Key: "slow", RoomID: "live://r"})
 
@@ -90,7 +93,10 @@ func testSlowReader(t *testing.T, policy SlowPolicy, fast int) {
 // waitAll waits until every counter reaches n, and fails on a drop.
 func waitAll(t *testing.T, got []atomic.Int64, n int) {
 	t.Helper()
-	testwait.ForReason(t, waitTimeout, fmt.Sprintf("every fast client to get %d messages", n), func() (bool, string) {
+	// A minute, not waitTimeout: 1000 readers under the race detector on
+	// two busy cores can take longer than 10s to catch up; only a failing
+	// run waits that long.
+	testwait.ForReason(t, time.Minute, fmt.Sprintf("every fast client to get %d messages", n), func() (bool, string) {
 		lagging, first := 0, -1
 		for i := range got {
 			if got[i].Load() != int64(n) {
