@@ -119,7 +119,6 @@ func equalJSON(a, b any) bool {
 // TestClose: Close ends every process of the browser, removes the profile
 // directory, makes later calls fail with ErrClosed, and may be repeated.
 func TestClose(t *testing.T) {
-	handlers := crashHandlers()
 	b := ForTest(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -144,8 +143,8 @@ func TestClose(t *testing.T) {
 	if alive := groupAlive(pid); alive {
 		t.Errorf("processes of group %d still running after Close", pid)
 	}
-	if n := crashHandlers(); n > handlers {
-		t.Errorf("%d crash handler processes left running", n-handlers)
+	if n := crashHandlers(b.dir); n > 0 {
+		t.Errorf("%d crash handler processes of the browser left running", n)
 	}
 	if err := p.Evaluate(ctx, "1", nil); !errors.Is(err, ErrClosed) {
 		t.Errorf("Evaluate after Close: %v, want ErrClosed", err)

@@ -30,8 +30,11 @@ func groupAlive(pgid int) bool {
 	return false
 }
 
-// crashHandlers counts the running crash handler processes.
-func crashHandlers() int {
+// crashHandlers counts the live Chromium crash handler processes whose
+// command line names dir (the browser's profile directory, where its
+// crash database lives), so that browsers of other tests running at the
+// same time are not counted.
+func crashHandlers(dir string) int {
 	n := 0
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	for _, path := range stats {
@@ -40,7 +43,11 @@ func crashHandlers() int {
 			continue
 		}
 		s := string(b)
-		if strings.Contains(s, "(chrome_crashpad") && !strings.Contains(s, ") Z") {
+		if !strings.Contains(s, "(chrome_crashpad") || strings.Contains(s, ") Z") {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join(filepath.Dir(path), "cmdline"))
+		if err == nil && strings.Contains(string(cmdline), dir) {
 			n++
 		}
 	}

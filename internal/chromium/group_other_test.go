@@ -6,4 +6,4 @@ package chromium
 func groupAlive(int) bool { return false }
 
 // crashHandlers cannot count processes here; it reports 0.
-func crashHandlers() int { return 0 }
+func crashHandlers(string) int { return 0 }
