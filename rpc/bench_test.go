@@ -51,9 +51,16 @@ func BenchmarkCall(b *testing.B) {
 // parallel benchmarks.
 const benchParallelism = 8
 
-// BenchmarkCallParallel is 8*GOMAXPROCS callers sharing one client.
+// BenchmarkCallParallel is 8*GOMAXPROCS callers sharing one client. It
+// reports how many frames one write carries on each side: calls (client)
+// and replies (server) of concurrent callers are coalesced.
 func BenchmarkCallParallel(b *testing.B) {
-	c := benchServerClient(b, func(s *Server) { s.Handle(1, echo) })
+	ts := startServer(b, "", ServerConfig{}, nil, func(s *Server) { s.Handle(1, echo) })
+	c := newTestClient(b, ts.addr, ClientConfig{})
+	if _, err := c.Call(context.Background(), 1, nil, nil); err != nil {
+		b.Fatal(err)
+	}
+	cs0, ss0 := c.Stats(), ts.Stats()
 	var n atomic.Int64
 	b.SetParallelism(benchParallelism)
 	b.ReportAllocs()
@@ -72,6 +79,17 @@ func BenchmarkCallParallel(b *testing.B) {
 		}
 	})
 	reportRate(b, n.Load(), "calls/s")
+	cs, ss := c.Stats(), ts.Stats()
+	b.ReportMetric(perWrite(cs.FramesOut-cs0.FramesOut, cs.Writes-cs0.Writes), "calls/write")
+	b.ReportMetric(perWrite(ss.FramesOut-ss0.FramesOut, ss.Writes-ss0.Writes), "replies/write")
+}
+
+// perWrite is frames per write; 0 without writes.
+func perWrite(frames, writes uint64) float64 {
+	if writes == 0 {
+		return 0
+	}
+	return float64(frames) / float64(writes)
 }
 
 // BenchmarkSend measures one-way throughput from one goroutine: the timer

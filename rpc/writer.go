@@ -48,6 +48,7 @@ type connWriter struct {
 	space    chan struct{} // closed when buf is taken; made by a writer waiting for room
 	idle     chan struct{} // closed when flushing ends or err is set; made by waitIdle
 	frames   uint64        // frames queued so far
+	writes   uint64        // batches written so far (each one write to the connection)
 }
 
 func newConnWriter(conn net.Conn, timeout time.Duration) *connWriter {
@@ -161,6 +162,7 @@ func (w *connWriter) batchDoneLocked(batch []byte, err error) {
 		w.conn.Close() // the read side sees the failure too
 		return
 	}
+	w.writes++
 	if w.spare == nil {
 		w.spare = batch[:0]
 	}
@@ -283,4 +285,11 @@ func (w *connWriter) framesOut() uint64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.frames
+}
+
+// counts returns how many frames were queued and how many batches written.
+func (w *connWriter) counts() (frames, writes uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.frames, w.writes
 }
