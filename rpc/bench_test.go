@@ -114,6 +114,8 @@ func BenchmarkSend(b *testing.B) {
 	testwait.For(b, 30*time.Second, "the server to get every message", func() bool { return got.Load() == sent })
 	b.StopTimer()
 	reportRate(b, sent, "frames/s")
+	st := c.Stats()
+	b.ReportMetric(perWrite(st.FramesOut, st.Writes), "frames/write")
 }
 
 // BenchmarkSendParallel is 8*GOMAXPROCS goroutines sending on one client.
@@ -141,6 +143,8 @@ func BenchmarkSendParallel(b *testing.B) {
 	testwait.For(b, 30*time.Second, "the server to get every message", func() bool { return got.Load() == sent.Load() })
 	b.StopTimer()
 	reportRate(b, sent.Load(), "frames/s")
+	st := c.Stats()
+	b.ReportMetric(perWrite(st.FramesOut, st.Writes), "frames/write")
 }
 
 // Echo is the net/rpc baseline service.
