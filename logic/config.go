@@ -109,6 +109,8 @@ type Config struct {
 	// Backoff is the reconnect backoff advertised by /nodes/weighted.
 	Backoff Backoff
 	// PushTimeout bounds how long a push waits for a job to accept it.
+	// HTTP pushes starting within one tick (PushTimeout/50, 1 to 100 ms)
+	// share one deadline, so one may get up to a tick more.
 	// 0 means DefaultPushTimeout.
 	PushTimeout time.Duration
 	// ReceiveHook gets every application message clients send. nil means

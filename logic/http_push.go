@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // pushFunc runs one kind of push with the parsed parameters in sc.params.
@@ -83,7 +84,10 @@ func (l *Logic) servePush(w http.ResponseWriter, r *http.Request, kind pushKind,
 		l.writeRequestErr(w, err)
 		return
 	}
-	res, err := push(r.Context(), sc, msg)
+	// Not r.Context(): a push whose body was read runs to its end, bounded
+	// by PushTimeout, even if the caller hangs up meanwhile; and the shared
+	// deadline context spares a context and a timer per push.
+	res, err := push(l.deadlines.get(time.Now()), sc, msg)
 	l.stats.countPush(kind, err)
 	if err != nil {
 		writeServerErr(w, err)
@@ -91,7 +95,11 @@ func (l *Logic) servePush(w http.ResponseWriter, r *http.Request, kind pushKind,
 	}
 	withConns := kind == pushKindKeys || kind == pushKindMids
 	sc.out = appendPushAnswer(sc.out[:0], res, withConns)
-	writeBody(w, http.StatusOK, sc.out)
+	// The header value is shared, not made per answer (net/http replaces
+	// values, it never writes into them).
+	w.Header()["Content-Type"] = l.jsonType
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(sc.out)
 }
 
 // readBody reads the push message into sc.body; a body over

@@ -49,6 +49,9 @@ type Logic struct {
 	stats    counters
 	secrets  secrets // token secrets and API keys
 
+	deadlines *pushDeadlines // the shared push timeout contexts
+	jsonType  []string       // the Content-Type header value of push answers; never modified
+
 	stopOnce sync.Once
 	stop     chan struct{} // closed to stop the sweeper
 	done     chan struct{} // closed when the sweeper returned
@@ -90,6 +93,8 @@ func New(cfg Config, logger *slog.Logger) (*Logic, error) {
 		}
 	}
 	l.jobs = newJobPool(dial, logger)
+	l.deadlines = newPushDeadlines(cfg.PushTimeout)
+	l.jsonType = []string{contentType}
 	l.handler = l.newHandler()
 	l.httpSrv = &http.Server{
 		Handler:           l.handler,
@@ -205,6 +210,7 @@ func (l *Logic) stopBackground() error {
 	l.stopOnce.Do(func() {
 		close(l.stop)
 		<-l.done
+		l.deadlines.close()
 		l.jobs.close()
 		err = l.sessions.Close()
 	})

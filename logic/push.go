@@ -137,7 +137,7 @@ func (l *Logic) pushRoutes(ctx context.Context, sc *pushScratch, op int32, msg [
 	if len(rs) == 0 {
 		return res, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, l.cfg.PushTimeout)
+	ctx, cancel := l.withPushTimeout(ctx)
 	defer cancel()
 	now := l.cfg.Now()
 	var firstErr error
@@ -188,7 +188,7 @@ func (l *Logic) sendKeys(ctx context.Context, sc *pushScratch, now time.Time, op
 }
 
 func (l *Logic) pushRoom(ctx context.Context, sc *pushScratch, op int32, room string, msg []byte) (PushResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, l.cfg.PushTimeout)
+	ctx, cancel := l.withPushTimeout(ctx)
 	defer cancel()
 	sc.msg = jobrpc.PushMsg{Type: jobrpc.PushRoom, Op: op, Room: room, Msg: msg}
 	linked, err := l.sendJob(ctx, l.cfg.Now(), room, &sc.msg)
@@ -210,7 +210,7 @@ func (l *Logic) fanoutComets(linked int) int {
 }
 
 func (l *Logic) pushAll(ctx context.Context, sc *pushScratch, op, speed int32, msg []byte) (PushResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, l.cfg.PushTimeout)
+	ctx, cancel := l.withPushTimeout(ctx)
 	defer cancel()
 	sc.msg = jobrpc.PushMsg{Type: jobrpc.PushAll, Op: op, Speed: speed, Msg: msg}
 	linked, err := l.sendJob(ctx, l.cfg.Now(), routeAll, &sc.msg)

@@ -35,24 +35,34 @@ func TestPayloadZeroAllocs(t *testing.T) {
 }
 
 // TestCallZeroAllocs pins a steady-state round trip (client and server
-// together) at zero allocations.
+// together) at zero allocations, with a context that never ends and with
+// one that has a deadline (as logic's shared push deadline).
 func TestCallZeroAllocs(t *testing.T) {
 	ts := startServer(t, "", ServerConfig{}, nil, func(s *Server) { s.Handle(1, echo) })
 	c := newTestClient(t, ts.addr, ClientConfig{})
-	ctx := context.Background()
-	req := make([]byte, 64)
-	reply := make([]byte, 0, 64)
-	call := func() {
-		var err error
-		if reply, err = c.Call(ctx, 1, req, reply[:0]); err != nil {
-			t.Fatal(err)
+	deadline, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, tt := range []struct {
+		name string
+		ctx  context.Context
+	}{
+		{"background", context.Background()},
+		{"deadline", deadline},
+	} {
+		req := make([]byte, 64)
+		reply := make([]byte, 0, 64)
+		call := func() {
+			var err error
+			if reply, err = c.Call(tt.ctx, 1, req, reply[:0]); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	for range 100 {
-		call()
-	}
-	if n := testing.AllocsPerRun(500, call); n != 0 {
-		t.Errorf("Call: %v allocs, want 0", n)
+		for range 100 {
+			call()
+		}
+		if n := testing.AllocsPerRun(500, call); n != 0 {
+			t.Errorf("Call, %s context: %v allocs, want 0", tt.name, n)
+		}
 	}
 }
 

@@ -51,9 +51,16 @@ func BenchmarkCall(b *testing.B) {
 // parallel benchmarks.
 const benchParallelism = 8
 
-// BenchmarkCallParallel is 8*GOMAXPROCS callers sharing one client.
+// BenchmarkCallParallel is 8*GOMAXPROCS callers sharing one client. It
+// reports how many frames one write carries on each side: calls (client)
+// and replies (server) of concurrent callers are coalesced.
 func BenchmarkCallParallel(b *testing.B) {
-	c := benchServerClient(b, func(s *Server) { s.Handle(1, echo) })
+	ts := startServer(b, "", ServerConfig{}, nil, func(s *Server) { s.Handle(1, echo) })
+	c := newTestClient(b, ts.addr, ClientConfig{})
+	if _, err := c.Call(context.Background(), 1, nil, nil); err != nil {
+		b.Fatal(err)
+	}
+	cs0, ss0 := c.Stats(), ts.Stats()
 	var n atomic.Int64
 	b.SetParallelism(benchParallelism)
 	b.ReportAllocs()
@@ -72,6 +79,17 @@ func BenchmarkCallParallel(b *testing.B) {
 		}
 	})
 	reportRate(b, n.Load(), "calls/s")
+	cs, ss := c.Stats(), ts.Stats()
+	b.ReportMetric(perWrite(cs.FramesOut-cs0.FramesOut, cs.Writes-cs0.Writes), "calls/write")
+	b.ReportMetric(perWrite(ss.FramesOut-ss0.FramesOut, ss.Writes-ss0.Writes), "replies/write")
+}
+
+// perWrite is frames per write; 0 without writes.
+func perWrite(frames, writes uint64) float64 {
+	if writes == 0 {
+		return 0
+	}
+	return float64(frames) / float64(writes)
 }
 
 // BenchmarkSend measures one-way throughput from one goroutine: the timer
@@ -96,6 +114,8 @@ func BenchmarkSend(b *testing.B) {
 	testwait.For(b, 30*time.Second, "the server to get every message", func() bool { return got.Load() == sent })
 	b.StopTimer()
 	reportRate(b, sent, "frames/s")
+	st := c.Stats()
+	b.ReportMetric(perWrite(st.FramesOut, st.Writes), "frames/write")
 }
 
 // BenchmarkSendParallel is 8*GOMAXPROCS goroutines sending on one client.
@@ -123,6 +143,8 @@ func BenchmarkSendParallel(b *testing.B) {
 	testwait.For(b, 30*time.Second, "the server to get every message", func() bool { return got.Load() == sent.Load() })
 	b.StopTimer()
 	reportRate(b, sent.Load(), "frames/s")
+	st := c.Stats()
+	b.ReportMetric(perWrite(st.FramesOut, st.Writes), "frames/write")
 }
 
 // Echo is the net/rpc baseline service.

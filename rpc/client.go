@@ -69,6 +69,7 @@ type ClientStats struct {
 	DialErrors   uint64 // failed dial attempts
 	ConnsLost    uint64 // connections that broke (not counting Close)
 	FramesOut    uint64 // frames queued for writing (calls and one-way messages)
+	Writes       uint64 // writes to the connection; each carries one or more frames
 	FramesIn     uint64 // frames read (replies and errors)
 	LateReplies  uint64 // replies dropped because their caller had given up
 	OnewayErrors uint64 // one-way messages the server reported as failed

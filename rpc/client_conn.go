@@ -181,7 +181,9 @@ func (cc *clientConn) fail(err error) {
 // addStats adds the connection's counters to st.
 func (cc *clientConn) addStats(st *ClientStats) {
 	st.FramesIn += cc.framesIn.Load()
-	st.FramesOut += cc.w.framesOut()
+	frames, writes := cc.w.counts()
+	st.FramesOut += frames
+	st.Writes += writes
 	st.LateReplies += cc.lateReplies.Load()
 	st.OnewayErrors += cc.onewayErrors.Load()
 }

@@ -37,10 +37,12 @@
 // the wire in the order they were made. Together this keeps, for example, a
 // room's messages in order end to end.
 //
-// Frames from many goroutines are batched: a writer that finds the
-// connection idle writes its frame at once; frames queued while a write is in
-// progress go out together in the next write, which a per-connection writer
-// goroutine makes.
+// Frames from many goroutines are batched: a caller or replier that finds
+// the connection idle writes on its own goroutine, after yielding the
+// processor once so that goroutines ready to write join that write; frames
+// queued while a write is in progress go out together in the next write,
+// which a per-connection writer goroutine makes. ClientStats and
+// ServerStats count frames and writes.
 //
 // A frame longer than the receiver's MaxFrameSize, shorter than the 7-byte
 // header, of an unknown kind, or an error frame without its code closes

@@ -90,6 +90,7 @@ type ServerStats struct {
 	Accepted      uint64 // connections accepted
 	FramesIn      uint64 // frames read
 	FramesOut     uint64 // frames queued for writing (replies and errors)
+	Writes        uint64 // writes to the connections; each carries one or more frames
 	UnknownCalls  uint64 // calls of a method without handler (answered with an error)
 	OnewayDropped uint64 // one-way messages of a method without handler (dropped)
 	OnewayErrors  uint64 // one-way messages whose handler failed (reported to the sender)

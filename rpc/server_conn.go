@@ -329,7 +329,9 @@ func (c *serverConn) logOnewayError(method uint16, err error) {
 // addStats adds the connection's counters to st.
 func (c *serverConn) addStats(st *ServerStats) {
 	st.FramesIn += c.framesIn.Load()
-	st.FramesOut += c.w.framesOut()
+	frames, writes := c.w.counts()
+	st.FramesOut += frames
+	st.Writes += writes
 	st.UnknownCalls += c.unknownCalls.Load()
 	st.OnewayDropped += c.onewayDropped.Load()
 	st.OnewayErrors += c.onewayErrors.Load()
