@@ -67,6 +67,9 @@ type conn struct {
 	rstate    atomic.Uint32 // readerActive or readerParked
 	pollAdded bool          // c's descriptor is in the poller's epoll set; guarded by poll.mu
 
+	// resume is set while c resumes its room (conn_resume.go), else nil.
+	resume atomic.Pointer[resumeState]
+
 	// room, prev and next are guarded by bucket.mu (see room).
 	room       *room
 	prev, next *conn

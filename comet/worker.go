@@ -127,7 +127,7 @@ func (rw *roomWorker) pushRoom(id string, msg []byte, n *tally) {
 		return
 	}
 	for c := r.head; c != nil; c = c.next {
-		rw.add(c, c.push(msg, 0, false, true), n)
+		rw.add(c, c.pushRoom(id, msg), n)
 	}
 }
 

@@ -43,14 +43,16 @@ func (l *Logic) connect(ctx context.Context, req *logicrpc.ConnectReq) (*logicrp
 	if err := l.sessions.Put(ctx, s); err != nil {
 		return nil, fmt.Errorf("logic: connect: %w", err)
 	}
-	return &logicrpc.ConnectReply{
+	rep := &logicrpc.ConnectReply{
 		Mid:       t.Mid,
 		Key:       t.Key,
 		RoomID:    t.RoomID,
 		Platform:  t.Platform,
 		Accepts:   t.Accepts,
 		Heartbeat: l.cfg.Heartbeat * time.Duration(l.cfg.HeartbeatMax),
-	}, nil
+	}
+	rep.Resume, rep.RoomEpoch, rep.RoomSeq = t.resumes()
+	return rep, nil
 }
 
 // Disconnect implements logicrpc.Service: it removes the session only if

@@ -28,6 +28,7 @@ type Token struct {
 	RoomID   string  `json:"room_id"`
 	Platform string  `json:"platform"`
 	Accepts  []int32 `json:"accepts"`
+	Resume           // room_seq, room_epoch: optional (token_resume.go)
 }
 
 // ParseToken decodes and checks an auth token. Errors wrap logicrpc.ErrBadToken and
