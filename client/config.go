@@ -73,6 +73,13 @@ type Token struct {
 	// Accepts lists the push operations this connection wants to receive
 	// by key, mid or broadcast; nil is sent as an empty list.
 	Accepts []int32 `json:"accepts"`
+	// RoomSeq, when set, asks to resume RoomID after this room sequence
+	// number: the server sends the room messages missed since, and says
+	// in the auth reply whether it could (Conn.AuthReply,
+	// docs/protocol.md "Room sequence numbers and resume").
+	RoomSeq *uint32 `json:"room_seq,omitempty"`
+	// RoomEpoch is the room epoch RoomSeq belongs to (0: none known).
+	RoomEpoch uint32 `json:"room_epoch,omitempty"`
 }
 
 // Config configures Dial. Every field's zero value is usable except Addr.
