@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/goimx/goim/job/jobrpc"
+	"github.com/goimx/goim/protocol"
 )
 
 // BenchmarkRoomHistory is the A/B of room history on the room push path:
@@ -95,5 +97,24 @@ func BenchmarkHistory(b *testing.B) {
 		if err != nil || !rep.Complete {
 			b.Fatalf("history: %+v %v", rep, err)
 		}
+	}
+}
+
+// BenchmarkHistoryAdd is what history adds per room message: recording
+// one packet (64-byte body) in a full ring of DefaultHistorySize, with the
+// age check, as addLocked does.
+func BenchmarkHistoryAdd(b *testing.B) {
+	pkt := protocol.AppendPushSeq(nil, 1000, 1, make([]byte, 64))
+	var h history
+	now := time.Now()
+	for i := range DefaultHistorySize {
+		h.add(uint32(i+1), now, pkt, DefaultHistorySize)
+	}
+	seq := uint32(DefaultHistorySize)
+	b.ReportAllocs()
+	for b.Loop() {
+		seq++
+		h.prune(now, DefaultHistoryAge)
+		h.add(seq, now, pkt, DefaultHistorySize)
 	}
 }
