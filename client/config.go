@@ -77,6 +77,13 @@ type Token struct {
 	// server's limit (16 by default, primary included) refuses a token
 	// naming more. Not part of goim's protocol; omitted when empty.
 	Rooms []string `json:"rooms,omitempty"`
+	// RoomSeq, when set, asks to resume RoomID after this room sequence
+	// number: the server sends the room messages missed since, and says
+	// in the auth reply whether it could (Conn.AuthReply,
+	// docs/protocol.md "Room sequence numbers and resume").
+	RoomSeq *uint32 `json:"room_seq,omitempty"`
+	// RoomEpoch is the room epoch RoomSeq belongs to (0: none known).
+	RoomEpoch uint32 `json:"room_epoch,omitempty"`
 }
 
 // Config configures Dial. Every field's zero value is usable except Addr.

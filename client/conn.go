@@ -30,6 +30,7 @@ type Conn struct {
 	maxMessage   int             // largest WebSocket message
 	writeTimeout time.Duration   // bound on each write; <= 0 means none
 	token        Token           // the token sent at auth
+	authReply    []byte          // body of the auth reply, set by Dial
 
 	// Reader state, owned by the goroutine calling Read.
 	rd      *bufio.Reader // TCP: buffered stream; nil for WebSocket

@@ -156,5 +156,13 @@ func (c *Conn) auth(signed string) error {
 	if m.Op != protocol.OpAuthReply {
 		return fmt.Errorf("%w: got op %d instead of the auth reply", ErrAuth, m.Op)
 	}
+	if len(m.Body) > 0 {
+		c.authReply = append([]byte(nil), m.Body...)
+	}
 	return nil
 }
+
+// AuthReply returns the body of the auth reply: empty, or for a token
+// with RoomSeq the JSON resume outcome (docs/protocol.md, "Room sequence
+// numbers and resume").
+func (c *Conn) AuthReply() []byte { return c.authReply }

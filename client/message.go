@@ -7,14 +7,15 @@ import (
 )
 
 // Message is one packet received from the server: a pushed message
-// (Seq 0), or a reply to a request this client sent (same Seq as the
-// request). Op-9 batches never appear as a Message: Read unpacks them.
+// (Seq 0, or for a room message the room's sequence number), or a reply
+// to a request this client sent (same Seq as the request). Op-9 batches never appear as a Message: Read unpacks them.
 type Message struct {
 	// Op is the packet's operation (see the protocol package's Op
 	// constants; pushes carry the application's own operation).
 	Op int32
-	// Seq is the packet's sequence number: 0 for pushes, the request's for
-	// replies.
+	// Seq is the packet's sequence number: the room sequence number for
+	// room pushes (docs/protocol.md, "Room sequence numbers and resume"),
+	// 0 for other pushes, the request's for replies.
 	Seq int32
 	// Body is the payload; nil when empty. From Conn.Read it aliases the
 	// Conn's read buffer and is valid only until the next Read; from

@@ -66,6 +66,9 @@ type conn struct {
 	armFn  func(uintptr) // c.arm, made once so parking does not allocate
 	readFn func()        // c.readParked, made once so unpark does not allocate
 
+	// resume is set while c resumes its room (conn_resume.go), else nil.
+	resume atomic.Pointer[resumeState]
+
 	// room, prev, next and extra are guarded by bucket.mu (see room): the
 	// primary room and its list links, and the additional rooms (nil
 	// unless c joined some).

@@ -60,8 +60,15 @@ func (c *conn) handshake(ws bool) error {
 	// the reply finds it; hold the writer until the reply is out, so a push
 	// arriving in between waits on the queue and follows the reply.
 	c.holdWriter()
+	var rs *resumeState
+	if rep.Resume && rep.RoomID != "" {
+		rs = c.startResume(rep.RoomID) // before joining: hold the room's live messages
+	}
 	if err := c.register(rep.RoomID, rooms); err != nil {
 		return err
+	}
+	if rs != nil {
+		return c.resumeRoom(rs, rep, &p)
 	}
 	reply := (&protocol.Packet{Ver: p.Ver, Op: protocol.OpAuthReply, Seq: p.Seq}).Append(c.rbuf[:0])
 	if err := c.writePacket(reply); err != nil {

@@ -128,7 +128,7 @@ func (rw *roomWorker) pushRoom(id string, msg []byte, n *tally) {
 		return
 	}
 	for c := r.head; c != nil; c = c.next {
-		rw.add(c, c.push(msg, 0, false, true), n)
+		rw.add(c, c.pushRoom(id, msg), n)
 	}
 	for m := r.extra; m != nil; m = m.next {
 		rw.add(m.c, m.c.push(msg, 0, false, true), n)

@@ -56,9 +56,14 @@ func (b *browserPage) wait(t testing.TB, timeout time.Duration, expr string) {
 	}
 }
 
+// browserRoomSeqs are the room sequence numbers of TestBrowserClient's
+// room pushes: r1..r4 to live://js, r5 the first to live://js2.
+var browserRoomSeqs = map[string]int32{"r1": 1, "r2": 2, "r3": 3, "r4": 4, "r5": 1}
+
 // texts returns the bodies of the messages the page received, in order,
-// checking that each has seq 0 and the browser's op (browserOp+1 for
-// bodies starting with "s").
+// checking that each has the browser's op (browserOp+1 for bodies
+// starting with "s") and seq 0, or for a room push its room sequence
+// number (browserRoomSeqs).
 func (b *browserPage) texts(t testing.TB) []string {
 	t.Helper()
 	var msgs []struct {
@@ -73,8 +78,8 @@ func (b *browserPage) texts(t testing.TB) []string {
 		if strings.HasPrefix(m.Text, "s") {
 			want++
 		}
-		if m.Op != want || m.Seq != 0 {
-			t.Errorf("message %d %q: op %d seq %d, want op %d seq 0", i, m.Text, m.Op, m.Seq, want)
+		if m.Op != want || m.Seq != browserRoomSeqs[m.Text] {
+			t.Errorf("message %d %q: op %d seq %d, want op %d seq %d", i, m.Text, m.Op, m.Seq, want, browserRoomSeqs[m.Text])
 		}
 		out[i] = m.Text
 	}
@@ -289,8 +294,9 @@ func TestBrowserClient(t *testing.T) {
 	b.eval(t, "harness.states", &states)
 	var calls []struct{ Attempt, RoomSeq int }
 	b.eval(t, "harness.tokenCalls", &calls)
-	if len(calls) != 2 || calls[1].Attempt != 0 || calls[1].RoomSeq != 0 {
-		t.Errorf("token function called with %+v, want twice (connect, reconnect), attempt 0 and roomSeq 0", calls)
+	// roomSeq is the room number of the last room push the page saw (r3).
+	if len(calls) != 2 || calls[1].Attempt != 0 || calls[1].RoomSeq != 3 {
+		t.Errorf("token function called with %+v, want twice (connect, reconnect), attempt 0 and roomSeq 3", calls)
 	}
 	for _, s := range states {
 		if s.State == "reconnecting" && (s.Delay < 800 || s.Delay > 1200) {

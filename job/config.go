@@ -21,6 +21,8 @@ const (
 	DefaultCometQueueSize  = 4096
 	DefaultCometRefresh    = time.Second
 	DefaultReportInterval  = 3 * time.Second
+	DefaultHistorySize     = 100
+	DefaultHistoryAge      = 5 * time.Minute
 )
 
 // ErrConfig is returned by New for a Config field out of range.
@@ -28,7 +30,8 @@ var ErrConfig = errors.New("job: bad config")
 
 // Config configures a Job. Every zero field takes the default named beside
 // it, applied in one place (withDefaults); Logic has none and must be set.
-// A negative value means "off" only where a field says so (BatchWindow);
+// A negative value means "off" only where a field says so (BatchWindow,
+// HistorySize, HistoryAge);
 // any other negative value makes New fail with an error wrapping ErrConfig
 // that names the field. The job listens on nothing itself: Serve takes a
 // listener made by the caller (package server binds it from an address).
@@ -66,6 +69,14 @@ type Config struct {
 	// it is dropped between one and two timeouts after its last message
 	// and made again by the next one. Zero: DefaultRoomIdleTimeout (30s).
 	RoomIdleTimeout time.Duration
+
+	// HistorySize is the most messages each room keeps for clients that
+	// resume (docs/protocol.md, "Room sequence numbers and resume").
+	// Negative turns history off. Zero: DefaultHistorySize (100).
+	HistorySize int
+	// HistoryAge is the longest a room keeps a message for clients that
+	// resume. Negative turns history off. Zero: DefaultHistoryAge (5m).
+	HistoryAge time.Duration
 
 	// CometQueueSize is the length of each comet's request queue; requests
 	// for a comet whose queue is full are dropped and counted.
@@ -114,6 +125,11 @@ func (c Config) withDefaults() (Config, error) {
 	c.CometQueueSize = cmp.Or(c.CometQueueSize, DefaultCometQueueSize)
 	c.CometRefresh = cmp.Or(c.CometRefresh, DefaultCometRefresh)
 	c.ReportInterval = cmp.Or(c.ReportInterval, DefaultReportInterval)
+	c.HistorySize = cmp.Or(c.HistorySize, DefaultHistorySize)
+	c.HistoryAge = cmp.Or(c.HistoryAge, DefaultHistoryAge)
+	if c.HistorySize < 0 || c.HistoryAge < 0 {
+		c.HistorySize, c.HistoryAge = -1, -1 // off
+	}
 	return c, nil
 }
 

@@ -21,6 +21,7 @@ import (
 // roomMsg is one message a fake comet received in a room batch.
 type roomMsg struct {
 	Op   int32
+	Seq  uint32
 	Body string
 }
 
@@ -115,7 +116,7 @@ func (c *fakeComet) BroadcastRoom(ctx context.Context, req *cometrpc.BroadcastRo
 		if err != nil {
 			return err
 		}
-		rb.Msgs = append(rb.Msgs, roomMsg{Op: p.Op, Body: string(p.Body)})
+		rb.Msgs = append(rb.Msgs, roomMsg{Op: p.Op, Seq: uint32(p.Seq), Body: string(p.Body)})
 	}
 	c.msgs.Add(int64(len(rb.Msgs)))
 	c.mu.Lock()
@@ -156,6 +157,22 @@ func (c *fakeComet) roomBodies(room string) []string {
 		}
 		for _, m := range b.Msgs {
 			out = append(out, m.Body)
+		}
+	}
+	return out
+}
+
+// roomSeqs returns the sequence numbers received for room, in order.
+func (c *fakeComet) roomSeqs(room string) []uint32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []uint32
+	for _, b := range c.batches {
+		if b.Room != room {
+			continue
+		}
+		for _, m := range b.Msgs {
+			out = append(out, m.Seq)
 		}
 	}
 	return out

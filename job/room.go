@@ -3,6 +3,7 @@ package job
 import (
 	"fmt"
 	"hash/maphash"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +47,9 @@ type room struct {
 	id string
 
 	mu       sync.Mutex  // guards the fields below
+	epoch    uint32      // random, non-zero: names this run of seq numbers
+	seq      uint32      // sequence number of the room's last message, 0 before the first
+	hist     history     // the last messages, for clients that resume
 	pending  *payload    // batch being filled, nil when none
 	lastSend time.Time   // when the room last handed a batch to the comets
 	inflight int         // batches handed to comets and not yet released by all
@@ -91,11 +95,7 @@ func (j *Job) pushRoom(m *jobrpc.PushMsg) error {
 		j.stats.rejectedClosed.Add(1)
 		return ErrServerClosed
 	}
-	r := sh.rooms[m.Room]
-	if r == nil {
-		r = &room{j: j, id: strings.Clone(m.Room)}
-		sh.rooms[r.id] = r
-	}
+	r := sh.roomLocked(j, m.Room)
 	r.mu.Lock()
 	sh.mu.Unlock()
 	out := r.addLocked(m.Op, m.Msg)
@@ -107,20 +107,51 @@ func (j *Job) pushRoom(m *jobrpc.PushMsg) error {
 	return nil
 }
 
-// addLocked appends one message to the pending batch and flushes it when
-// it is due. It returns the flushed batch, which the caller must release
-// after unlocking r.mu, or nil.
+// roomLocked returns the room id, made (with a new epoch) when it has no
+// state. sh.mu must be held.
+func (sh *roomShard) roomLocked(j *Job, id string) *room {
+	r := sh.rooms[id]
+	if r == nil {
+		r = &room{j: j, id: strings.Clone(id), epoch: newEpoch()}
+		sh.rooms[r.id] = r
+	}
+	return r
+}
+
+// newEpoch returns a random non-zero room epoch.
+func newEpoch() uint32 {
+	for {
+		if e := rand.Uint32(); e != 0 {
+			return e
+		}
+	}
+}
+
+// addLocked gives one message the room's next sequence number, records
+// it in the history, appends it to the pending batch and flushes the
+// batch when it is due. It returns the flushed batch, which the caller
+// must release after unlocking r.mu, or nil.
 func (r *room) addLocked(op int32, msg []byte) *payload {
 	r.touched = true
+	now := time.Now()
+	r.seq++
+	if r.seq == 0 { // wrapped: a new run of numbers under a new epoch
+		r.epoch, r.seq = newEpoch(), 1
+		r.hist.reset()
+	}
 	p := r.pending
 	if p == nil {
 		p = r.j.pool.get()
 		p.kind, p.room, p.roomID = jobrpc.PushRoom, r, r.id
 		r.pending = p
 	}
-	p.buf = protocol.AppendPush(p.buf, op, msg)
+	start := len(p.buf)
+	p.buf = protocol.AppendPushSeq(p.buf, op, r.seq, msg)
 	p.msgs++
-	now := time.Now()
+	if c := &r.j.cfg; c.HistorySize > 0 {
+		r.hist.prune(now, c.HistoryAge)
+		r.hist.add(r.seq, now, p.buf[start:], c.HistorySize)
+	}
 	if r.dueLocked(now) {
 		return r.flushLocked(now)
 	}
@@ -207,14 +238,16 @@ func (r *room) done() {
 }
 
 // sweep drops the rooms that had no message since the previous sweep and
-// have nothing pending or in flight.
-func (s *roomSet) sweep() {
+// have nothing pending, in flight or in their history (after dropping
+// what is older than maxAge).
+func (s *roomSet) sweep(now time.Time, maxAge time.Duration) {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		for id, r := range sh.rooms {
 			r.mu.Lock()
-			if !r.touched && r.pending == nil && r.inflight == 0 {
+			r.hist.prune(now, maxAge)
+			if !r.touched && r.pending == nil && r.inflight == 0 && r.hist.n == 0 {
 				delete(sh.rooms, id)
 				if r.timer != nil {
 					r.timer.Stop()
@@ -253,8 +286,8 @@ func (j *Job) sweepLoop() {
 		select {
 		case <-j.ctx.Done():
 			return
-		case <-t.C:
-			j.rooms.sweep()
+		case now := <-t.C:
+			j.rooms.sweep(now, j.cfg.HistoryAge)
 		}
 	}
 }

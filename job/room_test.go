@@ -151,9 +151,12 @@ func TestRoomOrderUnderLoad(t *testing.T) {
 	t.Logf("%d messages in %d batches", st.BatchedMsgs, st.Batches)
 }
 
+// TestRoomIdleExitAndRecreate: without history, an idle room is dropped
+// between one and two timeouts (with history, once its history aged out:
+// TestHistoryAge).
 func TestRoomIdleExitAndRecreate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := newHarness(t, Config{RoomIdleTimeout: time.Second}, []string{"a"})
+		h := newHarness(t, Config{RoomIdleTimeout: time.Second, HistorySize: -1}, []string{"a"})
 		h.pushRoom("live://1", "m0")
 		synctest.Wait()
 		if got := h.job.Stats().Rooms; got != 1 {
@@ -181,7 +184,7 @@ func TestRoomIdleExitAndRecreate(t *testing.T) {
 // message may be lost or reordered when a room goes and comes back.
 func TestRoomIdleRace(t *testing.T) {
 	const rooms, perRoom = 3, 300
-	h := newHarness(t, Config{RoomIdleTimeout: time.Millisecond}, []string{"a", "b"})
+	h := newHarness(t, Config{RoomIdleTimeout: time.Millisecond, HistoryAge: time.Millisecond}, []string{"a", "b"})
 	var wg sync.WaitGroup
 	for r := range rooms {
 		wg.Go(func() {

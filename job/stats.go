@@ -40,6 +40,9 @@ type Stats struct {
 	DroppedCometGone uint64 // messages queued to a comet that left the cluster
 	DroppedShutdown  uint64 // messages still queued when the job closed
 
+	ResumeOK    uint64 // history requests answered with every missed message
+	ResumeReset uint64 // history requests answered "refetch": another epoch, or a gap the history no longer covers
+
 	Rooms  int          // rooms with state (a pending batch, one in flight or recent traffic)
 	Comets []CometStats // the comets the job fans out to, by ID
 }
@@ -68,6 +71,7 @@ type counters struct {
 	droppedFull, droppedSend, droppedNoComet     atomic.Uint64
 	droppedGone, droppedShutdown                 atomic.Uint64
 	rejectedUnreachable                          atomic.Uint64
+	resumeOK, resumeReset                        atomic.Uint64
 }
 
 // Stats returns the job's counters and its current comets.
@@ -90,6 +94,8 @@ func (j *Job) Stats() Stats {
 		DroppedNoComet:       c.droppedNoComet.Load(),
 		DroppedCometGone:     c.droppedGone.Load(),
 		DroppedShutdown:      c.droppedShutdown.Load(),
+		ResumeOK:             c.resumeOK.Load(),
+		ResumeReset:          c.resumeReset.Load(),
 		Rooms:                j.rooms.count(),
 	}
 	for _, w := range j.comets.Load().list {

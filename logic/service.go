@@ -43,7 +43,7 @@ func (l *Logic) connect(ctx context.Context, req *logicrpc.ConnectReq) (*logicrp
 	if err := l.sessions.Put(ctx, s); err != nil {
 		return nil, fmt.Errorf("logic: connect: %w", err)
 	}
-	return &logicrpc.ConnectReply{
+	rep := &logicrpc.ConnectReply{
 		Mid:       t.Mid,
 		Key:       t.Key,
 		RoomID:    t.RoomID,
@@ -51,7 +51,9 @@ func (l *Logic) connect(ctx context.Context, req *logicrpc.ConnectReq) (*logicrp
 		Accepts:   t.Accepts,
 		Heartbeat: l.cfg.Heartbeat * time.Duration(l.cfg.HeartbeatMax),
 		Rooms:     t.Rooms,
-	}, nil
+	}
+	rep.Resume, rep.RoomEpoch, rep.RoomSeq = t.resumes()
+	return rep, nil
 }
 
 // Disconnect implements logicrpc.Service: it removes the session only if

@@ -50,6 +50,8 @@ func TestParseSignedToken(t *testing.T) {
 		wantErr string // substring of the error; "" for success
 	}{
 		{"valid", good, Token{Mid: 123, Key: "k1", RoomID: "live://1000", Platform: "web", Accepts: []int32{1000, 1001}}, ""},
+		{"valid resume claims", mintJWT(hs256, `{"room_id":"live://1","room_seq":7,"room_epoch":9,"exp":`+expIn(time.Minute)+`}`, testSecret),
+			Token{RoomID: "live://1", Resume: Resume{RoomSeq: new(uint32(7)), RoomEpoch: 9}}, ""},
 		{"valid no typ", mintJWT(`{"alg":"HS256"}`, `{"mid":1,"exp":`+expIn(time.Minute)+`}`, testSecret), Token{Mid: 1}, ""},
 		{"valid fractional exp, nbf passed", mintJWT(hs256, `{"mid":2,"exp":`+expIn(time.Minute)+`.5,"nbf":`+expIn(-time.Minute)+`}`, testSecret), Token{Mid: 2}, ""},
 		{"second secret", mintJWT(hs256, `{"mid":3,"exp":`+expIn(time.Minute)+`}`, otherSecret), Token{Mid: 3}, ""},

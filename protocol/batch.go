@@ -22,7 +22,13 @@ func AppendHeartbeatReply(b []byte, seq int32, online int32) []byte {
 // one pushed message: the unit written to a TCP connection and the entry of
 // a batch. Building a batch body is repeated AppendPush.
 func AppendPush(b []byte, op int32, body []byte) []byte {
-	b = appendHeader(b, HeaderLen+len(body), Version, op, 0)
+	return AppendPushSeq(b, op, 0, body)
+}
+
+// AppendPushSeq is AppendPush with sequence number seq in the header: a
+// room message carries its room sequence number there.
+func AppendPushSeq(b []byte, op int32, seq uint32, body []byte) []byte {
+	b = appendHeader(b, HeaderLen+len(body), Version, op, int32(seq))
 	return append(b, body...)
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"sync/atomic"
@@ -65,6 +66,16 @@ func (d *directLinks) dialComet(cfg rpc.ClientConfig) func(addr string) cometrpc
 // noCloseJob hides the Job's Close from logic, which closes the services
 // of jobs that leave its registry: the job's life is the node's.
 type noCloseJob struct{ jobrpc.LinkedPusher }
+
+// History forwards to the Job's history (jobrpc.HistoryService), which
+// the embedded Service alone would hide.
+func (n noCloseJob) History(ctx context.Context, req *jobrpc.HistoryReq) (*jobrpc.HistoryReply, error) {
+	hs, ok := n.LinkedPusher.(jobrpc.HistoryService)
+	if !ok {
+		return nil, errors.ErrUnsupported
+	}
+	return hs.History(ctx, req)
+}
 
 // noCloseComet hides the Comet's Close from the job, which closes the
 // services of comets that leave its list.

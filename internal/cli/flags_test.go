@@ -155,6 +155,7 @@ func TestJobDefaults(t *testing.T) {
 			BatchSize: job.DefaultBatchSize, BatchBytes: job.DefaultBatchBytes, BatchWindow: job.DefaultBatchWindow,
 			RoomIdleTimeout: job.DefaultRoomIdleTimeout, CometQueueSize: job.DefaultCometQueueSize,
 			CometRefresh: job.DefaultCometRefresh, ReportInterval: job.DefaultReportInterval,
+			HistorySize: job.DefaultHistorySize, HistoryAge: job.DefaultHistoryAge,
 			Server: rpc.ServerConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MaxInflight: 1024},
 			Client: rpc.ClientConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MinBackoff: 50 * time.Millisecond, MaxBackoff: 5 * time.Second},
 		},

@@ -43,12 +43,17 @@ func (jf *JobFlags) register() {
 	f.integer(&c.CometQueueSize, "comet-queue", job.DefaultCometQueueSize, 1, 1<<24, "requests queued per comet; more are dropped (counted in the stats)")
 	f.duration(&c.CometRefresh, "comet-refresh", job.DefaultCometRefresh, time.Millisecond, "how often the comet list is fetched from logic")
 	f.duration(&c.ReportInterval, "report-interval", job.DefaultReportInterval, time.Millisecond, "period of the job's report to logic; keep it well under logic's node-ttl")
+	f.integer(&c.HistorySize, "history-size", job.DefaultHistorySize, 0, 1<<20, "most messages each room keeps for clients that resume (0: no history)")
+	f.duration(&c.HistoryAge, "history-age", job.DefaultHistoryAge, 0, "longest a room keeps a message for clients that resume (0: no history)")
 	jf.rpc.register(f, true, true)
 }
 
 // Config returns the job tier's configuration the flags describe.
 func (jf *JobFlags) Config() server.JobConfig {
 	c := jf.cfg
+	if c.Job.HistorySize == 0 || c.Job.HistoryAge == 0 {
+		c.Job.HistorySize, c.Job.HistoryAge = -1, -1 // the flags' 0 is the config's "off"
+	}
 	c.Job.Server = jf.rpc.server()
 	c.Job.Client = jf.rpc.client()
 	return c

@@ -13,8 +13,11 @@ import (
 	"github.com/goimx/goim/rpc"
 )
 
-// MethodPush is the method number of Service.Push.
-const MethodPush uint16 = 1
+// Method numbers of the job RPC service.
+const (
+	MethodPush    uint16 = 1 // Service.Push
+	MethodHistory uint16 = 2 // HistoryService.History
+)
 
 // PushType says who a PushMsg is for.
 type PushType uint8
@@ -157,7 +160,20 @@ func (c *Client) PushLinked(ctx context.Context, msg *PushMsg) (int, error) {
 	return int(n), nil
 }
 
-// Register serves svc on s.
+// History implements HistoryService.
+func (c *Client) History(ctx context.Context, req *HistoryReq) (*HistoryReply, error) {
+	out, err := c.c.Call(ctx, MethodHistory, req.Append(nil), nil)
+	if err != nil {
+		return nil, fmt.Errorf("jobrpc: history of %q from %s: %w", req.Room, c.c.Addr(), err)
+	}
+	rep := new(HistoryReply)
+	if err := rep.Decode(out); err != nil {
+		return nil, fmt.Errorf("jobrpc: history reply from %s: %w", c.c.Addr(), err)
+	}
+	return rep, nil
+}
+
+// Register serves svc on s, and its History when svc is a HistoryService.
 func Register(s *rpc.Server, svc Service) {
 	s.Handle(MethodPush, func(ctx context.Context, p, reply []byte) ([]byte, error) {
 		var msg PushMsg
@@ -172,5 +188,20 @@ func Register(s *rpc.Server, svc Service) {
 			return binary.AppendUvarint(reply, uint64(max(n, 0))), nil
 		}
 		return reply, svc.Push(ctx, &msg)
+	})
+	hs, ok := svc.(HistoryService)
+	if !ok {
+		return
+	}
+	s.Handle(MethodHistory, func(ctx context.Context, p, reply []byte) ([]byte, error) {
+		var req HistoryReq
+		if err := req.Decode(p); err != nil {
+			return nil, fmt.Errorf("jobrpc: bad history request: %w", err)
+		}
+		rep, err := hs.History(ctx, &req)
+		if err != nil {
+			return nil, err
+		}
+		return rep.Append(reply), nil
 	})
 }

@@ -188,3 +188,8 @@ func (f *Failover) Nodes(ctx context.Context, req *NodesReq) (*NodesReply, error
 func (f *Failover) Sessions(ctx context.Context, req *SessionsReq) error {
 	return callFailoverErr(f, ctx, req, (*Client).Sessions)
 }
+
+// Resume implements ResumeService.
+func (f *Failover) Resume(ctx context.Context, req *ResumeReq) (*ResumeReply, error) {
+	return callFailover(f, ctx, req, (*Client).Resume)
+}

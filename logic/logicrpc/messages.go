@@ -22,6 +22,7 @@ const (
 	MethodReceive    uint16 = 5 // one-way
 	MethodNodes      uint16 = 6
 	MethodSessions   uint16 = 7
+	MethodResume     uint16 = 8 // ResumeService.Resume
 )
 
 // Smallest encodings, used to bound counts read from a payload.
@@ -56,6 +57,11 @@ type ConnectReply struct {
 	Accepts   []int32       // ops this connection receives by key, mid and broadcast
 	Heartbeat time.Duration // deadline between two heartbeats (interval x allowed misses)
 	Rooms     []string      // additional rooms to join besides RoomID, as the token named them
+	// Resume reports that the token asked to resume RoomID after sequence
+	// number RoomSeq of epoch RoomEpoch (its room_seq and room_epoch).
+	Resume    bool
+	RoomEpoch uint32
+	RoomSeq   uint32
 }
 
 // DisconnectReq tells logic that a connection closed. Logic removes the
@@ -177,7 +183,10 @@ func (m *ConnectReply) Append(b []byte) []byte {
 	b = rpc.AppendString(b, m.Platform)
 	b = rpc.AppendInt32s(b, m.Accepts)
 	b = rpc.AppendVarint(b, int64(m.Heartbeat))
-	return rpc.AppendStrings(b, m.Rooms)
+	b = rpc.AppendStrings(b, m.Rooms)
+	b = rpc.AppendBool(b, m.Resume)
+	b = rpc.AppendUvarint(b, uint64(m.RoomEpoch))
+	return rpc.AppendUvarint(b, uint64(m.RoomSeq))
 }
 
 // Decode decodes p into m.
@@ -190,6 +199,9 @@ func (m *ConnectReply) Decode(p []byte) error {
 	m.Accepts = d.Int32s()
 	m.Heartbeat = time.Duration(d.Varint())
 	m.Rooms = d.Strings()
+	m.Resume = d.Bool()
+	m.RoomEpoch = uint32(d.Uvarint())
+	m.RoomSeq = uint32(d.Uvarint())
 	return d.Finish()
 }
 

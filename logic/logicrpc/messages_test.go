@@ -33,6 +33,9 @@ func roundTripCases() []struct {
 		{"connect", &ConnectReq{Server: "c1", ConnID: 7, Addr: "1.2.3.4:5", Token: []byte(`{"mid":1}`)}, new(ConnectReq)},
 		{"connect empty", &ConnectReq{}, new(ConnectReq)},
 		{"connect reply", &ConnectReply{Mid: -3, Key: "k", RoomID: "live://1", Platform: "web", Accepts: []int32{1000, -1}, Heartbeat: 90 * time.Second, Rooms: []string{"live://2", "chat://3"}}, new(ConnectReply)},
+		{"connect reply resume", &ConnectReply{Key: "k", RoomID: "live://1", Resume: true, RoomEpoch: 1<<32 - 1, RoomSeq: 7}, new(ConnectReply)},
+		{"resume", &ResumeReq{Room: "live://1", Epoch: 1<<32 - 1, After: 41}, new(ResumeReq)},
+		{"resume reply", &ResumeReply{Epoch: 9, Last: 57, Complete: true, Packets: []byte{0, 0, 0, 16}}, new(ResumeReply)},
 		{"disconnect", &DisconnectReq{Mid: 1 << 40, Key: "k", Server: "c1", ConnID: 1<<64 - 1}, new(DisconnectReq)},
 		{"disconnect reply", &DisconnectReply{Has: true}, new(DisconnectReply)},
 		{"heartbeat", &HeartbeatReq{Mid: 1, Key: "k", Server: "s", ConnID: 2}, new(HeartbeatReq)},
@@ -136,6 +139,10 @@ func roundTripFresh(m message) message {
 		return new(NodesReply)
 	case *SessionsReq:
 		return new(SessionsReq)
+	case *ResumeReq:
+		return new(ResumeReq)
+	case *ResumeReply:
+		return new(ResumeReply)
 	}
 	panic("unknown message type")
 }

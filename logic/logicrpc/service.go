@@ -215,4 +215,5 @@ func Register(s *rpc.Server, svc Service) {
 		}
 		return reply, svc.Sessions(ctx, &req)
 	})
+	registerResume(s, svc)
 }
