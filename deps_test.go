@@ -33,7 +33,8 @@ var allowed = map[string][]string{
 	"comet":          {"protocol", "bufio", "timer", "websocket", "rpc", "comet/cometrpc", "logic/logicrpc"},
 	"logic":          {"rpc", "logic/logicrpc", "job/jobrpc"},
 	"job":            {"protocol", "rpc", "job/jobrpc", "comet/cometrpc", "logic/logicrpc"},
-	"server":         {"rpc", "comet", "logic", "job", "comet/cometrpc", "logic/logicrpc", "job/jobrpc"},
+	"metrics":        nil,
+	"server":         {"rpc", "comet", "logic", "job", "comet/cometrpc", "logic/logicrpc", "job/jobrpc", "metrics"},
 	"internal/cli":   {"protocol", "rpc", "comet", "logic", "job", "server"},
 
 	"internal/leaktest": nil,
@@ -64,7 +65,8 @@ var external = []string{"golang.org/x/net", "github.com/google/go-cmp", "github.
 // externalFor lists, for a package of the module, the modules outside the
 // standard library its non-test code may import besides external.
 var externalFor = map[string][]string{
-	"logic": {"github.com/redis/go-redis/v9"}, // the shared store of a logic cluster
+	"logic":   {"github.com/redis/go-redis/v9"},       // the shared store of a logic cluster
+	"metrics": {"github.com/VictoriaMetrics/metrics"}, // Go runtime and process metrics
 }
 
 // ownerOf maps a directory (relative, slash-separated) to the entry of
