@@ -29,6 +29,7 @@ func (cm *Comet) reportLoop() {
 			cm.logger.Info("comet: report to logic works again")
 		}
 		failing = err != nil
+		cm.reported.Store(!failing)
 		select {
 		case <-t.C:
 		case <-cm.done:

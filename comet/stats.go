@@ -14,6 +14,11 @@ type Stats struct {
 	KeyMisses  uint64 // PushKeys keys not held by this comet
 	BadBatches uint64 // BroadcastRoom batches refused as malformed (ErrBadBatch), written to no client
 
+	// Reported is whether the last report to logic succeeded: logic lists
+	// this comet (unless it reports itself offline). False before the
+	// first report and while reports fail.
+	Reported bool
+
 	Drops  map[DropReason]uint64  // messages not queued, by reason (zero counts left out)
 	Closes map[CloseReason]uint64 // closed connections, by reason (zero counts left out)
 }
@@ -29,6 +34,7 @@ func (cm *Comet) Stats() Stats {
 		Pushes:     cm.pushes.Load(),
 		KeyMisses:  cm.keyMisses.Load(),
 		BadBatches: cm.badBatches.Load(),
+		Reported:   cm.reported.Load(),
 		Drops:      make(map[DropReason]uint64),
 		Closes:     make(map[CloseReason]uint64),
 	}

@@ -273,6 +273,7 @@ func (w *cometWorker) stats() CometStats {
 		Queued:    len(w.queue),
 		Delivered: w.delivered.Load(),
 		Dropped:   w.dropped.Load(),
+		Connected: linkUp(w.svc),
 	}
 }
 

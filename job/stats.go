@@ -54,6 +54,7 @@ type CometStats struct {
 	Queued    int    // requests waiting in the queue now
 	Delivered uint64 // requests handed to the comet without error
 	Dropped   uint64 // messages dropped for this comet (full queue, send error, comet gone, shutdown)
+	Connected bool   // the RPC link to the comet is up now (always true for a comet in process)
 }
 
 // counters are the atomic counters behind Stats.
