@@ -94,6 +94,9 @@ type CometConfig struct {
 	// LogicClient configures the RPC client to logic. The zero value
 	// means rpc's defaults.
 	LogicClient rpc.ClientConfig
+	// MetricsAddr is the listen address of the comet's /metrics, /healthz
+	// and /readyz (plain HTTP). Empty or NoListen means none.
+	MetricsAddr string
 }
 
 // withDefaults returns c with its zero addresses set to their defaults
@@ -136,6 +139,9 @@ type JobConfig struct {
 	// DefaultLogicDialAddr. A node started by Start dials (or, with
 	// LinksDirect, calls) its own logic instead.
 	LogicAddr string
+	// MetricsAddr is the listen address of the job's /metrics, /healthz
+	// and /readyz (plain HTTP). Empty or NoListen means none.
+	MetricsAddr string
 }
 
 // withDefaults returns c with its zero addresses set to their defaults.
@@ -149,7 +155,8 @@ func (c JobConfig) withDefaults() JobConfig {
 // one job. The zero Config is a node on goim's ports linked over
 // loopback RPC.
 type Config struct {
-	// Logic configures the logic tier. Its advertised client ports
+	// Logic configures the logic tier; its HTTP port serves /metrics,
+	// /healthz and /readyz of the whole node. Its advertised client ports
 	// (logic.Config's TCPPort, WSPort and WSSPort) that are zero follow
 	// the comet's listen addresses: the port of the first TCP listener,
 	// of WSAddr and of WSSAddr (logic's defaults where those have no
