@@ -51,7 +51,7 @@ var testOK = map[string][]string{
 	"job":          {"client"},
 	"rpc":          {"rpc"},
 	"server":       {"client"},
-	"internal/cli": {"client"},
+	"internal/cli": {"client", "metrics"},
 }
 
 // testHelpers lists the shared test-helper packages: test files of every

@@ -22,6 +22,7 @@ type JobFlags struct {
 func (a *App) Job(prefix string, standalone bool) *JobFlags {
 	jf := &JobFlags{f: flagger{fs: a.fs, prefix: prefix}, standalone: standalone}
 	jf.register()
+	jf.registerMetrics()
 	return jf
 }
 
