@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -213,7 +214,14 @@ func testNodeMetrics(t *testing.T, links Links) {
 			t.Errorf("%s = %v, %v; want a positive value", name, v, ok)
 		}
 	}
+	doc, err := os.ReadFile("../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name := range s.Types {
+		if strings.HasPrefix(name, "goim_") && !strings.Contains(string(doc), "| `"+name+"` |") {
+			t.Errorf("docs/operations.md has no row for %s", name)
+		}
 		if strings.HasPrefix(name, "goim_") && !strings.HasPrefix(name, "goim_logic_") &&
 			!strings.HasPrefix(name, "goim_comet_") && !strings.HasPrefix(name, "goim_job_") {
 			t.Errorf("family %s is not goim_<tier>_...", name)
