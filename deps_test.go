@@ -30,7 +30,7 @@ var allowed = map[string][]string{
 	"logic/logicrpc": {"rpc"},
 	"job/jobrpc":     {"rpc"},
 	"client":         {"protocol", "bufio", "websocket"},
-	"comet":          {"protocol", "bufio", "timer", "websocket", "rpc", "comet/cometrpc", "logic/logicrpc"},
+	"comet":          {"protocol", "bufio", "timer", "websocket", "rpc", "comet/cometrpc", "logic/logicrpc", "metrics"},
 	"logic":          {"rpc", "logic/logicrpc", "job/jobrpc"},
 	"job":            {"protocol", "rpc", "job/jobrpc", "comet/cometrpc", "logic/logicrpc"},
 	"metrics":        nil,

@@ -14,6 +14,7 @@ import (
 	"github.com/goimx/goim/bufio"
 	"github.com/goimx/goim/comet/cometrpc"
 	"github.com/goimx/goim/logic/logicrpc"
+	"github.com/goimx/goim/metrics"
 	"github.com/goimx/goim/rpc"
 	"github.com/goimx/goim/timer"
 	"github.com/goimx/goim/websocket"
@@ -62,6 +63,8 @@ type Comet struct {
 	offline atomic.Bool
 	// reported is whether the last report to logic succeeded (Stats.Reported).
 	reported atomic.Bool
+	// latency is the end-to-end push latency (Stats.PushLatency).
+	latency *metrics.Histogram
 	// counts holds the online count per room from the last report: the
 	// cluster-wide count when logic knows it, else this node's.
 	counts atomic.Pointer[map[string]int32]
@@ -110,6 +113,7 @@ func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error
 		pool:       bufio.NewPool(bufio.PoolConfig{}),
 		done:       make(chan struct{}),
 		listeners:  make(map[net.Listener]struct{}),
+		latency:    metrics.NewHistogram(metrics.LatencyBounds()),
 		wsHandshake: websocket.HandshakeConfig{
 			Path:           cfg.WSPath,
 			AllowedOrigins: cfg.AllowedOrigins,

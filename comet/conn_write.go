@@ -217,6 +217,7 @@ func (c *conn) writeQueue(q *sendQueue) error {
 		q.msgs = q.msgs[:0]
 	}()
 	deadline := time.Now().Add(c.cm.cfg.WriteTimeout)
+	stamp := messageStamp(q.msgs[0]) // the oldest message's; read before a write consumes q.msgs
 	if c.ws == nil {
 		for i, m := range q.msgs {
 			q.msgs[i] = m[tcpOffset(m):]
@@ -231,6 +232,9 @@ func (c *conn) writeQueue(q *sendQueue) error {
 			return err
 		}
 		msgs = msgs[n:]
+	}
+	if stamp != 0 {
+		c.cm.latency.Observe(time.Now().UnixNano() - stamp)
 	}
 	return nil
 }

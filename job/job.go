@@ -181,7 +181,7 @@ func (j *Job) pushKeys(ctx context.Context, m *jobrpc.PushMsg) error {
 		}
 	}
 	p := j.pool.get()
-	p.kind, p.op, p.msgs = jobrpc.PushKeys, m.Op, 1
+	p.kind, p.op, p.msgs, p.stamp = jobrpc.PushKeys, m.Op, 1, m.Stamp
 	p.keys = append(p.keys, m.Keys...)
 	p.buf = append(p.buf, m.Msg...)
 	p.refs.Store(1)
@@ -195,7 +195,7 @@ func (j *Job) pushKeys(ctx context.Context, m *jobrpc.PushMsg) error {
 // pushAll queues a broadcast to every comet, the speed split among them.
 func (j *Job) pushAll(m *jobrpc.PushMsg) {
 	p := j.pool.get()
-	p.kind, p.op, p.msgs = jobrpc.PushAll, m.Op, 1
+	p.kind, p.op, p.msgs, p.stamp = jobrpc.PushAll, m.Op, 1, m.Stamp
 	p.buf = append(p.buf, m.Msg...)
 	list := j.comets.Load().list
 	p.speed = splitSpeed(m.Speed, len(list))

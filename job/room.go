@@ -98,7 +98,7 @@ func (j *Job) pushRoom(m *jobrpc.PushMsg) error {
 	}
 	r.mu.Lock()
 	sh.mu.Unlock()
-	out := r.addLocked(m.Op, m.Msg)
+	out := r.addLocked(m.Op, m.Msg, m.Stamp)
 	r.mu.Unlock()
 	j.stats.pushRoom.Add(1)
 	if out != nil {
@@ -107,10 +107,11 @@ func (j *Job) pushRoom(m *jobrpc.PushMsg) error {
 	return nil
 }
 
-// addLocked appends one message to the pending batch and flushes it when
-// it is due. It returns the flushed batch, which the caller must release
-// after unlocking r.mu, or nil.
-func (r *room) addLocked(op int32, msg []byte) *payload {
+// addLocked appends one message, accepted by logic at stamp, to the
+// pending batch and flushes it when it is due. The batch carries the
+// stamp of its oldest stamped message. It returns the flushed batch,
+// which the caller must release after unlocking r.mu, or nil.
+func (r *room) addLocked(op int32, msg []byte, stamp int64) *payload {
 	r.touched = true
 	p := r.pending
 	if p == nil {
@@ -120,6 +121,9 @@ func (r *room) addLocked(op int32, msg []byte) *payload {
 	}
 	p.buf = protocol.AppendPush(p.buf, op, msg)
 	p.msgs++
+	if p.stamp == 0 {
+		p.stamp = stamp
+	}
 	now := time.Now()
 	if r.dueLocked(now) {
 		return r.flushLocked(now)

@@ -93,6 +93,9 @@ func collectComet(w *metrics.Writer, cm *comet.Comet, logicLink *rpc.Client, log
 	for r := comet.CloseClient; !strings.HasPrefix(r.String(), "CloseReason("); r++ {
 		w.Sample("goim_comet_closes_total", float64(s.Closes[r]), "reason", labelValue(r.String()))
 	}
+	w.Histogram("goim_comet_push_latency_seconds",
+		"End-to-end push latency: from logic accepting the push (logic's clock) to the write that carried it to a client socket (this comet's clock); one observation per send-queue write, with its oldest message.",
+		s.PushLatency, 1e-9)
 	w.Gauge("goim_comet_logic_reported", "Whether the comet's last report to logic succeeded (1): logic lists it.", boolValue(s.Reported))
 	w.Family("goim_comet_rpc_link_up", metrics.TypeGauge, "Whether the comet's RPC link to a peer is up (1) or down (0), by peer.")
 	w.Sample("goim_comet_rpc_link_up", linkUp(logicLink), "peer", "logic", "addr", logicAddr)

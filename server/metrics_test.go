@@ -185,6 +185,16 @@ func testNodeMetrics(t *testing.T, links Links) {
 			t.Errorf("%s%v = %v (present %v), want %v", tt.name, tt.labels, got, ok, tt.want)
 		}
 	}
+	// Every write to a client observed the latency of a stamped push: at
+	// least one per key push (each read before the next) and one per
+	// client for the room push and the broadcast.
+	count, _ := s.Value("goim_comet_push_latency_seconds_count")
+	inf, _ := s.Value("goim_comet_push_latency_seconds_bucket", "le", "+Inf")
+	sum, _ := s.Value("goim_comet_push_latency_seconds_sum")
+	if count < keyPushes+2 || inf != count || sum <= 0 || sum > 10*count {
+		t.Errorf("push latency: count %v, +Inf bucket %v, sum %vs; want at least %d observations, +Inf = count, a plausible sum",
+			count, inf, sum, keyPushes+2)
+	}
 	if got, _ := s.Value("goim_job_room_batches_total"); got != 1 {
 		t.Errorf("goim_job_room_batches_total = %v, want 1", got)
 	}
