@@ -32,7 +32,7 @@ var allowed = map[string][]string{
 	"client":         {"protocol", "bufio", "websocket"},
 	"comet":          {"protocol", "bufio", "timer", "websocket", "rpc", "comet/cometrpc", "logic/logicrpc", "metrics"},
 	"logic":          {"rpc", "logic/logicrpc", "job/jobrpc"},
-	"job":            {"protocol", "rpc", "job/jobrpc", "comet/cometrpc", "logic/logicrpc"},
+	"job":            {"protocol", "rpc", "job/jobrpc", "comet/cometrpc", "logic/logicrpc", "metrics"},
 	"metrics":        nil,
 	"server":         {"rpc", "comet", "logic", "job", "comet/cometrpc", "logic/logicrpc", "job/jobrpc", "metrics"},
 	"internal/cli":   {"protocol", "rpc", "comet", "logic", "job", "server"},

@@ -23,6 +23,7 @@ import (
 	"github.com/goimx/goim/comet/cometrpc"
 	"github.com/goimx/goim/job/jobrpc"
 	"github.com/goimx/goim/logic/logicrpc"
+	"github.com/goimx/goim/metrics"
 	"github.com/goimx/goim/rpc"
 )
 
@@ -48,6 +49,8 @@ type Job struct {
 	rooms  roomSet
 	comets atomic.Pointer[cometList] // never nil
 	stats  counters
+	// batchSizes counts the messages of each room batch (Stats.BatchSizes).
+	batchSizes *metrics.Histogram
 
 	closing    atomic.Bool
 	ctx        context.Context // cancelled when the background loops must end
@@ -89,12 +92,13 @@ func New(cfg Config, logger *slog.Logger) (*Job, error) {
 		logger = slog.Default()
 	}
 	j := &Job{
-		cfg:       cfg,
-		logger:    logger,
-		batchOff:  cfg.batchingOff(),
-		logic:     cfg.Logic,
-		advertise: cfg.AdvertiseAddr,
-		reportNow: make(chan struct{}, 1),
+		cfg:        cfg,
+		logger:     logger,
+		batchOff:   cfg.batchingOff(),
+		logic:      cfg.Logic,
+		advertise:  cfg.AdvertiseAddr,
+		reportNow:  make(chan struct{}, 1),
+		batchSizes: metrics.NewHistogram(batchSizeBounds()),
 	}
 	j.hostname, _ = os.Hostname()
 	j.rooms.init()

@@ -173,6 +173,7 @@ func (r *room) flushLocked(now time.Time) *payload {
 	j := r.j
 	j.stats.batches.Add(1)
 	j.stats.batchedMsgs.Add(p.msgs)
+	j.batchSizes.Observe(int64(p.msgs))
 	j.fanout(p, j.comets.Load().list)
 	return p
 }

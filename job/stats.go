@@ -2,6 +2,8 @@ package job
 
 import (
 	"slices"
+
+	"github.com/goimx/goim/metrics"
 	"strings"
 	"sync/atomic"
 )
@@ -22,6 +24,8 @@ type Stats struct {
 
 	Batches     uint64 // room batches encoded (each fanned out to every comet)
 	BatchedMsgs uint64 // room messages in those batches
+	// BatchSizes counts the room batches by their number of messages.
+	BatchSizes metrics.Snapshot
 
 	// Delivered counts requests handed to a comet without error, and
 	// DeliveredMsgs the messages in them. Over the RPC, pushes are one-way:
@@ -57,6 +61,10 @@ type CometStats struct {
 	Connected bool   // the RPC link to the comet is up now (always true for a comet in process)
 }
 
+// batchSizeBounds returns the bucket bounds of Stats.BatchSizes, in
+// messages.
+func batchSizeBounds() []int64 { return []int64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000} }
+
 // counters are the atomic counters behind Stats.
 type counters struct {
 	pushKeys, pushRoom, pushAll                  atomic.Uint64
@@ -79,6 +87,7 @@ func (j *Job) Stats() Stats {
 		RejectedUnknownComet: c.rejectedUnknown.Load(),
 		Batches:              c.batches.Load(),
 		BatchedMsgs:          c.batchedMsgs.Load(),
+		BatchSizes:           j.batchSizes.Snapshot(),
 		Delivered:            c.delivered.Load(),
 		DeliveredMsgs:        c.deliveredMsgs.Load(),
 		DroppedQueueFull:     c.droppedFull.Load(),

@@ -114,6 +114,7 @@ func collectJob(w *metrics.Writer, j *job.Job, logicLink *rpc.Client, logicAddr 
 	w.Sample("goim_job_rejected_total", float64(s.RejectedBad), "reason", "bad")
 	w.Sample("goim_job_rejected_total", float64(s.RejectedUnknownComet), "reason", "unknown_comet")
 	w.Counter("goim_job_room_batches_total", "Room batches encoded (each fanned out to every comet).", s.Batches)
+	w.Histogram("goim_job_room_batch_size_messages", "Room batches by their number of messages.", s.BatchSizes, 1)
 	w.Counter("goim_job_room_batch_messages_total", "Room messages in those batches; divided by batches it is the mean batch size.", s.BatchedMsgs)
 	w.Counter("goim_job_deliveries_total", "Requests handed to a comet without error.", s.Delivered)
 	w.Counter("goim_job_delivered_messages_total", "Messages in the requests handed to a comet without error.", s.DeliveredMsgs)

@@ -195,6 +195,9 @@ func testNodeMetrics(t *testing.T, links Links) {
 		t.Errorf("push latency: count %v, +Inf bucket %v, sum %vs; want at least %d observations, +Inf = count, a plausible sum",
 			count, inf, sum, keyPushes+2)
 	}
+	if got, _ := s.Value("goim_job_room_batch_size_messages_bucket", "le", "1"); got != 1 {
+		t.Errorf("room batches of one message = %v, want 1", got)
+	}
 	if got, _ := s.Value("goim_job_room_batches_total"); got != 1 {
 		t.Errorf("goim_job_room_batches_total = %v, want 1", got)
 	}
