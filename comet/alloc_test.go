@@ -4,10 +4,15 @@ package comet
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/goimx/goim/internal/testwait"
 
 	"github.com/goimx/goim/comet/cometrpc"
 	"github.com/goimx/goim/protocol"
@@ -34,7 +39,7 @@ func TestPushAllocs(t *testing.T) {
 	c, sink := addSinkConn(cm, "k", "", 1)
 	msg := encodePush(1, []byte("hello"), time.Now().UnixNano())
 	allocs := testing.AllocsPerRun(1000, func() {
-		if c.push(msg, 1, true) != pushQueued {
+		if c.push(msg, 1, true, false) != pushQueued {
 			t.Fatal("not queued")
 		}
 		waitWriter(c)
@@ -104,5 +109,83 @@ func TestEncodeAllocs(t *testing.T) {
 	body := make([]byte, 300)
 	if allocs := testing.AllocsPerRun(100, func() { encodePush(1, body, 1) }); allocs != 1 {
 		t.Errorf("encodePush allocates %v times, want 1", allocs)
+	}
+}
+
+// TestSocketPushAllocs pins the comet's push path over real loopback TCP
+// and WebSocket connections read by clients: a push by key, written by
+// a writer goroutine, and a room push, written by the room workers
+// themselves on TCP, cost the shared encoding alone (one allocation per
+// message), nothing per connection.
+func TestSocketPushAllocs(t *testing.T) {
+	for _, ws := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ws=%v", ws), func(t *testing.T) { testSocketPushAllocs(t, ws) })
+	}
+}
+
+func testSocketPushAllocs(t *testing.T, ws bool) {
+	const members = 20
+	s := startServer(t, Config{}, nil)
+	got := make([]atomic.Int64, members)
+	var wg sync.WaitGroup
+	var clients []*client
+	for i := range members {
+		var c *client
+		if ws {
+			c = dialWS(t, s.ws)
+		} else {
+			c = dialTCP(t, s.tcp)
+		}
+		c.auth(token{Key: fmt.Sprint("k", i), RoomID: "live://r", Accepts: []int32{1000}})
+		clients = append(clients, c)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			countMessages(c.nc, c.r, ws, &got[i])
+		}()
+	}
+	t.Cleanup(func() {
+		for _, c := range clients {
+			c.nc.Close()
+		}
+		wg.Wait()
+	})
+	testwait.For(t, waitTimeout, "registration", func() bool { return s.cm.Stats().Conns == members })
+	var keySent, roomSent int64 // client 0 gets both, the others the room's
+	wait := func() {
+		for i := range got {
+			want := roomSent
+			if i == 0 {
+				want += keySent
+			}
+			for got[i].Load() < want {
+				time.Sleep(20 * time.Microsecond) // lets the poller run, unlike Gosched
+			}
+		}
+	}
+	keys := &cometrpc.PushKeysReq{Op: 1000, Keys: []string{"k0"}, Body: make([]byte, 16)}
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := s.cm.PushKeys(context.Background(), keys); err != nil {
+			t.Fatal(err)
+		}
+		keySent++
+		wait()
+	})
+	if allocs > 1 {
+		t.Errorf("push by key allocates %v times per message, want 1 (the encoding)", allocs)
+	}
+	room := &cometrpc.BroadcastRoomReq{RoomID: "live://r", Batch: protocol.AppendPush(nil, 1000, make([]byte, 16))}
+	allocs = testing.AllocsPerRun(100, func() {
+		if err := s.cm.BroadcastRoom(context.Background(), room); err != nil {
+			t.Fatal(err)
+		}
+		roomSent++
+		wait()
+	})
+	if allocs > 1 {
+		t.Errorf("room push to %d connections allocates %v times per message, want 1 (the encoding)", members, allocs)
+	}
+	if st := s.cm.Stats(); len(st.Drops) != 0 {
+		t.Errorf("drops %v", st.Drops)
 	}
 }

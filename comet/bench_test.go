@@ -252,7 +252,7 @@ func BenchmarkPushStamped(b *testing.B) {
 			msg := encodePush(1, []byte("hello"), tc.stamp)
 			b.ReportAllocs()
 			for b.Loop() {
-				if c.push(msg, 1, true) != pushQueued {
+				if c.push(msg, 1, true, false) != pushQueued {
 					b.Fatal("not queued")
 				}
 				waitWriter(c)

@@ -26,8 +26,19 @@ type bucket struct {
 	pending map[*conn]struct{} // connections still in their handshake
 	rooms   map[string]*room   // rooms with at least one member here
 
-	enqueued atomic.Uint64                 // messages put on send queues
-	drops    [numDropReasons]atomic.Uint64 // messages dropped, by reason
+	enqueued  atomic.Uint64                 // messages put on send queues
+	drops     [numDropReasons]atomic.Uint64 // messages dropped, by reason
+	queuePeak atomic.Int64                  // the most one send queue here held (queueCost)
+}
+
+// notePeak raises queuePeak to queued when it is higher.
+func (b *bucket) notePeak(queued int64) {
+	for {
+		peak := b.queuePeak.Load()
+		if queued <= peak || b.queuePeak.CompareAndSwap(peak, queued) {
+			return
+		}
+	}
 }
 
 // newBucket returns an empty bucket of cm with workers queues of size
@@ -186,7 +197,7 @@ func (b *bucket) count(rooms map[string]int32) int {
 // record adds the outcome of one push to the bucket's counters.
 func (b *bucket) record(res pushResult) {
 	switch res {
-	case pushQueued:
+	case pushQueued, pushClaimed:
 		b.enqueued.Add(1)
 	case pushQueueFull:
 		b.drops[DropQueueFull].Add(1)

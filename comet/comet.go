@@ -45,6 +45,7 @@ type Comet struct {
 	buckets     []*bucket
 	bucketMask  uint64
 	timers      *timer.Sharded
+	polls       *pollers    // nil when every connection keeps a reader goroutine
 	pool        *bufio.Pool // packet bodies, replies, upgrade scratch
 	queues      sync.Pool   // *sendQueue
 	ips         ipCounter   // authenticated connections per IP
@@ -121,9 +122,16 @@ func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error
 	}
 	cm.hostname = hostnameOr(cfg.NodeID)
 	cm.ctx, cm.cancel = context.WithCancel(context.Background())
-	cm.queues.New = func() any { return &sendQueue{msgs: make([][]byte, 0, cfg.SendQueue)} }
+	cm.queues.New = func() any { return new(sendQueue) }
 	cm.connID.Store(uint64(time.Now().UnixNano())) // ids stay unique across restarts
 	cm.offline.Store(cfg.Offline)
+	polls, err := newPollers(cfg.ReadPollers)
+	if err != nil {
+		cm.timers.Stop()
+		return nil, err
+	}
+	cm.polls = polls
+	cm.startPollers()
 	cm.rpc = rpc.NewServer(cfg.RPC, logger)
 	cometrpc.Register(cm.rpc, cm)
 	cm.buckets = make([]*bucket, cfg.Buckets)
@@ -143,6 +151,33 @@ func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error
 		go cm.reportLoop()
 	}
 	return cm, nil
+}
+
+// startPollers starts the goroutine of each poller, counted in cm.bg.
+func (cm *Comet) startPollers() {
+	if cm.polls == nil {
+		return
+	}
+	for _, p := range cm.polls.ps {
+		cm.bg.Add(1)
+		go func() {
+			defer cm.bg.Done()
+			if err := p.run(); err != nil {
+				cm.logger.Error("comet: poller stopped; its connections are woken only by their deadlines", "err", err)
+			}
+		}()
+	}
+}
+
+// stopPollers makes the poller goroutines return; every connection has
+// finished by then.
+func (cm *Comet) stopPollers() {
+	if cm.polls == nil {
+		return
+	}
+	for _, p := range cm.polls.ps {
+		p.stopWait()
+	}
 }
 
 // Config returns the configuration in effect, defaults applied.
@@ -192,8 +227,19 @@ func (cm *Comet) bucketByID(id uint64) *bucket {
 // getQueue returns an empty send queue.
 func (cm *Comet) getQueue() *sendQueue { return cm.queues.Get().(*sendQueue) }
 
-// putQueue returns q, emptied, to the pool.
-func (cm *Comet) putQueue(q *sendQueue) { cm.queues.Put(q) }
+// putQueue empties q and returns it to the pool, unless a burst grew it
+// past maxPooledQueue messages (the garbage collector takes it then).
+func (cm *Comet) putQueue(q *sendQueue) {
+	if q == nil || cap(q.msgs) > maxPooledQueue {
+		return
+	}
+	clear(q.msgs[:cap(q.msgs)])
+	q.msgs = q.msgs[:0]
+	cm.queues.Put(q)
+}
+
+// maxPooledQueue is the largest send queue, in messages, kept for reuse.
+const maxPooledQueue = 1024
 
 // added counts the newly registered c.
 func (cm *Comet) added(c *conn) {

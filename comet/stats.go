@@ -15,6 +15,11 @@ type Stats struct {
 	Enqueued   uint64 // messages put on connection send queues
 	KeyMisses  uint64 // PushKeys keys not held by this comet
 	BadBatches uint64 // BroadcastRoom batches refused as malformed (ErrBadBatch), written to no client
+	// QueuePeak is the most one connection's send queue held since New,
+	// counted as Config.SendQueueBytes counts it, among queues that held
+	// two messages or more: how close the busiest connection came to the
+	// bound.
+	QueuePeak int64
 
 	// Reported is whether the last report to logic succeeded: logic lists
 	// this comet (unless it reports itself offline). False before the
@@ -53,6 +58,7 @@ func (cm *Comet) Stats() Stats {
 	for _, b := range cm.buckets {
 		st.Conns += b.count(rooms)
 		st.Enqueued += b.enqueued.Load()
+		st.QueuePeak = max(st.QueuePeak, b.queuePeak.Load())
 		for r := range b.drops {
 			if n := b.drops[r].Load(); n > 0 {
 				st.Drops[DropReason(r)] += n

@@ -85,7 +85,7 @@ func TestCometDefaults(t *testing.T) {
 		Comet: comet.Config{
 			Weight: 10, Buckets: 32, RoomWorkers: 2, RoomQueue: 1024, MaxBody: 4096,
 			HandshakeTimeout: 5 * time.Second, HeartbeatTimeout: 8 * time.Minute, RenewInterval: 10 * time.Minute,
-			SendQueue: 64, WriteTimeout: 10 * time.Second, LogicTimeout: 5 * time.Second, ReportInterval: 3 * time.Second,
+			SendQueueBytes: 1 << 20, WriteTimeout: 10 * time.Second, LogicTimeout: 5 * time.Second, ReportInterval: 3 * time.Second,
 			WSPath: "/sub", RPC: rpc.ServerConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MaxInflight: 1024},
 		},
 	}
