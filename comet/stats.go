@@ -28,10 +28,10 @@ type Stats struct {
 
 	// PushLatency is the end-to-end push latency in nanoseconds: from
 	// logic accepting a push (jobrpc.PushMsg.Stamp, logic's clock) to the
-	// write of the comet's send queue that carried it to a client socket
-	// returning (this comet's clock), observed once per queue write with
-	// the stamp of the oldest message written; pushes without a stamp are
-	// not observed.
+	// write of a connection's send queue that carried it to the client
+	// socket returning (this comet's clock), observed once per completed
+	// queue write (writer goroutine or inline flush) with the stamp of the
+	// oldest message in it; pushes without a stamp are not observed.
 	PushLatency metrics.Snapshot
 
 	Drops  map[DropReason]uint64  // messages not queued, by reason (zero counts left out)
