@@ -59,6 +59,9 @@ type Comet struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when background goroutines must stop
 
+	reportNow  chan struct{} // capacity 1: asks the report loop for a report now
+	registered chan struct{} // closed by the report loop after its first successful report
+
 	connID  atomic.Uint64
 	closing atomic.Bool
 	offline atomic.Bool
@@ -113,6 +116,8 @@ func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error
 		timers:     timer.NewSharded(cfg.TimerShards, 1024),
 		pool:       bufio.NewPool(bufio.PoolConfig{}),
 		done:       make(chan struct{}),
+		reportNow:  make(chan struct{}, 1),
+		registered: make(chan struct{}),
 		listeners:  make(map[net.Listener]struct{}),
 		latency:    metrics.NewHistogram(metrics.LatencyBounds()),
 		wsHandshake: websocket.HandshakeConfig{

@@ -1,6 +1,9 @@
 package comet
 
-import "github.com/goimx/goim/metrics"
+import (
+	"github.com/goimx/goim/metrics"
+	"github.com/goimx/goim/rpc"
+)
 
 // Stats is a snapshot of a comet's counters.
 type Stats struct {
@@ -73,3 +76,7 @@ func (cm *Comet) Stats() Stats {
 	}
 	return st
 }
+
+// RPCStats returns the counters of the comet's RPC server (connections,
+// failed handshakes, refused and idle connections).
+func (cm *Comet) RPCStats() rpc.ServerStats { return cm.rpc.Stats() }

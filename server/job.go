@@ -15,15 +15,16 @@ import (
 type JobNode struct {
 	j         *job.Job
 	ln        net.Listener
-	logic     *logicrpc.Client // nil when the job calls logic in process
-	logicAddr string           // for the log and metrics: the address dialed, or "in process"
-	metrics   *metricsServer   // nil without JobConfig.MetricsAddr
+	logic     *logicrpc.Failover // nil when the job calls logic in process
+	logicAddr string             // for the log and metrics: the addresses dialed, or "in process"
+	metrics   *metricsServer     // nil without JobConfig.MetricsAddr
 	loops     *loops
 }
 
 // StartJob binds the listener of cfg, dials logic at cfg.LogicAddr, makes
-// the Job and serves it until Shutdown or Close. A nil logger means
-// slog.Default().
+// the Job and serves it until Shutdown or Close. Whenever a link to logic
+// is made again (a logic node restarted), the job reports at once. A nil
+// logger means slog.Default().
 func StartJob(cfg JobConfig, logger *slog.Logger) (*JobNode, error) {
 	return startJob(cfg, cmp.Or(logger, slog.Default()), false, nil, nil)
 }
@@ -52,12 +53,13 @@ func startJob(cfg JobConfig, logger *slog.Logger, loopback bool, d *directLinks,
 		jc.AdvertiseAddr = advertise(ln.Addr(), loopback)
 	}
 	t := &JobNode{ln: ln, metrics: ms, logicAddr: cfg.LogicAddr, loops: newLoops()}
+	var linked reportOnLink
 	if d != nil {
 		t.logicAddr = "in process"
 		jc.Logic, jc.DialComet = d.logic, d.dialComet(jc.Client)
 		d.job.Store(&ownJob{id: jc.NodeID, addr: jc.AdvertiseAddr})
 	} else {
-		t.logic = logicrpc.NewClient(cfg.LogicAddr, jc.Client, logger)
+		t.logic = logicrpc.NewFailover(logicrpc.SplitAddrs(cfg.LogicAddr), linked.config(jc.Client), logger)
 		jc.Logic = t.logic
 	}
 	t.j, err = job.New(jc, logger)
@@ -66,6 +68,7 @@ func startJob(cfg JobConfig, logger *slog.Logger, loopback bool, d *directLinks,
 		t.closeLogic()
 		return nil, err // prefixed "job: "
 	}
+	linked.set(t.j.ReportNow)
 	if d != nil {
 		d.job.Store(&ownJob{id: jc.NodeID, addr: jc.AdvertiseAddr, j: t.j})
 	}

@@ -6,8 +6,8 @@ import (
 	"github.com/goimx/goim/comet"
 	"github.com/goimx/goim/job"
 	"github.com/goimx/goim/logic"
+	"github.com/goimx/goim/logic/logicrpc"
 	"github.com/goimx/goim/metrics"
-	"github.com/goimx/goim/rpc"
 )
 
 // This file maps each tier's Stats onto Prometheus series, at scrape
@@ -71,9 +71,9 @@ func collectLogic(w *metrics.Writer, l *logic.Logic) {
 	}
 }
 
-// collectComet writes the series of a comet tier; logicLink is its RPC
-// client to logic (nil: logic in process) dialed at logicAddr.
-func collectComet(w *metrics.Writer, cm *comet.Comet, logicLink *rpc.Client, logicAddr string) {
+// collectComet writes the series of a comet tier, with the state of its
+// links to logic.
+func collectComet(w *metrics.Writer, cm *comet.Comet, logicLinks []logicrpc.LinkState) {
 	s := cm.Stats()
 	w.Family("goim_comet_connections", metrics.TypeGauge, "Authenticated client connections now, by transport (TLS included).")
 	w.Sample("goim_comet_connections", float64(s.TCPConns), "transport", "tcp")
@@ -98,12 +98,14 @@ func collectComet(w *metrics.Writer, cm *comet.Comet, logicLink *rpc.Client, log
 		s.PushLatency, 1e-9)
 	w.Gauge("goim_comet_logic_reported", "Whether the comet's last report to logic succeeded (1): logic lists it.", boolValue(s.Reported))
 	w.Family("goim_comet_rpc_link_up", metrics.TypeGauge, "Whether the comet's RPC link to a peer is up (1) or down (0), by peer.")
-	w.Sample("goim_comet_rpc_link_up", linkUp(logicLink), "peer", "logic", "addr", logicAddr)
+	for _, l := range logicLinks {
+		w.Sample("goim_comet_rpc_link_up", boolValue(l.Connected), "peer", "logic", "addr", l.Addr)
+	}
 }
 
-// collectJob writes the series of a job tier; logicLink is its RPC client
-// to logic (nil: logic in process) dialed at logicAddr.
-func collectJob(w *metrics.Writer, j *job.Job, logicLink *rpc.Client, logicAddr string) {
+// collectJob writes the series of a job tier, with the state of its
+// links to logic.
+func collectJob(w *metrics.Writer, j *job.Job, logicLinks []logicrpc.LinkState) {
 	s := j.Stats()
 	w.Family("goim_job_pushes_total", metrics.TypeCounter, "Pushes accepted from logic, by type.")
 	w.Sample("goim_job_pushes_total", float64(s.PushKeys), "type", "keys")
@@ -145,16 +147,10 @@ func collectJob(w *metrics.Writer, j *job.Job, logicLink *rpc.Client, logicAddr 
 		w.Sample("goim_job_comet_drops_total", float64(c.Dropped), "comet", c.ID, "addr", c.Addr)
 	}
 	w.Family("goim_job_rpc_link_up", metrics.TypeGauge, "Whether the job's RPC link to a peer is up (1) or down (0), by peer.")
-	w.Sample("goim_job_rpc_link_up", linkUp(logicLink), "peer", "logic", "id", "", "addr", logicAddr)
+	for _, l := range logicLinks {
+		w.Sample("goim_job_rpc_link_up", boolValue(l.Connected), "peer", "logic", "id", "", "addr", l.Addr)
+	}
 	for _, c := range s.Comets {
 		w.Sample("goim_job_rpc_link_up", boolValue(c.Connected), "peer", "comet", "id", c.ID, "addr", c.Addr)
 	}
-}
-
-// linkUp is 1 when c's connection is up or c is nil (a peer in process).
-func linkUp(c *rpc.Client) float64 {
-	if c == nil {
-		return 1
-	}
-	return boolValue(c.Stats().Connected)
 }

@@ -328,16 +328,3 @@ func TestProbesSeparateTiers(t *testing.T) {
 		}
 	}
 }
-
-// freeAddr returns a loopback address nothing listens on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	var ls listeners
-	ln, err := ls.listen("free", loop, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}

@@ -10,8 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/goimx/goim/logic/logicrpc"
 	"github.com/goimx/goim/metrics"
-	"github.com/goimx/goim/rpc"
 )
 
 // readyTimeout bounds one readiness check.
@@ -52,10 +52,10 @@ func (o *observed) collect(w *metrics.Writer) {
 		collectLogic(w, t.l)
 	}
 	if t := o.comet.Load(); t != nil {
-		collectComet(w, t.cm, t.logicRPC(), t.logicAddr)
+		collectComet(w, t.cm, logicLinks(t.logic, t.logicAddr))
 	}
 	if t := o.job.Load(); t != nil {
-		collectJob(w, t.j, t.logicRPC(), t.logicAddr)
+		collectJob(w, t.j, logicLinks(t.logic, t.logicAddr))
 	}
 }
 
@@ -81,7 +81,7 @@ func (o *observed) ready(ctx context.Context) error {
 		}
 	}
 	if j != nil {
-		if linkUp(j.logicRPC()) == 0 {
+		if !logicLinked(j.logic) {
 			return fmt.Errorf("job: no link to logic at %s", j.logicAddr)
 		}
 		if len(j.j.Stats().Comets) == 0 {
@@ -123,20 +123,15 @@ func writeProbe(w http.ResponseWriter, status int, a probeAnswer) {
 	_, _ = w.Write(append(b, '\n'))
 }
 
-// logicRPC returns the comet's RPC client to logic, or nil when logic
-// is in process.
-func (t *CometNode) logicRPC() *rpc.Client {
-	if t.logic == nil {
-		return nil
+// logicLinks returns the state of the links of f to the logic nodes; a
+// nil f (logic in process, described by addr) is one link, always up.
+func logicLinks(f *logicrpc.Failover, addr string) []logicrpc.LinkState {
+	if f == nil {
+		return []logicrpc.LinkState{{Addr: addr, Connected: true}}
 	}
-	return t.logic.RPC()
+	return f.Links()
 }
 
-// logicRPC returns the job's RPC client to logic, or nil when logic is
-// in process.
-func (t *JobNode) logicRPC() *rpc.Client {
-	if t.logic == nil {
-		return nil
-	}
-	return t.logic.RPC()
-}
+// logicLinked reports whether f has a live link to a logic node; a nil f
+// (logic in process) always has.
+func logicLinked(f *logicrpc.Failover) bool { return f == nil || f.Connected() }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"log/slog"
 	"math"
 	"time"
 
@@ -23,6 +24,7 @@ type CometFlags struct {
 // binary dials its own logic).
 func (a *App) Comet(prefix string, standalone bool) *CometFlags {
 	cf := &CometFlags{f: flagger{fs: a.fs, prefix: prefix}, standalone: standalone}
+	cf.rpc.sec = a.rpcSecurity()
 	cf.registerNode()
 	cf.registerListeners()
 	cf.registerLimits()
@@ -36,7 +38,8 @@ func (a *App) Comet(prefix string, standalone bool) *CometFlags {
 func (cf *CometFlags) registerNode() {
 	f, c := cf.f, &cf.cfg.Comet
 	if cf.standalone {
-		f.addr(&cf.cfg.LogicAddr, "logic", server.DefaultLogicDialAddr, false, "logic RPC address to dial (logic's -rpc)")
+		f.addrList(&cf.cfg.LogicAddr, "logic", server.DefaultLogicDialAddr, "logic RPC address to dial (logic's -rpc), or a comma-separated list of logic nodes sharing a Redis store: calls go to a live one, failing over to the next")
+		f.duration(&cf.cfg.RegisterWait, "register-wait", server.DefaultRegisterWait, math.MinInt64, "how long the comet waits for its first report to logic to succeed before it accepts clients (negative: no wait)")
 	}
 	f.str(&c.NodeID, "node-id", "", "node id in logic's registry and sessions (empty: hostname:port of -@rpc)")
 	f.list(&c.Addrs, "addrs", nil, nil, "comma-separated public client addresses (IPs or names) listed by /goim/nodes/weighted")
@@ -83,6 +86,9 @@ func (cf *CometFlags) registerLimits() {
 	f.integer(&c.SendQueue, "send-queue", 0, 0, 1<<20, "when positive, also the most messages that may wait for one connection's writer (0: no count, the byte bound alone)")
 	f.str(&cf.slow, "slow-policy", "drop", "when a connection's send queue is full: drop (the message, counted) or close (the connection)")
 	f.duration(&c.WriteTimeout, "write-timeout", comet.DefaultWriteTimeout, time.Millisecond, "bound on one write to a client")
+	f.integer(&c.MaxConnsPerIP, "max-conns-per-ip", comet.DefaultMaxConnsPerIP, math.MinInt32, math.MaxInt32, "open client connections allowed from one IP; one more is closed at once (negative: no limit; behind a proxy every client has its IP)")
+	f.integer(&c.AuthRatePerIP, "auth-rate-per-ip", comet.DefaultAuthRatePerIP, math.MinInt32, math.MaxInt32, "auth packets one client IP may send per second; one more closes its connection (negative: no limit)")
+	f.integer(&c.MsgRate, "msg-rate", comet.DefaultMsgRate, math.MinInt32, 65535, "packets one connection may send per second, auth aside (heartbeats, op 4, 12, 14, 16); one more closes it (negative: no limit)")
 }
 
 // Name returns the full name of the comet flag n (with the prefix).
@@ -127,9 +133,17 @@ func (cf *CometFlags) Config() server.CometConfig {
 // Start starts the comet tier the flags describe, dialing logic at
 // -logic, and adds it to g.
 func (cf *CometFlags) Start(g *Group) (*CometTier, error) {
+	if err := cf.checkExposure(g.Logger()); err != nil {
+		return nil, err
+	}
 	n, err := server.StartComet(cf.Config(), g.Logger())
 	if err != nil {
 		return nil, err
 	}
 	return g.addComet(n), nil
+}
+
+// checkExposure applies the RPC startup rule to -rpc.
+func (cf *CometFlags) checkExposure(logger *slog.Logger) error {
+	return cf.rpc.sec.checkExposure(cf.f.name("rpc"), cf.cfg.RPCAddr, logger)
 }
