@@ -30,10 +30,11 @@ var allowed = map[string][]string{
 	"logic/logicrpc": {"rpc"},
 	"job/jobrpc":     {"rpc"},
 	"client":         {"protocol", "bufio", "websocket"},
-	"comet":          {"protocol", "bufio", "timer", "websocket", "rpc", "comet/cometrpc", "logic/logicrpc"},
+	"comet":          {"protocol", "bufio", "timer", "websocket", "rpc", "comet/cometrpc", "logic/logicrpc", "metrics"},
 	"logic":          {"rpc", "logic/logicrpc", "job/jobrpc"},
-	"job":            {"protocol", "rpc", "job/jobrpc", "comet/cometrpc", "logic/logicrpc"},
-	"server":         {"rpc", "comet", "logic", "job", "comet/cometrpc", "logic/logicrpc", "job/jobrpc"},
+	"job":            {"protocol", "rpc", "job/jobrpc", "comet/cometrpc", "logic/logicrpc", "metrics"},
+	"metrics":        nil,
+	"server":         {"rpc", "comet", "logic", "job", "comet/cometrpc", "logic/logicrpc", "job/jobrpc", "metrics"},
 	"internal/cli":   {"protocol", "rpc", "comet", "logic", "job", "server"},
 
 	"internal/leaktest": nil,
@@ -50,7 +51,7 @@ var testOK = map[string][]string{
 	"job":          {"client"},
 	"rpc":          {"rpc"},
 	"server":       {"client"},
-	"internal/cli": {"client"},
+	"internal/cli": {"client", "metrics"},
 }
 
 // testHelpers lists the shared test-helper packages: test files of every
@@ -64,7 +65,8 @@ var external = []string{"golang.org/x/net", "github.com/google/go-cmp", "github.
 // externalFor lists, for a package of the module, the modules outside the
 // standard library its non-test code may import besides external.
 var externalFor = map[string][]string{
-	"logic": {"github.com/redis/go-redis/v9"}, // the shared store of a logic cluster
+	"logic":   {"github.com/redis/go-redis/v9"},       // the shared store of a logic cluster
+	"metrics": {"github.com/VictoriaMetrics/metrics"}, // Go runtime and process metrics
 }
 
 // ownerOf maps a directory (relative, slash-separated) to the entry of

@@ -32,11 +32,12 @@ func newAllocComet(t *testing.T) *Comet {
 }
 
 // TestPushAllocs pins the per-connection cost of a push at zero
-// allocations: enqueue, start the writer goroutine, write, exit.
+// allocations: enqueue, start the writer goroutine, write, observe the
+// end-to-end latency, exit.
 func TestPushAllocs(t *testing.T) {
 	cm := newAllocComet(t)
 	c, sink := addSinkConn(cm, "k", "", 1)
-	msg := encodePush(1, []byte("hello"))
+	msg := encodePush(1, []byte("hello"), time.Now().UnixNano())
 	allocs := testing.AllocsPerRun(1000, func() {
 		if c.push(msg, 1, true, false) != pushQueued {
 			t.Fatal("not queued")
@@ -48,6 +49,9 @@ func TestPushAllocs(t *testing.T) {
 	}
 	if sink.writes.Load() < 1000 {
 		t.Errorf("%d writes", sink.writes.Load())
+	}
+	if n := cm.Stats().PushLatency.Count; n < 1000 {
+		t.Errorf("%d latency observations, want one per write", n)
 	}
 }
 
@@ -73,7 +77,7 @@ func testRoomPushAllocs(t *testing.T, joined bool) {
 		}
 		sinks = append(sinks, sink)
 	}
-	req := &cometrpc.BroadcastRoomReq{RoomID: "live://1", Batch: protocol.AppendPush(nil, 5, []byte("room message"))}
+	req := &cometrpc.BroadcastRoomReq{RoomID: "live://1", Batch: protocol.AppendPush(nil, 5, []byte("room message")), Stamp: time.Now().UnixNano()}
 	sent := int64(0)
 	// The best of three measurements: AllocsPerRun counts every goroutine's
 	// allocations, and on a loaded machine the goroutines that earlier
@@ -151,7 +155,7 @@ func TestHeartbeatAllocs(t *testing.T) {
 
 func TestEncodeAllocs(t *testing.T) {
 	body := make([]byte, 300)
-	if allocs := testing.AllocsPerRun(100, func() { encodePush(1, body) }); allocs != 1 {
+	if allocs := testing.AllocsPerRun(100, func() { encodePush(1, body, 1) }); allocs != 1 {
 		t.Errorf("encodePush allocates %v times, want 1", allocs)
 	}
 }

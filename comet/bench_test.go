@@ -46,7 +46,7 @@ func benchFanout(b *testing.B, ws bool, n int, joined bool) {
 	batch := protocol.AppendPush(nil, 1000, body)
 	msgLen := int64(len(batch))
 	if ws {
-		msgLen = int64(len(encodeBatch(batch)))
+		msgLen = int64(len(encodeBatch(batch, 0)))
 	}
 	counts := make([]atomic.Int64, n) // bytes received per client
 	var wg sync.WaitGroup
@@ -183,7 +183,7 @@ func BenchmarkEncodeOnce(b *testing.B) {
 	b.Run("shared", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			msg := encodePush(1, body)
+			msg := encodePush(1, body, 0)
 			for i := range conns {
 				conns[i] = msg[tcpOffset(msg):]
 			}
@@ -238,4 +238,32 @@ func BenchmarkWSRead(b *testing.B) {
 		}
 	}
 	_ = net.ErrClosed
+}
+
+// BenchmarkPushStamped is the cost of the end-to-end latency on the
+// per-connection push path: the same push, enqueue, write and writer
+// exit, with a message that carries no stamp (no observation) and with
+// one that does (a clock read and a histogram observation per write).
+func BenchmarkPushStamped(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		stamp int64
+	}{{"unstamped", 0}, {"stamped", time.Now().UnixNano()}} {
+		b.Run(tc.name, func(b *testing.B) {
+			cm, err := New(Config{ReportInterval: -1, Buckets: 4}, &fakeLogic{}, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer cm.Close()
+			c, _ := addSinkConn(cm, "k", "", 1)
+			msg := encodePush(1, []byte("hello"), tc.stamp)
+			b.ReportAllocs()
+			for b.Loop() {
+				if c.push(msg, 1, true, false) != pushQueued {
+					b.Fatal("not queued")
+				}
+				waitWriter(c)
+			}
+		})
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/goimx/goim/bufio"
 	"github.com/goimx/goim/comet/cometrpc"
 	"github.com/goimx/goim/logic/logicrpc"
+	"github.com/goimx/goim/metrics"
 	"github.com/goimx/goim/rpc"
 	"github.com/goimx/goim/timer"
 	"github.com/goimx/goim/websocket"
@@ -64,6 +65,10 @@ type Comet struct {
 	connID  atomic.Uint64
 	closing atomic.Bool
 	offline atomic.Bool
+	// reported is whether the last report to logic succeeded (Stats.Reported).
+	reported atomic.Bool
+	// latency is the end-to-end push latency (Stats.PushLatency).
+	latency *metrics.Histogram
 	// counts holds the online count per room from the last report: the
 	// cluster-wide count when logic knows it, else this node's.
 	counts atomic.Pointer[map[string]int32]
@@ -114,6 +119,7 @@ func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error
 		reportNow:  make(chan struct{}, 1),
 		registered: make(chan struct{}),
 		listeners:  make(map[net.Listener]struct{}),
+		latency:    metrics.NewHistogram(metrics.LatencyBounds()),
 		wsHandshake: websocket.HandshakeConfig{
 			Path:           cfg.WSPath,
 			AllowedOrigins: cfg.AllowedOrigins,

@@ -23,12 +23,14 @@ func (c *conn) flush(w *rawWriter) {
 			}
 			return
 		}
+		stamp := queueStamp(q) // read before the write consumes q.msgs
 		done := w.write(c, q)
 		c.wmu.Unlock()
 		if !done {
 			c.handOff(q)
 			return
 		}
+		c.cm.observeLatency(stamp)
 		c.cm.putQueue(q)
 	}
 	c.handOff(nil)

@@ -197,7 +197,7 @@ func cutThrough(msg []byte, last uint32) ([]byte, bool) {
 			if off == 0 {
 				return msg, true
 			}
-			return encodeBatch(pkts[off:]), true
+			return encodeBatch(pkts[off:], messageStamp(msg)), true
 		}
 		off += n
 	}

@@ -14,7 +14,7 @@ func seqBatch(seqs ...uint32) []byte {
 	for _, s := range seqs {
 		b = protocol.AppendPushSeq(b, 1000, s, fmt.Appendf(nil, "m%d", s))
 	}
-	return encodeBatch(b)
+	return encodeBatch(b, 0)
 }
 
 // batchSeqs returns the seqs of the packets of message msg.

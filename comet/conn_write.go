@@ -275,6 +275,7 @@ const maxWritev = 64
 // on failure q keeps the messages not known to be written.
 func (c *conn) writeQueue(q *sendQueue) error {
 	deadline := time.Now().Add(c.cm.cfg.WriteTimeout)
+	stamp := queueStamp(q) // read before a write consumes q.msgs
 	if c.ws == nil {
 		c.wmu.Lock()
 		defer c.wmu.Unlock()
@@ -289,6 +290,7 @@ func (c *conn) writeQueue(q *sendQueue) error {
 		done += n
 	}
 	q.msgs = q.msgs[:0]
+	c.cm.observeLatency(stamp)
 	return nil
 }
 

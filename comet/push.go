@@ -23,7 +23,7 @@ func (cm *Comet) PushKeys(ctx context.Context, req *cometrpc.PushKeysReq) error 
 	if len(req.Keys) == 0 {
 		return nil
 	}
-	msg := encodePush(req.Op, req.Body)
+	msg := encodePush(req.Op, req.Body, req.Stamp)
 	for _, key := range req.Keys {
 		b := cm.bucketByKey(key)
 		c := b.get(key)
@@ -59,7 +59,7 @@ func (cm *Comet) BroadcastRoom(ctx context.Context, req *cometrpc.BroadcastRoomR
 			continue
 		}
 		if msg == nil {
-			msg = encodeBatch(req.Batch)
+			msg = encodeBatch(req.Batch, req.Stamp)
 		}
 		if err := cm.send(ctx, b.tasks[w], task{msg: msg, room: req.RoomID}); err != nil {
 			return err
@@ -74,7 +74,7 @@ func (cm *Comet) BroadcastRoom(ctx context.Context, req *cometrpc.BroadcastRoomR
 // Broadcast returns at once.
 func (cm *Comet) Broadcast(ctx context.Context, req *cometrpc.BroadcastReq) error {
 	cm.pushes.Add(1)
-	msg := encodePush(req.Op, req.Body)
+	msg := encodePush(req.Op, req.Body, req.Stamp)
 	if req.Speed > 0 {
 		if !cm.goBackground(func() { cm.broadcastPaced(msg, req.Op, int(req.Speed)) }) {
 			return ErrServerClosed

@@ -51,6 +51,7 @@ func (cm *Comet) reportLoop() {
 			cm.logger.Info("comet: report to logic works again")
 		}
 		failing = err != nil
+		cm.reported.Store(!failing)
 		select {
 		case <-t.C:
 		case <-cm.reportNow:

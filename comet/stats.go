@@ -1,6 +1,9 @@
 package comet
 
-import "github.com/goimx/goim/rpc"
+import (
+	"github.com/goimx/goim/metrics"
+	"github.com/goimx/goim/rpc"
+)
 
 // Stats is a snapshot of a comet's counters.
 type Stats struct {
@@ -21,6 +24,19 @@ type Stats struct {
 	// bound.
 	QueuePeak int64
 
+	// Reported is whether the last report to logic succeeded: logic lists
+	// this comet (unless it reports itself offline). False before the
+	// first report and while reports fail.
+	Reported bool
+
+	// PushLatency is the end-to-end push latency in nanoseconds: from
+	// logic accepting a push (jobrpc.PushMsg.Stamp, logic's clock) to the
+	// write of a connection's send queue that carried it to the client
+	// socket returning (this comet's clock), observed once per completed
+	// queue write (writer goroutine or inline flush) with the stamp of the
+	// oldest message in it; pushes without a stamp are not observed.
+	PushLatency metrics.Snapshot
+
 	Drops  map[DropReason]uint64  // messages not queued, by reason (zero counts left out)
 	Closes map[CloseReason]uint64 // closed connections, by reason (zero counts left out)
 }
@@ -29,15 +45,17 @@ type Stats struct {
 // read bucket by bucket, not as one atomic snapshot.
 func (cm *Comet) Stats() Stats {
 	st := Stats{
-		TCPConns:   int(cm.tcpConns.Load()),
-		WSConns:    int(cm.wsConns.Load()),
-		IPs:        cm.ips.count(),
-		Accepted:   cm.accepted.Load(),
-		Pushes:     cm.pushes.Load(),
-		KeyMisses:  cm.keyMisses.Load(),
-		BadBatches: cm.badBatches.Load(),
-		Drops:      make(map[DropReason]uint64),
-		Closes:     make(map[CloseReason]uint64),
+		TCPConns:    int(cm.tcpConns.Load()),
+		WSConns:     int(cm.wsConns.Load()),
+		IPs:         cm.ips.count(),
+		Accepted:    cm.accepted.Load(),
+		Pushes:      cm.pushes.Load(),
+		KeyMisses:   cm.keyMisses.Load(),
+		BadBatches:  cm.badBatches.Load(),
+		Reported:    cm.reported.Load(),
+		PushLatency: cm.latency.Snapshot(),
+		Drops:       make(map[DropReason]uint64),
+		Closes:      make(map[CloseReason]uint64),
 	}
 	rooms := make(map[string]int32)
 	for _, b := range cm.buckets {

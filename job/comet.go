@@ -203,15 +203,15 @@ func (w *cometWorker) deliver(p *payload) {
 	var err error
 	switch p.kind {
 	case jobrpc.PushRoom:
-		w.roomReq = cometrpc.BroadcastRoomReq{RoomID: p.roomID, Batch: p.buf}
+		w.roomReq = cometrpc.BroadcastRoomReq{RoomID: p.roomID, Batch: p.buf, Stamp: p.stamp}
 		err = w.svc.BroadcastRoom(w.ctx, &w.roomReq)
 		w.roomReq = cometrpc.BroadcastRoomReq{}
 	case jobrpc.PushKeys:
-		w.keysReq = cometrpc.PushKeysReq{Op: p.op, Keys: p.keys, Body: p.buf}
+		w.keysReq = cometrpc.PushKeysReq{Op: p.op, Keys: p.keys, Body: p.buf, Stamp: p.stamp}
 		err = w.svc.PushKeys(w.ctx, &w.keysReq)
 		w.keysReq = cometrpc.PushKeysReq{}
 	case jobrpc.PushAll:
-		w.allReq = cometrpc.BroadcastReq{Op: p.op, Speed: p.speed, Body: p.buf}
+		w.allReq = cometrpc.BroadcastReq{Op: p.op, Speed: p.speed, Body: p.buf, Stamp: p.stamp}
 		err = w.svc.Broadcast(w.ctx, &w.allReq)
 		w.allReq = cometrpc.BroadcastReq{}
 	}
@@ -293,6 +293,7 @@ func (w *cometWorker) stats() CometStats {
 		Queued:    len(w.queue),
 		Delivered: w.delivered.Load(),
 		Dropped:   w.dropped.Load(),
+		Connected: linkUp(w.svc),
 	}
 }
 

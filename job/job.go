@@ -23,6 +23,7 @@ import (
 	"github.com/goimx/goim/comet/cometrpc"
 	"github.com/goimx/goim/job/jobrpc"
 	"github.com/goimx/goim/logic/logicrpc"
+	"github.com/goimx/goim/metrics"
 	"github.com/goimx/goim/rpc"
 )
 
@@ -48,6 +49,8 @@ type Job struct {
 	rooms  roomSet
 	comets atomic.Pointer[cometList] // never nil
 	stats  counters
+	// batchSizes counts the messages of each room batch (Stats.BatchSizes).
+	batchSizes *metrics.Histogram
 
 	closing    atomic.Bool
 	ctx        context.Context // cancelled when the background loops must end
@@ -89,12 +92,13 @@ func New(cfg Config, logger *slog.Logger) (*Job, error) {
 		logger = slog.Default()
 	}
 	j := &Job{
-		cfg:       cfg,
-		logger:    logger,
-		batchOff:  cfg.batchingOff(),
-		logic:     cfg.Logic,
-		advertise: cfg.AdvertiseAddr,
-		reportNow: make(chan struct{}, 1),
+		cfg:        cfg,
+		logger:     logger,
+		batchOff:   cfg.batchingOff(),
+		logic:      cfg.Logic,
+		advertise:  cfg.AdvertiseAddr,
+		reportNow:  make(chan struct{}, 1),
+		batchSizes: metrics.NewHistogram(batchSizeBounds()),
 	}
 	j.hostname, _ = os.Hostname()
 	j.rooms.init()
@@ -217,7 +221,7 @@ func (j *Job) pushKeys(ctx context.Context, m *jobrpc.PushMsg) error {
 		return err
 	}
 	p := j.pool.get()
-	p.kind, p.op, p.msgs = jobrpc.PushKeys, m.Op, 1
+	p.kind, p.op, p.msgs, p.stamp = jobrpc.PushKeys, m.Op, 1, m.Stamp
 	p.keys = append(p.keys, m.Keys...)
 	p.buf = append(p.buf, m.Msg...)
 	p.refs.Store(1)
@@ -231,7 +235,7 @@ func (j *Job) pushKeys(ctx context.Context, m *jobrpc.PushMsg) error {
 // pushAll queues a broadcast to every comet, the speed split among them.
 func (j *Job) pushAll(m *jobrpc.PushMsg) {
 	p := j.pool.get()
-	p.kind, p.op, p.msgs = jobrpc.PushAll, m.Op, 1
+	p.kind, p.op, p.msgs, p.stamp = jobrpc.PushAll, m.Op, 1, m.Stamp
 	p.buf = append(p.buf, m.Msg...)
 	list := j.comets.Load().list
 	p.speed = splitSpeed(m.Speed, len(list))

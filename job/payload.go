@@ -26,6 +26,7 @@ type payload struct {
 	roomID string   // PushRoom
 	keys   []string // PushKeys
 	buf    []byte   // room batch (packets back to back) or message body
+	stamp  int64    // when logic accepted the (oldest) message, Unix nanoseconds; 0: unknown
 	refs   atomic.Int32
 }
 
@@ -44,7 +45,7 @@ func (pp *payloadPool) get() *payload {
 
 // put clears p and returns it to the pool. p must not be used after.
 func (pp *payloadPool) put(p *payload) {
-	p.kind, p.op, p.speed, p.msgs = 0, 0, 0, 0
+	p.kind, p.op, p.speed, p.msgs, p.stamp = 0, 0, 0, 0, 0
 	p.room, p.roomID = nil, ""
 	clear(p.keys)
 	p.keys = p.keys[:0]

@@ -98,7 +98,7 @@ func (j *Job) pushRoom(m *jobrpc.PushMsg) error {
 	r := sh.roomLocked(j, m.Room)
 	r.mu.Lock()
 	sh.mu.Unlock()
-	out := r.addLocked(m.Op, m.Msg)
+	out := r.addLocked(m.Op, m.Msg, m.Stamp)
 	r.mu.Unlock()
 	j.stats.pushRoom.Add(1)
 	if out != nil {
@@ -127,11 +127,12 @@ func newEpoch() uint32 {
 	}
 }
 
-// addLocked gives one message the room's next sequence number, records
-// it in the history, appends it to the pending batch and flushes the
-// batch when it is due. It returns the flushed batch, which the caller
-// must release after unlocking r.mu, or nil.
-func (r *room) addLocked(op int32, msg []byte) *payload {
+// addLocked gives one message, accepted by logic at stamp, the room's
+// next sequence number, records it in the history, appends it to the
+// pending batch and flushes the batch when it is due. The batch carries
+// the stamp of its oldest stamped message. It returns the flushed batch,
+// which the caller must release after unlocking r.mu, or nil.
+func (r *room) addLocked(op int32, msg []byte, stamp int64) *payload {
 	r.touched = true
 	now := time.Now()
 	r.seq++
@@ -151,6 +152,9 @@ func (r *room) addLocked(op int32, msg []byte) *payload {
 	if c := &r.j.cfg; c.HistorySize > 0 {
 		r.hist.prune(now, c.HistoryAge)
 		r.hist.add(r.seq, now, p.buf[start:], c.HistorySize)
+	}
+	if p.stamp == 0 {
+		p.stamp = stamp
 	}
 	if r.dueLocked(now) {
 		return r.flushLocked(now)
@@ -200,6 +204,7 @@ func (r *room) flushLocked(now time.Time) *payload {
 	j := r.j
 	j.stats.batches.Add(1)
 	j.stats.batchedMsgs.Add(p.msgs)
+	j.batchSizes.Observe(int64(p.msgs))
 	j.fanout(p, j.comets.Load().list)
 	return p
 }

@@ -2,6 +2,8 @@ package job
 
 import (
 	"slices"
+
+	"github.com/goimx/goim/metrics"
 	"strings"
 	"sync/atomic"
 
@@ -25,6 +27,8 @@ type Stats struct {
 
 	Batches     uint64 // room batches encoded (each fanned out to every comet)
 	BatchedMsgs uint64 // room messages in those batches
+	// BatchSizes counts the room batches by their number of messages.
+	BatchSizes metrics.Snapshot
 
 	// Delivered counts requests handed to a comet without error, and
 	// DeliveredMsgs the messages in them. Over the RPC, pushes are one-way:
@@ -60,7 +64,12 @@ type CometStats struct {
 	Queued    int    // requests waiting in the queue now
 	Delivered uint64 // requests handed to the comet without error
 	Dropped   uint64 // messages dropped for this comet (full queue, send error, comet gone, shutdown)
+	Connected bool   // the RPC link to the comet is up now (always true for a comet in process)
 }
+
+// batchSizeBounds returns the bucket bounds of Stats.BatchSizes, in
+// messages.
+func batchSizeBounds() []int64 { return []int64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000} }
 
 // counters are the atomic counters behind Stats.
 type counters struct {
@@ -87,6 +96,7 @@ func (j *Job) Stats() Stats {
 		RejectedUnreachable:  c.rejectedUnreachable.Load(),
 		Batches:              c.batches.Load(),
 		BatchedMsgs:          c.batchedMsgs.Load(),
+		BatchSizes:           j.batchSizes.Snapshot(),
 		Delivered:            c.delivered.Load(),
 		DeliveredMsgs:        c.deliveredMsgs.Load(),
 		DroppedQueueFull:     c.droppedFull.Load(),

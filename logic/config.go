@@ -156,6 +156,12 @@ type Config struct {
 	// mids, counts, so keep it above MaxPushTargets times the longest key.
 	// 0 means DefaultMaxHeaderBytes.
 	MaxHeaderBytes int
+	// Handlers are mounted on the HTTP API's port beside the push API,
+	// by path (http.ServeMux patterns), without an API key: /metrics,
+	// /healthz and /readyz. A path of the push API must not be given (the
+	// mux panics on a pattern registered twice). Nil
+	// means none.
+	Handlers map[string]http.Handler
 }
 
 // ErrConfig is returned by New for a Config field out of range.

@@ -34,13 +34,20 @@ type pushScratch struct {
 	params params
 	body   []byte
 	out    []byte
+	// accepted is when the push arrived, in Unix nanoseconds by the wall
+	// clock (not Config.Now): jobrpc.PushMsg.Stamp, from which comets
+	// measure the end-to-end latency.
+	accepted int64
 }
 
+// getScratch returns a scratch for a push that arrives now.
 func (l *Logic) getScratch() *pushScratch {
-	if sc, ok := l.scratch.Get().(*pushScratch); ok {
-		return sc
+	sc, ok := l.scratch.Get().(*pushScratch)
+	if !ok {
+		sc = &pushScratch{body: make([]byte, 0, l.cfg.MaxMessageSize+1)}
 	}
-	return &pushScratch{body: make([]byte, 0, l.cfg.MaxMessageSize+1)}
+	sc.accepted = time.Now().UnixNano()
+	return sc
 }
 
 // maxPooledItems bounds the list capacity a pooled scratch keeps, so one
@@ -182,7 +189,7 @@ func (l *Logic) sendKeys(ctx context.Context, sc *pushScratch, now time.Time, op
 	for _, r := range group {
 		sc.keys = append(sc.keys, r.Key)
 	}
-	sc.msg = jobrpc.PushMsg{Type: jobrpc.PushKeys, Op: op, Server: server, Keys: sc.keys, Msg: msg}
+	sc.msg = jobrpc.PushMsg{Type: jobrpc.PushKeys, Op: op, Server: server, Keys: sc.keys, Msg: msg, Stamp: sc.accepted}
 	_, err := l.sendJob(ctx, now, server, &sc.msg)
 	return err
 }
@@ -190,7 +197,7 @@ func (l *Logic) sendKeys(ctx context.Context, sc *pushScratch, now time.Time, op
 func (l *Logic) pushRoom(ctx context.Context, sc *pushScratch, op int32, room string, msg []byte) (PushResult, error) {
 	ctx, cancel := l.withPushTimeout(ctx)
 	defer cancel()
-	sc.msg = jobrpc.PushMsg{Type: jobrpc.PushRoom, Op: op, Room: room, Msg: msg}
+	sc.msg = jobrpc.PushMsg{Type: jobrpc.PushRoom, Op: op, Room: room, Msg: msg, Stamp: sc.accepted}
 	linked, err := l.sendJob(ctx, l.cfg.Now(), room, &sc.msg)
 	if err != nil {
 		return PushResult{}, err
@@ -212,7 +219,7 @@ func (l *Logic) fanoutComets(linked int) int {
 func (l *Logic) pushAll(ctx context.Context, sc *pushScratch, op, speed int32, msg []byte) (PushResult, error) {
 	ctx, cancel := l.withPushTimeout(ctx)
 	defer cancel()
-	sc.msg = jobrpc.PushMsg{Type: jobrpc.PushAll, Op: op, Speed: speed, Msg: msg}
+	sc.msg = jobrpc.PushMsg{Type: jobrpc.PushAll, Op: op, Speed: speed, Msg: msg, Stamp: sc.accepted}
 	linked, err := l.sendJob(ctx, l.cfg.Now(), routeAll, &sc.msg)
 	if err != nil {
 		return PushResult{}, err

@@ -137,12 +137,21 @@ func TestRPCPushThroughJob(t *testing.T) {
 	if conn.Key == "" || conn.Mid != 9 || conn.Heartbeat != 90*time.Second || conn.RoomID != "live://1" {
 		t.Fatalf("connect reply %+v", conn)
 	}
+	before := time.Now().UnixNano()
 	got := e.post(t, "/goim/push/mids?operation=1000&mids=9", "hello")
+	after := time.Now().UnixNano()
 	if diff := cmp.Diff(Response{Code: 0, Data: map[string]any{"conns": 1.0, "comets": 1.0}}, got); diff != "" {
 		t.Errorf("push answer (-want +got):\n%s", diff)
 	}
 	want := []jobrpc.PushMsg{{Type: jobrpc.PushKeys, Op: 1000, Server: "c1", Keys: []string{conn.Key}, Msg: []byte("hello")}}
-	if diff := cmp.Diff(want, job.received()); diff != "" {
+	received := job.received()
+	for i, m := range received {
+		if m.Stamp < before || m.Stamp > after {
+			t.Errorf("push stamped %d, not within the request [%d, %d]", m.Stamp, before, after)
+		}
+		received[i].Stamp = 0
+	}
+	if diff := cmp.Diff(want, received); diff != "" {
 		t.Errorf("job received (-want +got):\n%s", diff)
 	}
 	// The job goes down: the caller gets -500 with the reason.

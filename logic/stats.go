@@ -67,6 +67,8 @@ type Stats struct {
 	// StoreErrors counts the StoreOps that failed: Redis unreachable,
 	// timed out or answering an error.
 	StoreErrors uint64
+	// JobLinks are logic's links to the jobs it has pushed to, by ID.
+	JobLinks []JobLink
 }
 
 // PushCounts counts pushes by kind.
@@ -148,6 +150,7 @@ func (l *Logic) Stats() Stats {
 		Heartbeats:      c.heartbeats.Load(),
 		StoreOps:        c.store.ops.Load(),
 		StoreErrors:     c.store.errors.Load(),
+		JobLinks:        l.jobs.links(),
 	}
 	if sc, ok := l.sessions.(sessionCounter); ok {
 		s.Sessions = sc.Len()

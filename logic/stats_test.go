@@ -7,6 +7,7 @@ import (
 
 	"github.com/goimx/goim/logic/logicrpc"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // TestStats runs HTTP pushes (accepted, bad, without a job), Go API
@@ -101,8 +102,18 @@ func TestStats(t *testing.T) {
 	for _, st := range steps {
 		st.do(t)
 		st.want(&want)
-		if diff := cmp.Diff(want, e.l.Stats()); diff != "" {
+		if diff := cmp.Diff(want, e.l.Stats(), cmpopts.IgnoreFields(Stats{}, "JobLinks")); diff != "" {
 			t.Fatalf("after %s: Stats (-want +got):\n%s", st.name, diff)
+		}
+	}
+	// The pushes went to the jobs by method calls: their links are up.
+	links := e.l.Stats().JobLinks
+	if len(links) == 0 {
+		t.Fatal("no JobLinks after pushes")
+	}
+	for _, l := range links {
+		if l.Addr != l.ID+":1" || !l.Connected {
+			t.Errorf("JobLink %+v, want address %s:1, connected", l, l.ID)
 		}
 	}
 	if got := want.Pushes.Total(); got != 8 {

@@ -20,6 +20,8 @@ type CometAddrs struct {
 	WSS    net.Addr   // WebSocket over TLS
 	TCPTLS net.Addr   // TCP over TLS
 	RPC    net.Addr   // the comet RPC service
+	// Metrics serves /metrics, /healthz and /readyz (nil: none).
+	Metrics net.Addr
 }
 
 // CometNode is a running comet tier: the Comet, its listeners and its
@@ -33,6 +35,7 @@ type CometNode struct {
 	tcp       []net.Listener // plain and TLS TCP client listeners
 	ws        []net.Listener // plain and TLS WebSocket listeners
 	rpc       net.Listener
+	metrics   *metricsServer // nil without CometConfig.MetricsAddr
 	loops     *loops
 }
 
@@ -43,7 +46,7 @@ type CometNode struct {
 // is made again (a logic node restarted), the comet reports at once. A
 // nil logger means slog.Default().
 func StartComet(cfg CometConfig, logger *slog.Logger) (*CometNode, error) {
-	return startComet(cfg, cmp.Or(logger, slog.Default()), false, nil)
+	return startComet(cfg, cmp.Or(logger, slog.Default()), false, nil, nil)
 }
 
 // startComet is StartComet. loopback advertises the RPC listener on
@@ -51,7 +54,7 @@ func StartComet(cfg CometConfig, logger *slog.Logger) (*CometNode, error) {
 // instead of the host name. A non-nil d gives the comet d's Logic in
 // process instead of an RPC client, and records the Comet and its
 // advertised RPC address in d.
-func startComet(cfg CometConfig, logger *slog.Logger, loopback bool, d *directLinks) (*CometNode, error) {
+func startComet(cfg CometConfig, logger *slog.Logger, loopback bool, d *directLinks, obs *observed) (*CometNode, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -88,6 +91,9 @@ func startComet(cfg CometConfig, logger *slog.Logger, loopback bool, d *directLi
 	t.serveRPC()
 	t.waitRegistered(cfg.RegisterWait, logger)
 	t.serveClients()
+	if obs != nil {
+		obs.comet.Store(t)
+	}
 	logger.Info("comet: started", t.startAttrs(t.cm.Config())...)
 	return t, nil
 }
@@ -163,12 +169,19 @@ func (t *CometNode) listenAll(cfg *CometConfig) error {
 		return err
 	}
 	t.rpc, t.bound.RPC = ln, ln.Addr()
+	if t.metrics, err = listenMetrics(&t.lns, "comet metrics", cfg.MetricsAddr); err != nil {
+		return err
+	}
+	t.bound.Metrics = t.metrics.addr()
 	return nil
 }
 
 // serveRPC starts the serve loop of the comet RPC.
 func (t *CometNode) serveRPC() {
 	t.loops.goServe("comet rpc", func() error { return t.cm.ServeRPC(t.rpc) }, comet.ErrServerClosed)
+	own := &observed{} // its /readyz answers while the comet waits to register
+	own.comet.Store(t)
+	t.metrics.serve("comet metrics", own, t.loops)
 }
 
 // serveClients starts the serve loops of the client listeners.
@@ -190,6 +203,7 @@ func (t *CometNode) startAttrs(cfg comet.Config) []any {
 	return []any{
 		"node_id", cfg.NodeID, "tcp", tcp, "ws", addrString(t.bound.WS), "wss", addrString(t.bound.WSS),
 		"tcp_tls", addrString(t.bound.TCPTLS), "rpc", addrString(t.bound.RPC), "rpc_advertise", cfg.RPCAdvertise,
+		"metrics", addrString(t.bound.Metrics),
 		"logic", t.logicAddr, "report_interval", cfg.ReportInterval,
 	}
 }
@@ -214,6 +228,9 @@ func (t *CometNode) Err() <-chan error { return t.loops.errc }
 // tells logic of each (Disconnect), then closes the logic client.
 func (t *CometNode) Shutdown(ctx context.Context) error {
 	err := t.cm.Shutdown(ctx)
+	if e := t.metrics.shutdown(ctx); err == nil {
+		err = e
+	}
 	if err == nil {
 		t.loops.wait()
 	}
@@ -224,6 +241,7 @@ func (t *CometNode) Shutdown(ctx context.Context) error {
 // Close stops the comet at once and closes the logic client.
 func (t *CometNode) Close() error {
 	err := t.cm.Close()
+	t.metrics.close()
 	t.loops.wait()
 	t.closeLogic()
 	return err

@@ -107,6 +107,9 @@ type CometConfig struct {
 	// clients fail to authenticate, since that goes through logic too.
 	// Zero means DefaultRegisterWait; negative means no wait.
 	RegisterWait time.Duration
+	// MetricsAddr is the listen address of the comet's /metrics, /healthz
+	// and /readyz (plain HTTP). Empty or NoListen means none.
+	MetricsAddr string
 }
 
 // DefaultRegisterWait is the default of CometConfig.RegisterWait.
@@ -154,6 +157,9 @@ type JobConfig struct {
 	// DefaultLogicDialAddr. A node started by Start dials (or, with
 	// LinksDirect, calls) its own logic instead.
 	LogicAddr string
+	// MetricsAddr is the listen address of the job's /metrics, /healthz
+	// and /readyz (plain HTTP). Empty or NoListen means none.
+	MetricsAddr string
 }
 
 // withDefaults returns c with its zero addresses set to their defaults.
@@ -167,7 +173,8 @@ func (c JobConfig) withDefaults() JobConfig {
 // one job. The zero Config is a node on goim's ports linked over
 // loopback RPC.
 type Config struct {
-	// Logic configures the logic tier. Its advertised client ports
+	// Logic configures the logic tier; its HTTP port serves /metrics,
+	// /healthz and /readyz of the whole node. Its advertised client ports
 	// (logic.Config's TCPPort, WSPort and WSSPort) that are zero follow
 	// the comet's listen addresses: the port of the first TCP listener,
 	// of WSAddr and of WSSAddr (logic's defaults where those have no

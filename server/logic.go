@@ -20,14 +20,16 @@ type LogicNode struct {
 // StartLogic binds the listeners of cfg, makes the Logic and serves it
 // until Shutdown or Close. A nil logger means slog.Default().
 func StartLogic(cfg LogicConfig, logger *slog.Logger) (*LogicNode, error) {
-	return startLogic(cfg, cmp.Or(logger, slog.Default()), nil)
+	return startLogic(cfg, cmp.Or(logger, slog.Default()), nil, &observed{})
 }
 
 // startLogic is StartLogic; a non-nil d makes logic reach d's own job in
-// process and records the Logic in d.
-func startLogic(cfg LogicConfig, logger *slog.Logger, d *directLinks) (*LogicNode, error) {
+// process and records the Logic in d. The HTTP port serves the metrics
+// and probes of obs's tiers, this logic added to obs once started.
+func startLogic(cfg LogicConfig, logger *slog.Logger, d *directLinks, obs *observed) (*LogicNode, error) {
 	cfg = cfg.withDefaults()
 	lc := cfg.Logic
+	lc.Handlers = obs.withHandlers(lc.Handlers)
 	if d != nil {
 		d.jobClient, d.logger = lc.JobClient, logger
 		lc.DialJob = d.dialJob
@@ -51,6 +53,7 @@ func startLogic(cfg LogicConfig, logger *slog.Logger, d *directLinks) (*LogicNod
 		d.logic = l
 	}
 	t := &LogicNode{l: l, httpLn: httpLn, rpcLn: rpcLn, loops: newLoops()}
+	obs.logic.Store(t)
 	t.loops.goServe("logic http", func() error { return l.ServeAPI(httpLn) }, logic.ErrServerClosed)
 	t.loops.goServe("logic rpc", func() error { return l.ServeRPC(rpcLn) }, logic.ErrServerClosed)
 	c := l.Config()

@@ -42,17 +42,18 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 	}
 	followCometPorts(&cfg.Logic, &cc)
 	n := &Node{links: cfg.Links}
-	if n.logic, err = startLogic(cfg.Logic, logger, d); err != nil {
+	obs := &observed{} // logic's HTTP port reports the whole node
+	if n.logic, err = startLogic(cfg.Logic, logger, d, obs); err != nil {
 		return nil, err
 	}
 	logicAddr := advertise(n.logic.RPCAddr(), true)
 	cc.LogicAddr = logicAddr
-	if n.comet, err = startComet(cc, logger, true, d); err != nil {
+	if n.comet, err = startComet(cc, logger, true, d, obs); err != nil {
 		n.Close()
 		return nil, err
 	}
 	cfg.Job.LogicAddr = logicAddr
-	if n.job, err = startJob(cfg.Job, logger, true, d); err != nil {
+	if n.job, err = startJob(cfg.Job, logger, true, d, obs); err != nil {
 		n.Close()
 		return nil, err
 	}

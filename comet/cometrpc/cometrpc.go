@@ -29,9 +29,10 @@ const (
 // PushKeysReq pushes one message to connections by key. Only connections
 // whose accept set holds Op receive it.
 type PushKeysReq struct {
-	Op   int32
-	Keys []string
-	Body []byte
+	Op    int32
+	Keys  []string
+	Body  []byte
+	Stamp int64 // when logic accepted the push, Unix nanoseconds (0: unknown); encoded last, optional
 }
 
 // BroadcastRoomReq pushes a batch to every connection in a room, with no op
@@ -39,6 +40,7 @@ type PushKeysReq struct {
 type BroadcastRoomReq struct {
 	RoomID string
 	Batch  []byte
+	Stamp  int64 // when logic accepted the batch's oldest message, Unix nanoseconds (0: unknown)
 }
 
 // BroadcastReq pushes one message to every connection whose accept set
@@ -47,13 +49,15 @@ type BroadcastReq struct {
 	Op    int32
 	Speed int32
 	Body  []byte
+	Stamp int64 // when logic accepted the push, Unix nanoseconds (0: unknown)
 }
 
 // Append appends the encoded request to b.
 func (m *PushKeysReq) Append(b []byte) []byte {
 	b = rpc.AppendVarint(b, int64(m.Op))
 	b = rpc.AppendStrings(b, m.Keys)
-	return rpc.AppendBytes(b, m.Body)
+	b = rpc.AppendBytes(b, m.Body)
+	return rpc.AppendVarint(b, m.Stamp)
 }
 
 // Decode decodes p into m. m.Body aliases p.
@@ -62,13 +66,15 @@ func (m *PushKeysReq) Decode(p []byte) error {
 	m.Op = d.Int32()
 	m.Keys = d.Strings()
 	m.Body = d.Bytes()
+	m.Stamp = d.OptionalVarint()
 	return d.Finish()
 }
 
 // Append appends the encoded request to b.
 func (m *BroadcastRoomReq) Append(b []byte) []byte {
 	b = rpc.AppendString(b, m.RoomID)
-	return rpc.AppendBytes(b, m.Batch)
+	b = rpc.AppendBytes(b, m.Batch)
+	return rpc.AppendVarint(b, m.Stamp)
 }
 
 // Decode decodes p into m. m.Batch aliases p.
@@ -76,6 +82,7 @@ func (m *BroadcastRoomReq) Decode(p []byte) error {
 	d := rpc.NewDecoder(p)
 	m.RoomID = d.String()
 	m.Batch = d.Bytes()
+	m.Stamp = d.OptionalVarint()
 	return d.Finish()
 }
 
@@ -83,7 +90,8 @@ func (m *BroadcastRoomReq) Decode(p []byte) error {
 func (m *BroadcastReq) Append(b []byte) []byte {
 	b = rpc.AppendVarint(b, int64(m.Op))
 	b = rpc.AppendVarint(b, int64(m.Speed))
-	return rpc.AppendBytes(b, m.Body)
+	b = rpc.AppendBytes(b, m.Body)
+	return rpc.AppendVarint(b, m.Stamp)
 }
 
 // Decode decodes p into m. m.Body aliases p.
@@ -92,6 +100,7 @@ func (m *BroadcastReq) Decode(p []byte) error {
 	m.Op = d.Int32()
 	m.Speed = d.Int32()
 	m.Body = d.Bytes()
+	m.Stamp = d.OptionalVarint()
 	return d.Finish()
 }
 

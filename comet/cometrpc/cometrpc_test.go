@@ -1,6 +1,7 @@
 package cometrpc
 
 import (
+	"encoding/binary"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -15,10 +16,11 @@ func TestRoundTrip(t *testing.T) {
 	cases := []struct {
 		name    string
 		in, out message
+		stamp   int64 // in's Stamp
 	}{
-		{"keys", &PushKeysReq{Op: 1000, Keys: []string{"a", "bb"}, Body: []byte("x")}, new(PushKeysReq)},
-		{"room", &BroadcastRoomReq{RoomID: "live://1", Batch: []byte{0, 0, 0, 16}}, new(BroadcastRoomReq)},
-		{"all", &BroadcastReq{Op: 5, Speed: 1000, Body: []byte("y")}, new(BroadcastReq)},
+		{"keys", &PushKeysReq{Op: 1000, Keys: []string{"a", "bb"}, Body: []byte("x"), Stamp: 1_700_000_000_123_456_789}, new(PushKeysReq), 1_700_000_000_123_456_789},
+		{"room", &BroadcastRoomReq{RoomID: "live://1", Batch: []byte{0, 0, 0, 16}, Stamp: 300}, new(BroadcastRoomReq), 300},
+		{"all", &BroadcastReq{Op: 5, Speed: 1000, Body: []byte("y")}, new(BroadcastReq), 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -29,9 +31,12 @@ func TestRoundTrip(t *testing.T) {
 			if diff := cmp.Diff(tc.in, tc.out); diff != "" {
 				t.Fatalf("(-in +out):\n%s", diff)
 			}
+			// A request of a sender without Stamp ends before it and
+			// decodes; every other prefix is an error.
+			old := len(b) - len(binary.AppendVarint(nil, tc.stamp))
 			for n := range len(b) {
-				if err := tc.out.Decode(b[:n]); err == nil {
-					t.Fatalf("prefix %d/%d decoded", n, len(b))
+				if err := tc.out.Decode(b[:n]); (err == nil) != (n == old) {
+					t.Fatalf("prefix %d/%d (without Stamp at %d): %v", n, len(b), old, err)
 				}
 			}
 		})

@@ -28,6 +28,7 @@ func (a *App) Comet(prefix string, standalone bool) *CometFlags {
 	cf.registerNode()
 	cf.registerListeners()
 	cf.registerLimits()
+	cf.registerMetrics()
 	cf.rpc.register(cf.f, true, true)
 	a.checks = append(a.checks, cf.check)
 	return cf

@@ -24,6 +24,7 @@ func (a *App) Job(prefix string, standalone bool) *JobFlags {
 	jf := &JobFlags{f: flagger{fs: a.fs, prefix: prefix}, standalone: standalone}
 	jf.rpc.sec = a.rpcSecurity()
 	jf.register()
+	jf.registerMetrics()
 	return jf
 }
 

@@ -136,6 +136,7 @@ func runAllInOne(t *testing.T, links string) {
 		t.Errorf("read %d %q, %v; want 1000 %q", m.Op, m.Body, err, body)
 	}
 	checkDebug(t, hc, debugAddr)
+	checkMetrics(t, hc, httpAddr)
 	logs.waitLogLine(t, "comet: stats")
 	if line := logs.waitLogLine(t, "logic: stats"); line["push_keys"] == nil || line["sessions"] == nil {
 		t.Errorf("logic: stats line %v lacks push_keys or sessions", line)

@@ -51,6 +51,11 @@ type PushMsg struct {
 	Room   string   // room id "type://id" (PushRoom)
 	Speed  int32    // broadcast pace in connections per second, 0 = unpaced (PushAll)
 	Msg    []byte   // the message body
+	// Stamp is when logic accepted the push, in Unix nanoseconds by its
+	// clock (0: unknown), carried to the comets for the end-to-end
+	// latency. It is encoded last and optional: a message from a sender
+	// without it decodes with 0.
+	Stamp int64
 }
 
 // Append appends the encoded message to b.
@@ -61,7 +66,8 @@ func (m *PushMsg) Append(b []byte) []byte {
 	b = rpc.AppendStrings(b, m.Keys)
 	b = rpc.AppendString(b, m.Room)
 	b = rpc.AppendVarint(b, int64(m.Speed))
-	return rpc.AppendBytes(b, m.Msg)
+	b = rpc.AppendBytes(b, m.Msg)
+	return rpc.AppendVarint(b, m.Stamp)
 }
 
 // Decode decodes p into m. m.Msg aliases p.
@@ -77,6 +83,7 @@ func (m *PushMsg) Decode(p []byte) error {
 	m.Room = d.String()
 	m.Speed = d.Int32()
 	m.Msg = d.Bytes()
+	m.Stamp = d.OptionalVarint()
 	if err := d.Finish(); err != nil {
 		return err
 	}

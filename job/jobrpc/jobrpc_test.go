@@ -1,6 +1,7 @@
 package jobrpc
 
 import (
+	"encoding/binary"
 	"errors"
 	"testing"
 
@@ -10,8 +11,8 @@ import (
 
 func TestPushMsgRoundTrip(t *testing.T) {
 	cases := []PushMsg{
-		{Type: PushKeys, Op: 1000, Server: "comet-1", Keys: []string{"a", "b"}, Msg: []byte("hello")},
-		{Type: PushRoom, Op: 1000, Room: "live://1000", Msg: []byte{}},
+		{Type: PushKeys, Op: 1000, Server: "comet-1", Keys: []string{"a", "b"}, Msg: []byte("hello"), Stamp: 1_700_000_000_123_456_789},
+		{Type: PushRoom, Op: 1000, Room: "live://1000", Msg: []byte{}, Stamp: 1},
 		{Type: PushAll, Op: -1, Speed: 100, Msg: make([]byte, 4096)},
 	}
 	for _, in := range cases {
@@ -24,8 +25,16 @@ func TestPushMsgRoundTrip(t *testing.T) {
 			if diff := cmp.Diff(in, out, cmp.Comparer(func(a, b []byte) bool { return string(a) == string(b) })); diff != "" {
 				t.Fatalf("round trip (-in +out):\n%s", diff)
 			}
+			// A message of a sender without Stamp ends before it and
+			// decodes with 0; every other prefix is an error.
+			old := len(b) - len(binary.AppendVarint(nil, in.Stamp))
 			for n := range len(b) {
-				if err := out.Decode(b[:n]); err == nil {
+				err := out.Decode(b[:n])
+				if n == old {
+					if err != nil || out.Stamp != 0 || out.Op != in.Op {
+						t.Fatalf("message without Stamp: %v, %+v", err, out)
+					}
+				} else if err == nil {
 					t.Fatalf("prefix %d/%d decoded", n, len(b))
 				}
 			}
