@@ -81,7 +81,7 @@ func startComet(cfg CometConfig, logger *slog.Logger, loopback bool, d *directLi
 	t.cm, err = comet.New(cc, svc, logger)
 	if err != nil {
 		t.lns.close()
-		t.closeLogic()
+		closeLogic(t.logic)
 		return nil, err // prefixed "comet: "
 	}
 	linked.set(t.cm.ReportNow)
@@ -227,29 +227,10 @@ func (t *CometNode) Err() <-chan error { return t.loops.errc }
 // accepting, closes every client (WebSocket clients get a close frame),
 // tells logic of each (Disconnect), then closes the logic client.
 func (t *CometNode) Shutdown(ctx context.Context) error {
-	err := t.cm.Shutdown(ctx)
-	if e := t.metrics.shutdown(ctx); err == nil {
-		err = e
-	}
-	if err == nil {
-		t.loops.wait()
-	}
-	t.closeLogic()
-	return err
+	return shutdownTier(ctx, t.cm.Shutdown, t.metrics, t.loops, t.logic)
 }
 
 // Close stops the comet at once and closes the logic client.
 func (t *CometNode) Close() error {
-	err := t.cm.Close()
-	t.metrics.close()
-	t.loops.wait()
-	t.closeLogic()
-	return err
-}
-
-// closeLogic closes the logic client, if the comet dialed one.
-func (t *CometNode) closeLogic() {
-	if t.logic != nil {
-		t.logic.Close()
-	}
+	return closeTier(t.cm.Close, t.metrics, t.loops, t.logic)
 }

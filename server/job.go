@@ -65,7 +65,7 @@ func startJob(cfg JobConfig, logger *slog.Logger, loopback bool, d *directLinks,
 	t.j, err = job.New(jc, logger)
 	if err != nil {
 		ls.close()
-		t.closeLogic()
+		closeLogic(t.logic)
 		return nil, err // prefixed "job: "
 	}
 	linked.set(t.j.ReportNow)
@@ -104,29 +104,10 @@ func (t *JobNode) Err() <-chan error { return t.loops.errc }
 // offline, refuses new pushes, drains its room batches and comet queues,
 // then closes the logic client.
 func (t *JobNode) Shutdown(ctx context.Context) error {
-	err := t.j.Shutdown(ctx)
-	if e := t.metrics.shutdown(ctx); err == nil {
-		err = e
-	}
-	if err == nil {
-		t.loops.wait()
-	}
-	t.closeLogic()
-	return err
+	return shutdownTier(ctx, t.j.Shutdown, t.metrics, t.loops, t.logic)
 }
 
 // Close stops the job at once and closes the logic client.
 func (t *JobNode) Close() error {
-	err := t.j.Close()
-	t.metrics.close()
-	t.loops.wait()
-	t.closeLogic()
-	return err
-}
-
-// closeLogic closes the logic client, if the job dialed one.
-func (t *JobNode) closeLogic() {
-	if t.logic != nil {
-		t.logic.Close()
-	}
+	return closeTier(t.j.Close, t.metrics, t.loops, t.logic)
 }
