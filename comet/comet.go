@@ -60,6 +60,8 @@ type Comet struct {
 	connID  atomic.Uint64
 	closing atomic.Bool
 	offline atomic.Bool
+	// draining is set once by the first Drain.
+	draining atomic.Bool
 	// counts holds the online count per room from the last report: the
 	// cluster-wide count when logic knows it, else this node's.
 	counts atomic.Pointer[map[string]int32]

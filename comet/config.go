@@ -121,6 +121,10 @@ type Config struct {
 	// packets sent before auth); one more closes it (CloseMsgRate). Zero
 	// means 64; negative means no limit; at most 65535.
 	MsgRate int
+
+	// DrainDuration spreads the closes of a drain (Drain) over this
+	// long. Zero means DefaultDrainDuration.
+	DrainDuration time.Duration
 }
 
 // ErrConfig is returned by New for a Config field out of range.
@@ -143,6 +147,7 @@ const (
 	DefaultMaxConnsPerIP    = 1024
 	DefaultAuthRatePerIP    = 128
 	DefaultMsgRate          = 64
+	DefaultDrainDuration    = 60 * time.Second
 	maxMsgRate              = math.MaxUint16 // conn.msgs counts to it
 )
 
@@ -172,6 +177,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	cfg.WSMaxMessage = cmp.Or(cfg.WSMaxMessage, protocol.HeaderLen+cfg.MaxBody)
 	cfg.MaxConnsPerIP = cmp.Or(cfg.MaxConnsPerIP, DefaultMaxConnsPerIP)
 	cfg.AuthRatePerIP = cmp.Or(cfg.AuthRatePerIP, DefaultAuthRatePerIP)
+	cfg.DrainDuration = cmp.Or(cfg.DrainDuration, DefaultDrainDuration)
 	cfg.MsgRate = min(cmp.Or(cfg.MsgRate, DefaultMsgRate), maxMsgRate)
 	return cfg, nil
 }
@@ -196,6 +202,7 @@ func (cfg *Config) check() error {
 		{"WriteTimeout", cfg.WriteTimeout < 0, cfg.WriteTimeout},
 		{"LogicTimeout", cfg.LogicTimeout < 0, cfg.LogicTimeout},
 		{"WSMaxMessage", cfg.WSMaxMessage < 0, cfg.WSMaxMessage},
+		{"DrainDuration", cfg.DrainDuration < 0, cfg.DrainDuration},
 	} {
 		if f.neg {
 			return fmt.Errorf("%w: %s %v is negative", ErrConfig, f.name, f.v)

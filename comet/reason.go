@@ -24,6 +24,8 @@ const (
 	CloseAuthRate                     // the client's IP sent more than Config.AuthRatePerIP auths in a second
 	CloseMsgRate                      // the connection sent more than Config.MsgRate packets in a second
 	CloseRoomTooLong                  // op 12 named a room id over 256 bytes
+	CloseDrain                        // the comet is draining (Drain): the client should reconnect elsewhere
+	CloseNoAuth                       // the client closed the connection before it authenticated (a load balancer's health check, a port scan)
 	numCloseReasons
 )
 
@@ -44,6 +46,8 @@ var closeReasonNames = [numCloseReasons]string{
 	CloseAuthRate:         "auth rate limit",
 	CloseMsgRate:          "message rate limit",
 	CloseRoomTooLong:      "room id too long",
+	CloseDrain:            "drain",
+	CloseNoAuth:           "closed before auth",
 }
 
 // String returns the reason in words, e.g. "heartbeat timeout".

@@ -14,6 +14,9 @@ type Stats struct {
 	KeyMisses  uint64 // PushKeys keys not held by this comet
 	BadBatches uint64 // BroadcastRoom batches refused as malformed (ErrBadBatch), written to no client
 
+	Draining bool   // a drain started (Drain); the node reports itself offline
+	Drained  uint64 // connections closed by drains (also Closes[CloseDrain])
+
 	Drops  map[DropReason]uint64  // messages not queued, by reason (zero counts left out)
 	Closes map[CloseReason]uint64 // closed connections, by reason (zero counts left out)
 }
@@ -43,6 +46,8 @@ func (cm *Comet) Stats() Stats {
 		}
 	}
 	st.Rooms = len(rooms)
+	st.Draining = cm.draining.Load()
+	st.Drained = cm.closes[CloseDrain].Load()
 	for r := range cm.closes {
 		if n := cm.closes[r].Load(); n > 0 {
 			st.Closes[CloseReason(r)] = n
