@@ -31,7 +31,7 @@ var allowed = map[string][]string{
 	"job/jobrpc":     {"rpc"},
 	"client":         {"protocol", "bufio", "websocket"},
 	"comet":          {"protocol", "bufio", "timer", "websocket", "rpc", "comet/cometrpc", "logic/logicrpc"},
-	"logic":          {"rpc", "logic/logicrpc", "job/jobrpc"},
+	"logic":          {"rpc", "logic/logicrpc", "job/jobrpc", "comet/cometrpc"},
 	"job":            {"protocol", "rpc", "job/jobrpc", "comet/cometrpc", "logic/logicrpc"},
 	"server":         {"rpc", "comet", "logic", "job", "comet/cometrpc", "logic/logicrpc", "job/jobrpc"},
 	"internal/cli":   {"protocol", "rpc", "comet", "logic", "job", "server"},

@@ -26,6 +26,7 @@ func TestConfigDefaults(t *testing.T) {
 		LogicTimeout: DefaultLogicTimeout, ReportInterval: DefaultReportInterval, WSPath: DefaultWSPath,
 		WSMaxMessage:  protocol.HeaderLen + protocol.DefaultMaxBody,
 		MaxConnsPerIP: DefaultMaxConnsPerIP, AuthRatePerIP: DefaultAuthRatePerIP, MsgRate: DefaultMsgRate,
+		DrainDuration: DefaultDrainDuration,
 	}
 	if c.NodeID == "" || !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults\n got %+v\nwant %+v", c, want)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/goimx/goim/comet/cometrpc"
 	"github.com/goimx/goim/job/jobrpc"
 	"github.com/goimx/goim/logic/logicrpc"
 	"github.com/goimx/goim/rpc"
@@ -120,8 +121,13 @@ type Config struct {
 	// io.Closer is closed when the node leaves. nil means
 	// jobrpc.NewClient(node.RPCAddr, JobClient, logger).
 	DialJob func(node logicrpc.NodeInfo) (jobrpc.Service, error)
-	// JobClient configures the RPC clients to job nodes.
+	// JobClient configures the RPC clients to job nodes, and the one-off
+	// client of an admin drain to a comet (the cluster's RPC settings).
 	JobClient rpc.ClientConfig
+	// DialComet returns the client used to drain a comet and a function
+	// that closes it. Nil means an RPC client to node.RPCAddr with
+	// JobClient.
+	DialComet func(node logicrpc.NodeInfo) (cometrpc.Drainer, func())
 	// RPCServer configures the logic RPC server.
 	RPCServer rpc.ServerConfig
 	// Now is the clock for session and node expiry. nil means time.Now.

@@ -49,6 +49,7 @@ func (l *Logic) newHandler() http.Handler {
 	mux.Handle("/goim/nodes/weighted", l.allow(http.MethodGet, l.handleNodesWeighted)) // public: clients call it
 	query("/goim/nodes/instances", l.handleNodesInstances)
 	query("/nodes/instances", l.handleNodesInstances)
+	post("/goim/admin/comets/{id}/drain", l.handleDrainComet)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		l.writeBadRequest(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
