@@ -34,7 +34,7 @@ var allowed = map[string][]string{
 	"logic":          {"rpc", "logic/logicrpc", "job/jobrpc", "comet/cometrpc"},
 	"job":            {"protocol", "rpc", "job/jobrpc", "comet/cometrpc", "logic/logicrpc"},
 	"server":         {"rpc", "comet", "logic", "job", "comet/cometrpc", "logic/logicrpc", "job/jobrpc"},
-	"internal/cli":   {"protocol", "rpc", "comet", "logic", "job", "server"},
+	"internal/cli":   {"protocol", "rpc", "comet", "logic", "job", "server", "comet/cometrpc"},
 
 	"internal/leaktest": nil,
 	"internal/testcert": nil,

@@ -83,11 +83,11 @@ func weightedNodes(httpAddr string) ([]string, error) {
 // then asks /goim/nodes/weighted where to go and reconnects there with
 // the same key, as a mobile client does.
 type drainClient struct {
-	key    string
-	mu     sync.Mutex
-	c      *client.Conn
-	on     string   // comet address of c
-	got    []string // bodies received, in order
+	key     string
+	mu      sync.Mutex
+	c       *client.Conn
+	on      string       // comet address of c
+	got     []string     // bodies received, in order
 	redial  atomic.Int32 // successful reconnects
 	retries atomic.Int32 // failed reconnect attempts
 }

@@ -31,6 +31,7 @@ type App struct {
 	fs     *flag.FlagSet
 	common commonFlags
 	checks []func() error
+	drains <-chan os.Signal // SIGUSR1 from Main: drain the comet; nil in Run alone
 }
 
 // NewApp returns an App named name (the binary's name, used in usage and
@@ -61,7 +62,7 @@ type Start func(g *Group) error
 
 // Main runs the App until SIGINT or SIGTERM and returns its exit status.
 // A second signal during the graceful stop kills the process the
-// default way.
+// default way. SIGUSR1 drains the App's comet (see comet.Comet.Drain).
 func (a *App) Main(args []string, stderr io.Writer, start Start) int {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
@@ -76,6 +77,9 @@ func (a *App) Main(args []string, stderr io.Writer, start Start) int {
 			signal.Stop(sigs)
 		}
 	}()
+	drains, stopDrains := notifyDrain()
+	defer stopDrains()
+	a.drains = drains
 	return a.Run(ctx, args, stderr, start)
 }
 
@@ -104,7 +108,9 @@ func (a *App) Run(ctx context.Context, args []string, stderr io.Writer, start St
 		g.close()
 		return ExitFailure
 	}
+	stopDrain := watchDrain(ctx, g, a.drains)
 	code := g.wait(ctx, a.common.statsInterval)
+	stopDrain()
 	stopping := time.Now()
 	g.shutdown(a.common.shutdownTimeout)
 	debug.close()

@@ -45,6 +45,7 @@ func (cf *CometFlags) registerNode() {
 	f.str(&c.Version, "node-version", "", "version string reported to logic")
 	f.int32(&c.Weight, "weight", comet.DefaultWeight, 1, math.MaxInt32, "weight in logic's balancer: this node's share of new clients")
 	f.boolean(&c.Offline, "offline", false, "start reported as offline: logic directs no new clients here")
+	f.duration(&c.DrainDuration, "drain-duration", comet.DefaultDrainDuration, time.Millisecond, "a drain (SIGUSR1 or logic's POST /goim/admin/comets/<id>/drain) closes the clients paced over this long")
 	f.duration(&c.ReportInterval, "report-interval", comet.DefaultReportInterval, time.Millisecond, "period of the report to logic (counts, liveness); keep it well under logic's node-ttl")
 	f.duration(&c.LogicTimeout, "logic-timeout", comet.DefaultLogicTimeout, time.Millisecond, "bound on each call to logic (auth, renewal, disconnect, report)")
 	f.duration(&c.RenewInterval, "renew-interval", comet.DefaultRenewInterval, math.MinInt64, "how often at most a heartbeat renews the session with logic (negative: never)")

@@ -87,6 +87,7 @@ func TestCometDefaults(t *testing.T) {
 			HandshakeTimeout: 5 * time.Second, HeartbeatTimeout: 8 * time.Minute, RenewInterval: 10 * time.Minute,
 			SendQueue: 64, WriteTimeout: 10 * time.Second, LogicTimeout: 5 * time.Second, ReportInterval: 3 * time.Second,
 			WSPath: "/sub", RPC: rpc.ServerConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MaxInflight: 1024},
+			DrainDuration: time.Minute,
 		},
 	}
 	if diff := cmp.Diff(want, cf.Config(), cmpopts.IgnoreUnexported(comet.Config{})); diff != "" {
