@@ -72,6 +72,7 @@ func (a *App) Main(args []string, stderr io.Writer, start Start) int {
 		select {
 		case s := <-sigs:
 			signal.Stop(sigs) // a second signal ends the process at once
+			a.common.stopping.Store(true)
 			cancel(fmt.Errorf("received %v", s))
 		case <-ctx.Done():
 			signal.Stop(sigs)
@@ -110,6 +111,7 @@ func (a *App) Run(ctx context.Context, args []string, stderr io.Writer, start St
 	}
 	stopDrain := watchDrain(ctx, g, a.drains)
 	code := g.wait(ctx, a.common.statsInterval)
+	a.common.stopping.Store(true)
 	stopDrain()
 	stopping := time.Now()
 	g.shutdown(a.common.shutdownTimeout)
