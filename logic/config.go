@@ -105,7 +105,9 @@ type Config struct {
 	// web platform gets. "" means DefaultHostDomain.
 	HostDomain string
 	// TCPPort, WSPort and WSSPort are the client ports advertised by
-	// /nodes/weighted. 0 means DefaultTCPPort, DefaultWSPort, DefaultWSSPort.
+	// /nodes/weighted. 0 means DefaultTCPPort, DefaultWSPort, DefaultWSSPort;
+	// negative means the comets do not offer that transport (WSS without a
+	// certificate): the port is advertised as 0.
 	TCPPort, WSPort, WSSPort int
 	// Backoff is the reconnect backoff advertised by /nodes/weighted.
 	Backoff Backoff
@@ -216,9 +218,6 @@ func (c *Config) check() error {
 		{"SessionShards", c.SessionShards < 0, c.SessionShards},
 		{"NodeTTL", c.NodeTTL < 0, c.NodeTTL},
 		{"RegionFactor", c.RegionFactor < 0, c.RegionFactor},
-		{"TCPPort", c.TCPPort < 0, c.TCPPort},
-		{"WSPort", c.WSPort < 0, c.WSPort},
-		{"WSSPort", c.WSSPort < 0, c.WSSPort},
 		{"PushTimeout", c.PushTimeout < 0, c.PushTimeout},
 		{"RegistryRefresh", c.RegistryRefresh < 0, c.RegistryRefresh},
 		{"MaxPushTargets", c.MaxPushTargets < 0, c.MaxPushTargets},
