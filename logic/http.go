@@ -50,6 +50,8 @@ func (l *Logic) newHandler() http.Handler {
 	query("/goim/nodes/instances", l.handleNodesInstances)
 	query("/nodes/instances", l.handleNodesInstances)
 	post("/goim/admin/comets/{id}/drain", l.handleDrainComet)
+	query("/goim/admin/stats", l.handleAdminStats)
+	mux.Handle("/{$}", l.allow(http.MethodGet, l.handleStatusPage)) // public: the page holds no data
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		l.writeBadRequest(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
