@@ -80,6 +80,10 @@ func startComet(cfg CometConfig, logger *slog.Logger, loopback bool, d *directLi
 		d.comet, d.cometAddr = t.cm, cc.RPCAdvertise
 	}
 	t.serve()
+	if cfg.TLSSelfSigned && cfg.CertFile == "" {
+		logger.Warn("comet: TLS WITH A SELF-SIGNED CERTIFICATE made at start: for development only; " +
+			"clients must skip verification (goim-client -insecure); use -cert and -key in production")
+	}
 	logger.Info("comet: started", t.startAttrs(t.cm.Config())...)
 	return t, nil
 }

@@ -61,6 +61,7 @@ func (cf *CometFlags) registerListeners() {
 	f.addr(&c.TCPTLSAddr, "tcp-tls", "", true, "TCP-over-TLS client listen address (empty: none; needs -@cert and -@key)")
 	f.str(&c.CertFile, "cert", "", "PEM certificate file of the TLS listeners")
 	f.str(&c.KeyFile, "key", "", "PEM private key file of the TLS listeners")
+	f.boolean(&c.TLSSelfSigned, "tls-self-signed", false, "development only: without -@cert, give the TLS listeners (WSS on "+server.DefaultCometWSSAddr+") a self-signed certificate made at start")
 	f.addr(&c.RPCAddr, "rpc", server.DefaultCometRPCAddr, false, "listen address of the comet RPC service that jobs dial")
 	f.addr(&c.Comet.RPCAdvertise, "rpc-advertise", "", false, "RPC address reported to logic, where jobs dial this comet (empty: the -@rpc address, an unspecified host becomes the host name, or 127.0.0.1 in goim)")
 	f.str(&c.Comet.WSPath, "ws-path", comet.DefaultWSPath, "the only WebSocket path accepted")
@@ -94,10 +95,10 @@ func (cf *CometFlags) check() error {
 		return usageErr(cf.f.name("slow-policy"), "%q is not drop or close", cf.slow)
 	case (c.CertFile == "") != (c.KeyFile == ""):
 		return usageErr(cf.f.name("cert"), "-%s and -%s go together", cf.f.name("cert"), cf.f.name("key"))
-	case c.CertFile == "" && c.WSSAddr != "" && c.WSSAddr != server.NoListen:
-		return usageErr(cf.f.name("wss"), "needs -%s and -%s", cf.f.name("cert"), cf.f.name("key"))
-	case c.CertFile == "" && c.TCPTLSAddr != "" && c.TCPTLSAddr != server.NoListen:
-		return usageErr(cf.f.name("tcp-tls"), "needs -%s and -%s", cf.f.name("cert"), cf.f.name("key"))
+	case c.CertFile == "" && !c.TLSSelfSigned && c.WSSAddr != "" && c.WSSAddr != server.NoListen:
+		return usageErr(cf.f.name("wss"), "needs -%s and -%s (or -%s for development)", cf.f.name("cert"), cf.f.name("key"), cf.f.name("tls-self-signed"))
+	case c.CertFile == "" && !c.TLSSelfSigned && c.TCPTLSAddr != "" && c.TCPTLSAddr != server.NoListen:
+		return usageErr(cf.f.name("tcp-tls"), "needs -%s and -%s (or -%s for development)", cf.f.name("cert"), cf.f.name("key"), cf.f.name("tls-self-signed"))
 	case len(c.TCPAddrs) == 0:
 		return usageErr(cf.f.name("tcp"), "empty (use %s for no TCP listener)", server.NoListen)
 	case c.RPCAddr == server.NoListen:
