@@ -83,6 +83,10 @@ func nodeConfig(cfg *ClusterConfig) server.Config {
 	const loop = "127.0.0.1:0"
 	cc, jc := cfg.Comet, cfg.Job
 	cc.NodeID, jc.NodeID = "bench-comet", "bench-job"
+	// The load generator connects thousands of clients from a few loopback
+	// IPs: the per-IP limits would refuse it (negative: off).
+	cc.MaxConnsPerIP = cmp.Or(cc.MaxConnsPerIP, -1)
+	cc.AuthRatePerIP = cmp.Or(cc.AuthRatePerIP, -1)
 	cc.ReportInterval = cmp.Or(cc.ReportInterval, clusterReport)
 	jc.CometRefresh = cmp.Or(jc.CometRefresh, clusterRefresh)
 	jc.ReportInterval = cmp.Or(jc.ReportInterval, clusterReport)

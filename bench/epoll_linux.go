@@ -171,9 +171,9 @@ func (e *epollReaders) close() {
 	}
 }
 
-// dialEpoll opens member i as a raw connection and registers it.
-func (f *Fleet) dialEpoll(i int, local string) (*member, error) {
-	rc, err := dialRaw(&f.cfg, f.token(i), local)
+// dialEpoll opens member i as a raw connection to addr and registers it.
+func (f *Fleet) dialEpoll(i int, addr, local string) (*member, error) {
+	rc, err := dialRaw(&f.cfg, addr, f.token(i), local)
 	if err != nil {
 		return nil, err
 	}

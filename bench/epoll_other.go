@@ -20,4 +20,4 @@ func (e *epollReaders) close() {}
 func (f *Fleet) newEpoll() error { return ErrNoEpoll }
 
 // dialEpoll is never called: Connect fails first.
-func (f *Fleet) dialEpoll(int, string) (*member, error) { return nil, ErrNoEpoll }
+func (f *Fleet) dialEpoll(int, string, string) (*member, error) { return nil, ErrNoEpoll }

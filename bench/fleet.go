@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,8 +35,9 @@ const (
 
 // FleetConfig configures a Fleet of client connections.
 type FleetConfig struct {
-	// Addr is the comet's client address: host:port, or a ws:// URL.
-	// Required.
+	// Addr is the comet's client address: host:port, or a ws:// URL; or
+	// several, comma-separated (several comets), connection i dialing
+	// the (i mod n)-th. Required.
 	Addr string
 	// Transport is client.TransportTCP or client.TransportWS. Empty means
 	// TCP (or the scheme of a ws:// Addr).
@@ -94,6 +96,7 @@ func (r *Round) Received() uint64 { return r.Hist.Count() }
 // no allocation per message.
 type Fleet struct {
 	cfg       FleetConfig
+	addrs     []string                 // cfg.Addr split at commas
 	members   []atomic.Pointer[member] // index i is connection i; nil until dialed
 	hb        *client.Heartbeater      // ReaderConn heartbeats
 	epoll     *epollReaders            // ReaderEpoll workers; nil until Connect
@@ -118,7 +121,7 @@ func NewFleet(cfg FleetConfig) *Fleet {
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = DefaultDialTimeout
 	}
-	f := &Fleet{cfg: cfg, members: make([]atomic.Pointer[member], cfg.N)}
+	f := &Fleet{cfg: cfg, addrs: strings.Split(cfg.Addr, ","), members: make([]atomic.Pointer[member], cfg.N)}
 	if cfg.Heartbeat > 0 && cfg.Reader != ReaderEpoll {
 		f.hb = client.NewHeartbeater(cfg.Heartbeat)
 	}
@@ -182,7 +185,7 @@ func (f *Fleet) dial(ctx context.Context, i int) error {
 		local = f.cfg.LocalIPs[i%n]
 	}
 	if f.cfg.Reader == ReaderEpoll {
-		if _, err := f.dialEpoll(i, local); err != nil {
+		if _, err := f.dialEpoll(i, f.addrOf(i), local); err != nil {
 			return fmt.Errorf("connection %d: %w", i, err)
 		}
 		f.connected.Add(1)
@@ -190,7 +193,7 @@ func (f *Fleet) dial(ctx context.Context, i int) error {
 	}
 	cc := client.Config{
 		Transport:   f.cfg.Transport,
-		Addr:        f.cfg.Addr,
+		Addr:        f.addrOf(i),
 		Token:       f.token(i),
 		DialTimeout: f.cfg.DialTimeout,
 		LocalAddr:   local,
@@ -209,6 +212,9 @@ func (f *Fleet) dial(ctx context.Context, i int) error {
 	go f.read(m)
 	return nil
 }
+
+// addrOf returns the comet address connection i dials.
+func (f *Fleet) addrOf(i int) string { return f.addrs[i%len(f.addrs)] }
 
 // token returns connection i's token.
 func (f *Fleet) token(i int) client.Token {

@@ -244,3 +244,20 @@ func BenchmarkFleetReceive(b *testing.B) {
 		})
 	}
 }
+
+// TestFleetSeveralComets: with comma-separated addresses, connection i
+// dials the (i mod n)-th comet, with either reader.
+func TestFleetSeveralComets(t *testing.T) {
+	for _, reader := range readers {
+		t.Run(reader, func(t *testing.T) {
+			a, b := startFakeComet(t, false), startFakeComet(t, false)
+			f := NewFleet(FleetConfig{Addr: a.ln.Addr().String() + "," + b.ln.Addr().String(), N: 5, Op: 1000, Reader: reader})
+			defer f.Close()
+			if err := f.Connect(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			held := func(fc *fakeComet) int { fc.mu.Lock(); defer fc.mu.Unlock(); return len(fc.conns) }
+			testwait.For(t, 10*time.Second, "server side", func() bool { return held(a) == 3 && held(b) == 2 })
+		})
+	}
+}

@@ -93,8 +93,13 @@ func TestLoadErrorsAndCancel(t *testing.T) {
 		}
 		return nil
 	})
-	if st.Sent < 50 || st.Sent > 53 {
-		t.Errorf("sent %d after cancel at 50", st.Sent)
+	// Callers that passed their context check before the cancel still
+	// send, and a caller descheduled between its 50th send and cancel()
+	// lets the others go on: the count past 50 has no fixed bound. What
+	// must hold: Run returned (long before Duration), and every send was
+	// counted exactly once.
+	if got := uint64(n.Load()); st.Sent < 50 || st.Sent != got {
+		t.Errorf("sent %d, fn ran %d times, after cancel at 50", st.Sent, got)
 	}
 }
 

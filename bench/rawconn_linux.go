@@ -74,11 +74,11 @@ func (fd fdConn) Write(p []byte) (int, error) {
 	return done, nil
 }
 
-// dialRaw opens connection i as a raw socket from local (empty: any),
-// runs the WebSocket handshake for ws, authenticates with tok and leaves
-// the socket non-blocking.
-func dialRaw(cfg *FleetConfig, tok client.Token, local string) (*rawConn, error) {
-	host, path, ws, err := splitAddr(cfg.Addr, cfg.Transport)
+// dialRaw opens a raw socket to addr (one of cfg.Addr's) from local
+// (empty: any), runs the WebSocket handshake for ws, authenticates with
+// tok and leaves the socket non-blocking.
+func dialRaw(cfg *FleetConfig, addr string, tok client.Token, local string) (*rawConn, error) {
+	host, path, ws, err := splitAddr(addr, cfg.Transport)
 	if err != nil {
 		return nil, err
 	}

@@ -43,6 +43,7 @@ func TestWriteAllocs(t *testing.T) {
 			{"Send", func() error { _, err := c.Send(1000, body); return err }},
 			{"Sub", func() error { return c.Sub(1000, 1001) }},
 			{"ChangeRoom", func() error { return c.ChangeRoom("live://1000") }},
+			{"JoinRoom", func() error { return c.JoinRoom("chat://7") }},
 		}
 		for _, op := range ops {
 			allocs := testing.AllocsPerRun(1000, func() {

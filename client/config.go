@@ -73,6 +73,10 @@ type Token struct {
 	// Accepts lists the push operations this connection wants to receive
 	// by key, mid or broadcast; nil is sent as an empty list.
 	Accepts []int32 `json:"accepts"`
+	// Rooms names rooms to join besides RoomID, the primary room; a
+	// server's limit (16 by default, primary included) refuses a token
+	// naming more. Not part of goim's protocol; omitted when empty.
+	Rooms []string `json:"rooms,omitempty"`
 }
 
 // Config configures Dial. Every field's zero value is usable except Addr.

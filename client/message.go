@@ -22,6 +22,17 @@ type Message struct {
 	Body []byte
 }
 
+// RoomReply returns what a reply to JoinRoom (op 21) or LeaveRoom (op 23)
+// says: the status and the room it is about. ok is false when m is not
+// such a reply.
+func RoomReply(m Message) (status protocol.RoomStatus, room string, ok bool) {
+	if m.Op != protocol.OpJoinRoomReply && m.Op != protocol.OpLeaveRoomReply {
+		return 0, "", false
+	}
+	status, id, ok := protocol.ParseRoomReply(m.Body)
+	return status, string(id), ok
+}
+
 // OnlineCount returns the room online count carried by a heartbeat reply
 // (op 3, a 4-byte big-endian int32 body). ok is false when m is not a
 // heartbeat reply or its body is not 4 bytes.

@@ -31,6 +31,30 @@ func (c *Conn) ChangeRoom(room string) error {
 	return err
 }
 
+// JoinRoom asks to join room besides the rooms the connection is in
+// (op 20). The server answers with op 21, whose status (see RoomReply)
+// says whether it did; room pushes to room then arrive through Read. Not
+// part of goim's protocol: a goim server takes it for an application
+// message.
+func (c *Conn) JoinRoom(room string) error {
+	return c.roomOp(protocol.OpJoinRoom, room)
+}
+
+// LeaveRoom asks to leave room, the primary room or one joined (op 22).
+// The server answers with op 23 (see RoomReply).
+func (c *Conn) LeaveRoom(room string) error {
+	return c.roomOp(protocol.OpLeaveRoom, room)
+}
+
+// roomOp sends op with room as its body.
+func (c *Conn) roomOp(op int32, room string) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.bbuf = append(c.bbuf[:0], room...)
+	_, err := c.writeLocked(op, c.bbuf)
+	return err
+}
+
 // Sub adds ops to the operations this connection accepts in pushes by key,
 // mid or broadcast. The server answers with op 15.
 func (c *Conn) Sub(ops ...int32) error {

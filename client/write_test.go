@@ -60,6 +60,10 @@ func TestRequests(t *testing.T) {
 		}, wirePacket(1000, 8, "hi"), Message{Op: 1000, Seq: 8}},
 		{func(c *Conn) error { _, err := c.Send(protocol.OpSendMsg, nil); return err }, wirePacket(4, 9, ""),
 			Message{Op: 4, Seq: 9}},
+		{func(c *Conn) error { return c.JoinRoom("chat://7") }, wirePacket(20, 10, "chat://7"),
+			Message{Op: 21, Seq: 10, Body: []byte("\x00chat://7")}},
+		{func(c *Conn) error { return c.LeaveRoom("chat://7") }, wirePacket(22, 11, "chat://7"),
+			Message{Op: 23, Seq: 11, Body: []byte("\x00chat://7")}},
 	}
 	for _, transport := range []string{TransportTCP, TransportWS} {
 		t.Run(transport, func(t *testing.T) {
@@ -83,6 +87,8 @@ func TestRequests(t *testing.T) {
 						err = sc.write(protocol.AppendHeartbeatReply(nil, p.Seq, 42))
 					case protocol.OpChangeRoom, protocol.OpSub, protocol.OpUnsub:
 						err = sc.reply(p.Op+1, p.Seq, nil)
+					case protocol.OpJoinRoom, protocol.OpLeaveRoom:
+						err = sc.reply(p.Op+1, p.Seq, protocol.AppendRoomReply(nil, protocol.RoomOK, p.Body))
 					default:
 						err = sc.reply(p.Op, p.Seq, nil)
 					}
@@ -132,6 +138,27 @@ func TestOnlineCount(t *testing.T) {
 		got, ok := OnlineCount(tt.m)
 		if got != tt.want || ok != tt.wantOK {
 			t.Errorf("OnlineCount(%v) = %d, %v; want %d, %v", tt.m, got, ok, tt.want, tt.wantOK)
+		}
+	}
+}
+
+func TestRoomReply(t *testing.T) {
+	tests := []struct {
+		m          Message
+		wantStatus protocol.RoomStatus
+		wantRoom   string
+		wantOK     bool
+	}{
+		{Message{Op: 21, Body: []byte("\x00chat://7")}, protocol.RoomOK, "chat://7", true},
+		{Message{Op: 21, Body: []byte("\x01chat://8")}, protocol.RoomLimit, "chat://8", true},
+		{Message{Op: 23, Body: []byte("\x03x")}, protocol.RoomNotMember, "x", true},
+		{Message{Op: 21}, 0, "", false},
+		{Message{Op: 13, Body: []byte("\x00chat://7")}, 0, "", false},
+	}
+	for _, tt := range tests {
+		status, room, ok := RoomReply(tt.m)
+		if status != tt.wantStatus || room != tt.wantRoom || ok != tt.wantOK {
+			t.Errorf("RoomReply(%v) = %v, %q, %v; want %v, %q, %v", tt.m, status, room, ok, tt.wantStatus, tt.wantRoom, tt.wantOK)
 		}
 	}
 }

@@ -4,10 +4,15 @@ package comet
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/goimx/goim/internal/testwait"
 
 	"github.com/goimx/goim/comet/cometrpc"
 	"github.com/goimx/goim/protocol"
@@ -33,7 +38,7 @@ func TestPushAllocs(t *testing.T) {
 	c, sink := addSinkConn(cm, "k", "", 1)
 	msg := encodePush(1, []byte("hello"))
 	allocs := testing.AllocsPerRun(1000, func() {
-		if c.push(msg, 1, true) != pushQueued {
+		if c.push(msg, 1, true, false) != pushQueued {
 			t.Fatal("not queued")
 		}
 		waitWriter(c)
@@ -47,12 +52,25 @@ func TestPushAllocs(t *testing.T) {
 }
 
 // TestRoomPushAllocs pins a room push at one allocation per message (the
-// shared encoding), whatever the number of connections.
+// shared encoding), whatever the number of connections, whether the room
+// is their primary room or one they joined besides.
 func TestRoomPushAllocs(t *testing.T) {
+	for _, joined := range []bool{false, true} {
+		t.Run(fmt.Sprintf("joined=%v", joined), func(t *testing.T) { testRoomPushAllocs(t, joined) })
+	}
+}
+
+func testRoomPushAllocs(t *testing.T, joined bool) {
 	cm := newAllocComet(t)
 	var sinks []*sinkConn
 	for i := range 200 {
-		_, sink := addSinkConn(cm, string(rune('a'+i)), "live://1")
+		c, sink := addSinkConn(cm, string(rune('a'+i)), "live://1")
+		if joined {
+			c.bucket.changeRoom(c, "")
+			if st := c.bucket.join(c, "live://1", -1); st != protocol.RoomOK {
+				t.Fatal(st)
+			}
+		}
 		sinks = append(sinks, sink)
 	}
 	req := &cometrpc.BroadcastRoomReq{RoomID: "live://1", Batch: protocol.AppendPush(nil, 5, []byte("room message"))}
@@ -70,6 +88,34 @@ func TestRoomPushAllocs(t *testing.T) {
 	})
 	if allocs > 1 {
 		t.Errorf("room push to 200 connections allocates %v times per message, want 1", allocs)
+	}
+}
+
+// TestChangeRoomAllocs pins moving a connection between two rooms that
+// exist in its bucket, the single-room case, at zero allocations.
+func TestChangeRoomAllocs(t *testing.T) {
+	cm := newAllocComet(t)
+	c, _ := addSinkConn(cm, "k", "live://1")
+	// Other members in c's bucket keep both rooms there (an emptied room
+	// is deleted, and made again at the next join).
+	for i, room := range []string{"live://1", "live://2"} {
+		key := fmt.Sprint("other", i)
+		for j := 0; cm.bucketByKey(key) != c.bucket; j++ {
+			key = fmt.Sprint("other", i, "-", j)
+		}
+		addSinkConn(cm, key, room)
+	}
+	rooms := [2]string{"live://1", "live://2"}
+	i := 0
+	allocs := testing.AllocsPerRun(1000, func() {
+		i++
+		c.bucket.changeRoom(c, rooms[i%2])
+	})
+	if allocs != 0 {
+		t.Errorf("change room allocates %v times, want 0", allocs)
+	}
+	if c.extra != nil {
+		t.Error("a connection in one room has extraRooms")
 	}
 }
 
@@ -100,5 +146,83 @@ func TestEncodeAllocs(t *testing.T) {
 	body := make([]byte, 300)
 	if allocs := testing.AllocsPerRun(100, func() { encodePush(1, body) }); allocs != 1 {
 		t.Errorf("encodePush allocates %v times, want 1", allocs)
+	}
+}
+
+// TestSocketPushAllocs pins the comet's push path over real loopback TCP
+// and WebSocket connections read by clients: a push by key, written by
+// a writer goroutine, and a room push, written by the room workers
+// themselves on TCP, cost the shared encoding alone (one allocation per
+// message), nothing per connection.
+func TestSocketPushAllocs(t *testing.T) {
+	for _, ws := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ws=%v", ws), func(t *testing.T) { testSocketPushAllocs(t, ws) })
+	}
+}
+
+func testSocketPushAllocs(t *testing.T, ws bool) {
+	const members = 20
+	s := startServer(t, Config{}, nil)
+	got := make([]atomic.Int64, members)
+	var wg sync.WaitGroup
+	var clients []*client
+	for i := range members {
+		var c *client
+		if ws {
+			c = dialWS(t, s.ws)
+		} else {
+			c = dialTCP(t, s.tcp)
+		}
+		c.auth(token{Key: fmt.Sprint("k", i), RoomID: "live://r", Accepts: []int32{1000}})
+		clients = append(clients, c)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			countMessages(c.nc, c.r, ws, &got[i])
+		}()
+	}
+	t.Cleanup(func() {
+		for _, c := range clients {
+			c.nc.Close()
+		}
+		wg.Wait()
+	})
+	testwait.For(t, waitTimeout, "registration", func() bool { return s.cm.Stats().Conns == members })
+	var keySent, roomSent int64 // client 0 gets both, the others the room's
+	wait := func() {
+		for i := range got {
+			want := roomSent
+			if i == 0 {
+				want += keySent
+			}
+			for got[i].Load() < want {
+				time.Sleep(20 * time.Microsecond) // lets the poller run, unlike Gosched
+			}
+		}
+	}
+	keys := &cometrpc.PushKeysReq{Op: 1000, Keys: []string{"k0"}, Body: make([]byte, 16)}
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := s.cm.PushKeys(context.Background(), keys); err != nil {
+			t.Fatal(err)
+		}
+		keySent++
+		wait()
+	})
+	if allocs > 1 {
+		t.Errorf("push by key allocates %v times per message, want 1 (the encoding)", allocs)
+	}
+	room := &cometrpc.BroadcastRoomReq{RoomID: "live://r", Batch: protocol.AppendPush(nil, 1000, make([]byte, 16))}
+	allocs = testing.AllocsPerRun(100, func() {
+		if err := s.cm.BroadcastRoom(context.Background(), room); err != nil {
+			t.Fatal(err)
+		}
+		roomSent++
+		wait()
+	})
+	if allocs > 1 {
+		t.Errorf("room push to %d connections allocates %v times per message, want 1 (the encoding)", members, allocs)
+	}
+	if st := s.cm.Stats(); len(st.Drops) != 0 {
+		t.Errorf("drops %v", st.Drops)
 	}
 }

@@ -23,7 +23,9 @@ import (
 // per second. allocs/op is per message, for the whole process (the
 // clients read into fixed buffers and do not allocate). Messages go out
 // in windows of 256 so the send queues never overflow; the timer stops
-// only once every client got every message.
+// only once every client got every message. In tcp-1000-joined the room
+// is one the clients joined besides their own primary rooms (the token's
+// rooms), the other list of a room's members.
 func BenchmarkRoomFanout(b *testing.B) {
 	for _, n := range []int{100, 1000} {
 		for _, ws := range []bool{false, true} {
@@ -31,12 +33,13 @@ func BenchmarkRoomFanout(b *testing.B) {
 			if ws {
 				name = "ws"
 			}
-			b.Run(fmt.Sprintf("%s-%d", name, n), func(b *testing.B) { benchFanout(b, ws, n) })
+			b.Run(fmt.Sprintf("%s-%d", name, n), func(b *testing.B) { benchFanout(b, ws, n, false) })
 		}
 	}
+	b.Run("tcp-1000-joined", func(b *testing.B) { benchFanout(b, false, 1000, true) })
 }
 
-func benchFanout(b *testing.B, ws bool, n int) {
+func benchFanout(b *testing.B, ws bool, n int, joined bool) {
 	const window = 256
 	s := startServer(b, withoutLimits(Config{SendQueue: 2 * window}), &fakeLogic{})
 	body := make([]byte, 64)
@@ -52,7 +55,11 @@ func benchFanout(b *testing.B, ws bool, n int) {
 		if ws {
 			c = dialWS(b, s.ws)
 		}
-		c.auth(token{Key: fmt.Sprint("k", i), RoomID: "live://bench"})
+		tk := token{Key: fmt.Sprint("k", i), RoomID: "live://bench"}
+		if joined {
+			tk.RoomID, tk.Rooms = fmt.Sprint("live://own", i), []string{"live://bench"}
+		}
+		c.auth(tk)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

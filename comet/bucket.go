@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/goimx/goim/logic/logicrpc"
+	"github.com/goimx/goim/protocol"
 )
 
 // bucket is one shard of the comet's connections, chosen by
@@ -19,15 +20,27 @@ type bucket struct {
 	cm    *Comet
 	tasks []chan task // room worker queues, fixed after New
 
-	// mu guards conns, pending and rooms, every room in rooms, and the
-	// room, prev and next fields of every connection in them.
+	// mu guards conns, pending and rooms, every room in rooms with its
+	// member nodes, and the room, prev, next and extra fields of every
+	// connection in them.
 	mu      sync.RWMutex
 	conns   map[string]*conn   // authenticated connections by key
 	pending map[*conn]struct{} // connections still in their handshake
 	rooms   map[string]*room   // rooms with at least one member here
 
-	enqueued atomic.Uint64                 // messages put on send queues
-	drops    [numDropReasons]atomic.Uint64 // messages dropped, by reason
+	enqueued  atomic.Uint64                 // messages put on send queues
+	drops     [numDropReasons]atomic.Uint64 // messages dropped, by reason
+	queuePeak atomic.Int64                  // the most one send queue here held (queueCost)
+}
+
+// notePeak raises queuePeak to queued when it is higher.
+func (b *bucket) notePeak(queued int64) {
+	for {
+		peak := b.queuePeak.Load()
+		if queued <= peak || b.queuePeak.CompareAndSwap(peak, queued) {
+			return
+		}
+	}
 }
 
 // newBucket returns an empty bucket of cm with workers queues of size
@@ -65,11 +78,13 @@ func (b *bucket) delPending(c *conn) {
 	b.mu.Unlock()
 }
 
-// put registers the authenticated c under its key and in room roomID
-// (empty: none). A connection it replaces is taken out of its room and
-// returned, for the caller to close. ok is false when the comet is
-// closing; c is then not registered.
-func (b *bucket) put(c *conn, roomID string) (old *conn, ok bool) {
+// put registers the authenticated c under its key, in room roomID
+// (empty: none) as its primary room and in rooms (distinct, none of them
+// roomID or empty: see extraRoomIDs) as additional ones. A connection it
+// replaces is taken out of its rooms and returned, for the caller to
+// close. ok is false when the comet is closing; c is then not
+// registered.
+func (b *bucket) put(c *conn, roomID string, rooms []string) (old *conn, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.cm.closing.Load() {
@@ -77,21 +92,24 @@ func (b *bucket) put(c *conn, roomID string) (old *conn, ok bool) {
 	}
 	old = b.conns[c.key]
 	if old != nil {
-		b.leaveLocked(old)
+		b.leaveAllLocked(old)
 	}
 	b.conns[c.key] = c
 	if roomID != "" {
 		b.joinLocked(c, roomID)
 	}
+	for _, id := range rooms {
+		b.joinExtraLocked(c, id)
+	}
 	return old, true
 }
 
-// del removes c from its room and, unless a newer connection took its
+// del removes c from its rooms and, unless a newer connection took its
 // key, from the key map. It reports whether c was registered.
 func (b *bucket) del(c *conn) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.leaveLocked(c)
+	b.leaveAllLocked(c)
 	if b.conns[c.key] != c {
 		return false
 	}
@@ -99,7 +117,9 @@ func (b *bucket) del(c *conn) bool {
 	return true
 }
 
-// changeRoom moves c to room roomID (empty: out of any room).
+// changeRoom makes room roomID c's primary room (empty: no primary
+// room), leaving the primary room it had. A room c had joined as an
+// additional one becomes its primary room, so c stays in it once.
 func (b *bucket) changeRoom(c *conn, roomID string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -109,31 +129,116 @@ func (b *bucket) changeRoom(c *conn, roomID string) {
 	if c.room != nil && c.room.id == roomID {
 		return
 	}
-	b.leaveLocked(c)
-	if roomID != "" {
-		b.joinLocked(c, roomID)
+	b.leavePrimaryLocked(c)
+	if roomID == "" {
+		return
 	}
+	if i := c.extraIndex(roomID); i >= 0 {
+		b.leaveExtraLocked(c, i)
+	}
+	b.joinLocked(c, roomID)
 }
 
-// joinLocked adds c, in no room, to room id, creating the room.
-func (b *bucket) joinLocked(c *conn, id string) {
+// join adds c to room id besides the rooms it is in, unless it would then
+// be in more than limit additional rooms (negative: no limit). Being in
+// the room already is RoomOK.
+func (b *bucket) join(c *conn, id string, limit int) protocol.RoomStatus {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.conns[c.key] != c {
+		return protocol.RoomOK // replaced meanwhile: closing, it stays out of rooms
+	}
+	if (c.room != nil && c.room.id == id) || c.extraIndex(id) >= 0 {
+		return protocol.RoomOK
+	}
+	if limit >= 0 && c.extraLen() >= limit {
+		return protocol.RoomLimit
+	}
+	b.joinExtraLocked(c, id)
+	return protocol.RoomOK
+}
+
+// leave takes c out of room id, its primary room or an additional one.
+func (b *bucket) leave(c *conn, id string) protocol.RoomStatus {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if c.room != nil && c.room.id == id {
+		b.leavePrimaryLocked(c)
+		return protocol.RoomOK
+	}
+	if i := c.extraIndex(id); i >= 0 {
+		b.leaveExtraLocked(c, i)
+		return protocol.RoomOK
+	}
+	return protocol.RoomNotMember
+}
+
+// roomLocked returns room id, creating it.
+func (b *bucket) roomLocked(id string) *room {
 	r := b.rooms[id]
 	if r == nil {
 		r = &room{id: id}
 		b.rooms[id] = r
 	}
-	r.addLocked(c)
+	return r
 }
 
-// leaveLocked takes c out of its room, if any, deleting the room when it
-// empties.
-func (b *bucket) leaveLocked(c *conn) {
+// joinLocked makes room id, created if needed, the primary room of c,
+// which has none and is not in id.
+func (b *bucket) joinLocked(c *conn, id string) {
+	b.roomLocked(id).addLocked(c)
+}
+
+// joinExtraLocked adds c, not in room id, to room id as an additional
+// room.
+func (b *bucket) joinExtraLocked(c *conn, id string) {
+	m := &member{c: c}
+	b.roomLocked(id).addMemberLocked(m)
+	if c.extra == nil {
+		c.extra = &extraRooms{}
+	}
+	c.extra.members = append(c.extra.members, m)
+}
+
+// leaveAllLocked takes c out of every room it is in.
+func (b *bucket) leaveAllLocked(c *conn) {
+	b.leavePrimaryLocked(c)
+	for c.extra != nil {
+		b.leaveExtraLocked(c, len(c.extra.members)-1)
+	}
+}
+
+// leavePrimaryLocked takes c out of its primary room, if any, deleting
+// the room when it empties.
+func (b *bucket) leavePrimaryLocked(c *conn) {
 	r := c.room
 	if r == nil {
 		return
 	}
 	r.removeLocked(c)
-	if r.head == nil {
+	b.dropIfEmptyLocked(r)
+}
+
+// leaveExtraLocked takes c out of its i-th additional room, deleting the
+// room when it empties and c's extraRooms when it was the last.
+func (b *bucket) leaveExtraLocked(c *conn, i int) {
+	ms := c.extra.members
+	m := ms[i]
+	r := m.r
+	r.removeMemberLocked(m)
+	m.c = nil
+	b.dropIfEmptyLocked(r)
+	ms[i] = ms[len(ms)-1]
+	ms[len(ms)-1] = nil
+	c.extra.members = ms[:len(ms)-1]
+	if len(c.extra.members) == 0 {
+		c.extra = nil
+	}
+}
+
+// dropIfEmptyLocked deletes r from the bucket when it has no member.
+func (b *bucket) dropIfEmptyLocked(r *room) {
+	if r.empty() {
 		delete(b.rooms, r.id)
 	}
 }
@@ -186,7 +291,7 @@ func (b *bucket) count(rooms map[string]int32) int {
 // record adds the outcome of one push to the bucket's counters.
 func (b *bucket) record(res pushResult) {
 	switch res {
-	case pushQueued:
+	case pushQueued, pushClaimed:
 		b.enqueued.Add(1)
 	case pushQueueFull:
 		b.drops[DropQueueFull].Add(1)
@@ -195,7 +300,7 @@ func (b *bucket) record(res pushResult) {
 	}
 }
 
-// roomOf returns the id of c's room, or "".
+// roomOf returns the id of c's primary room, or "".
 func (b *bucket) roomOf(c *conn) string {
 	b.mu.RLock()
 	defer b.mu.RUnlock()

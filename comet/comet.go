@@ -44,6 +44,7 @@ type Comet struct {
 	buckets     []*bucket
 	bucketMask  uint64
 	timers      *timer.Sharded
+	polls       *pollers    // nil when every connection keeps a reader goroutine
 	pool        *bufio.Pool // packet bodies, replies, upgrade scratch
 	queues      sync.Pool   // *sendQueue
 	ips         ipCounter   // authenticated connections per IP
@@ -56,6 +57,9 @@ type Comet struct {
 	ctx    context.Context // parent of logic calls; cancelled by Close
 	cancel context.CancelFunc
 	done   chan struct{} // closed when background goroutines must stop
+
+	reportNow  chan struct{} // capacity 1: asks the report loop for a report now
+	registered chan struct{} // closed by the report loop after its first successful report
 
 	connID  atomic.Uint64
 	closing atomic.Bool
@@ -109,6 +113,8 @@ func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error
 		timers:     timer.NewSharded(cfg.TimerShards, 1024),
 		pool:       bufio.NewPool(bufio.PoolConfig{}),
 		done:       make(chan struct{}),
+		reportNow:  make(chan struct{}, 1),
+		registered: make(chan struct{}),
 		listeners:  make(map[net.Listener]struct{}),
 		wsHandshake: websocket.HandshakeConfig{
 			Path:           cfg.WSPath,
@@ -117,9 +123,16 @@ func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error
 	}
 	cm.hostname = hostnameOr(cfg.NodeID)
 	cm.ctx, cm.cancel = context.WithCancel(context.Background())
-	cm.queues.New = func() any { return &sendQueue{msgs: make([][]byte, 0, cfg.SendQueue)} }
+	cm.queues.New = func() any { return new(sendQueue) }
 	cm.connID.Store(uint64(time.Now().UnixNano())) // ids stay unique across restarts
 	cm.offline.Store(cfg.Offline)
+	polls, err := newPollers(cfg.ReadPollers)
+	if err != nil {
+		cm.timers.Stop()
+		return nil, err
+	}
+	cm.polls = polls
+	cm.startPollers()
 	cm.rpc = rpc.NewServer(cfg.RPC, logger)
 	cometrpc.Register(cm.rpc, cm)
 	cm.buckets = make([]*bucket, cfg.Buckets)
@@ -139,6 +152,33 @@ func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error
 		go cm.reportLoop()
 	}
 	return cm, nil
+}
+
+// startPollers starts the goroutine of each poller, counted in cm.bg.
+func (cm *Comet) startPollers() {
+	if cm.polls == nil {
+		return
+	}
+	for _, p := range cm.polls.ps {
+		cm.bg.Add(1)
+		go func() {
+			defer cm.bg.Done()
+			if err := p.run(); err != nil {
+				cm.logger.Error("comet: poller stopped; its connections are woken only by their deadlines", "err", err)
+			}
+		}()
+	}
+}
+
+// stopPollers makes the poller goroutines return; every connection has
+// finished by then.
+func (cm *Comet) stopPollers() {
+	if cm.polls == nil {
+		return
+	}
+	for _, p := range cm.polls.ps {
+		p.stopWait()
+	}
 }
 
 // Config returns the configuration in effect, defaults applied.
@@ -188,8 +228,19 @@ func (cm *Comet) bucketByID(id uint64) *bucket {
 // getQueue returns an empty send queue.
 func (cm *Comet) getQueue() *sendQueue { return cm.queues.Get().(*sendQueue) }
 
-// putQueue returns q, emptied, to the pool.
-func (cm *Comet) putQueue(q *sendQueue) { cm.queues.Put(q) }
+// putQueue empties q and returns it to the pool, unless a burst grew it
+// past maxPooledQueue messages (the garbage collector takes it then).
+func (cm *Comet) putQueue(q *sendQueue) {
+	if q == nil || cap(q.msgs) > maxPooledQueue {
+		return
+	}
+	clear(q.msgs[:cap(q.msgs)])
+	q.msgs = q.msgs[:0]
+	cm.queues.Put(q)
+}
+
+// maxPooledQueue is the largest send queue, in messages, kept for reuse.
+const maxPooledQueue = 1024
 
 // added counts the newly registered c.
 func (cm *Comet) added(c *conn) {

@@ -64,6 +64,13 @@ type Config struct {
 	// RoomQueue is the capacity of each room worker's queue; a push waits
 	// when it is full. Zero means DefaultRoomQueue.
 	RoomQueue int
+	// ReadPollers is the number of poller goroutines (Linux only), each
+	// with its own epoll set, that hold idle plain TCP and WebSocket
+	// connections without a goroutine each; connections are spread over
+	// them by id. Zero means one per 4 GOMAXPROCS, at least 1; negative
+	// means none: every connection keeps a reader goroutine, as TLS
+	// connections and every connection on other platforms do.
+	ReadPollers int
 	// TimerShards is the number of deadline timer shards, rounded up to a
 	// power of two. Zero means GOMAXPROCS.
 	TimerShards int
@@ -82,11 +89,19 @@ type Config struct {
 	// session with logic. Zero means DefaultRenewInterval; negative means
 	// never.
 	RenewInterval time.Duration
-	// SendQueue is the number of pushed messages that may wait for one
-	// connection's writer. Zero means DefaultSendQueue.
+	// SendQueueBytes bounds what may wait for one connection's writer:
+	// the bytes of the waiting messages plus 24 per message. A message
+	// that does not fit is dropped for that connection (or the connection
+	// closed, see SlowPolicy); one always fits an empty queue. Nothing is
+	// allocated ahead: an idle connection holds no queue. Zero means
+	// 1 MiB (docs/operations.md says why).
+	SendQueueBytes int
+	// SendQueue, when positive, also caps the number of messages that may
+	// wait for one connection's writer. Zero means no cap but
+	// SendQueueBytes.
 	SendQueue int
-	// SlowPolicy is what happens when a send queue is full. Zero means
-	// SlowDrop.
+	// SlowPolicy is what happens when a message does not fit a send queue.
+	// Zero means SlowDrop.
 	SlowPolicy SlowPolicy
 	// WriteTimeout bounds one write to a client. Zero means
 	// DefaultWriteTimeout.
@@ -125,6 +140,13 @@ type Config struct {
 	// DrainDuration spreads the closes of a drain (Drain) over this
 	// long. Zero means DefaultDrainDuration.
 	DrainDuration time.Duration
+	// MaxRooms caps the rooms one connection is in: its primary room
+	// (the token's room_id, op 12), which is always allowed, and up to
+	// MaxRooms-1 additional ones (the token's rooms, op 20). A join over
+	// it is answered with protocol.RoomLimit; a token naming more is
+	// refused (CloseTooManyRooms). Zero means DefaultMaxRooms; negative
+	// means no limit.
+	MaxRooms int
 }
 
 // ErrConfig is returned by New for a Config field out of range.
@@ -139,7 +161,8 @@ const (
 	DefaultHandshakeTimeout = 5 * time.Second
 	DefaultHeartbeatTimeout = 8 * time.Minute
 	DefaultRenewInterval    = 10 * time.Minute
-	DefaultSendQueue        = 64
+	DefaultSendQueueBytes   = 1 << 20
+	maxSendQueueBytes       = 1 << 30 // conn.queued is an int32
 	DefaultWriteTimeout     = 10 * time.Second
 	DefaultLogicTimeout     = 5 * time.Second
 	DefaultReportInterval   = 3 * time.Second
@@ -148,6 +171,7 @@ const (
 	DefaultAuthRatePerIP    = 128
 	DefaultMsgRate          = 64
 	DefaultDrainDuration    = 60 * time.Second
+	DefaultMaxRooms         = 16
 	maxMsgRate              = math.MaxUint16 // conn.msgs counts to it
 )
 
@@ -164,12 +188,13 @@ func (cfg Config) withDefaults() (Config, error) {
 	cfg.Buckets = powerOfTwo(cmp.Or(cfg.Buckets, DefaultBuckets))
 	cfg.RoomWorkers = cmp.Or(cfg.RoomWorkers, DefaultRoomWorkers)
 	cfg.RoomQueue = cmp.Or(cfg.RoomQueue, DefaultRoomQueue)
+	cfg.ReadPollers = cmp.Or(cfg.ReadPollers, (runtime.GOMAXPROCS(0)+3)/4)
 	cfg.TimerShards = powerOfTwo(cmp.Or(cfg.TimerShards, runtime.GOMAXPROCS(0)))
 	cfg.MaxBody = cmp.Or(cfg.MaxBody, protocol.DefaultMaxBody)
 	cfg.HandshakeTimeout = cmp.Or(cfg.HandshakeTimeout, DefaultHandshakeTimeout)
 	cfg.HeartbeatTimeout = cmp.Or(cfg.HeartbeatTimeout, DefaultHeartbeatTimeout)
 	cfg.RenewInterval = cmp.Or(cfg.RenewInterval, DefaultRenewInterval)
-	cfg.SendQueue = cmp.Or(cfg.SendQueue, DefaultSendQueue)
+	cfg.SendQueueBytes = min(cmp.Or(cfg.SendQueueBytes, DefaultSendQueueBytes), maxSendQueueBytes)
 	cfg.WriteTimeout = cmp.Or(cfg.WriteTimeout, DefaultWriteTimeout)
 	cfg.LogicTimeout = cmp.Or(cfg.LogicTimeout, DefaultLogicTimeout)
 	cfg.ReportInterval = cmp.Or(cfg.ReportInterval, DefaultReportInterval)
@@ -179,6 +204,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	cfg.AuthRatePerIP = cmp.Or(cfg.AuthRatePerIP, DefaultAuthRatePerIP)
 	cfg.DrainDuration = cmp.Or(cfg.DrainDuration, DefaultDrainDuration)
 	cfg.MsgRate = min(cmp.Or(cfg.MsgRate, DefaultMsgRate), maxMsgRate)
+	cfg.MaxRooms = cmp.Or(cfg.MaxRooms, DefaultMaxRooms)
 	return cfg, nil
 }
 
@@ -199,6 +225,7 @@ func (cfg *Config) check() error {
 		{"HandshakeTimeout", cfg.HandshakeTimeout < 0, cfg.HandshakeTimeout},
 		{"HeartbeatTimeout", cfg.HeartbeatTimeout < 0, cfg.HeartbeatTimeout},
 		{"SendQueue", cfg.SendQueue < 0, cfg.SendQueue},
+		{"SendQueueBytes", cfg.SendQueueBytes < 0, cfg.SendQueueBytes},
 		{"WriteTimeout", cfg.WriteTimeout < 0, cfg.WriteTimeout},
 		{"LogicTimeout", cfg.LogicTimeout < 0, cfg.LogicTimeout},
 		{"WSMaxMessage", cfg.WSMaxMessage < 0, cfg.WSMaxMessage},

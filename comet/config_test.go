@@ -22,10 +22,12 @@ func TestConfigDefaults(t *testing.T) {
 		NodeID: c.NodeID, Weight: DefaultWeight, Buckets: DefaultBuckets, RoomWorkers: DefaultRoomWorkers,
 		RoomQueue: DefaultRoomQueue, TimerShards: powerOfTwo(runtime.GOMAXPROCS(0)), MaxBody: protocol.DefaultMaxBody,
 		HandshakeTimeout: DefaultHandshakeTimeout, HeartbeatTimeout: DefaultHeartbeatTimeout,
-		RenewInterval: DefaultRenewInterval, SendQueue: DefaultSendQueue, WriteTimeout: DefaultWriteTimeout,
+		RenewInterval: DefaultRenewInterval, SendQueueBytes: DefaultSendQueueBytes, WriteTimeout: DefaultWriteTimeout,
 		LogicTimeout: DefaultLogicTimeout, ReportInterval: DefaultReportInterval, WSPath: DefaultWSPath,
 		WSMaxMessage:  protocol.HeaderLen + protocol.DefaultMaxBody,
 		MaxConnsPerIP: DefaultMaxConnsPerIP, AuthRatePerIP: DefaultAuthRatePerIP, MsgRate: DefaultMsgRate,
+		MaxRooms:      DefaultMaxRooms,
+		ReadPollers:   (runtime.GOMAXPROCS(0) + 3) / 4,
 		DrainDuration: DefaultDrainDuration,
 	}
 	if c.NodeID == "" || !reflect.DeepEqual(c, want) {

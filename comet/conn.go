@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/goimx/goim/bufio"
@@ -15,11 +16,17 @@ import (
 
 // conn is one client connection, TCP or WebSocket, plain or TLS.
 //
-// Goroutines: while it is idle a connection has exactly one goroutine,
-// its reader, blocked reading a packet header into rbuf; it holds no
-// buffer. The writer goroutine exists only while the send queue is not
-// empty or a heartbeat reply waits (enqueue starts it, it exits when it
-// finds nothing to write). The reader hands heartbeat replies to it, so
+// Goroutines: while it is idle a plain connection on Linux has none: it
+// is parked in a poller's epoll set (conn_poll.go), which starts a
+// transient reader goroutine when bytes arrive; the reader handles what
+// arrived, parks the connection again and exits. A TLS connection, or
+// any connection with Config.ReadPollers negative or on other platforms,
+// keeps exactly one goroutine, its reader, blocked reading a packet
+// header into rbuf. Either way an idle connection holds no buffer. The
+// writer goroutine exists only while the send queue is not empty or a
+// heartbeat reply waits (a push starts it, unless the pusher writes
+// itself: see flush; it exits when it finds nothing to write). The
+// reader hands heartbeat replies to it, so
 // that the reader's stack, kept by every idle connection, never holds the
 // deep write path (see heartbeat).
 //
@@ -33,6 +40,7 @@ type conn struct {
 	cm      *Comet
 	id      uint64          // unique on this comet; sent to logic
 	nc      net.Conn        // the client connection (maybe *tls.Conn)
+	raw     syscall.RawConn // nc's socket (flush's non-blocking writes, the poller); nil unless TCP on Linux
 	ws      *websocket.Conn // nil for a TCP connection
 	ip      netip.Addr      // remote IP, for the distinct-IP count
 	onTimer func()          // c.deadline, made once for the timer
@@ -51,20 +59,34 @@ type conn struct {
 	msgWin  uint16          // reader: the second (Unix time mod 2^16) msgs counts, for Config.MsgRate
 	rbuf    [rbufLen]byte   // reader: packet header, small messages and replies
 
-	// room, prev and next are guarded by bucket.mu (see room).
+	// The poller fields are set by newConn and then read-only, except
+	// those marked "reader". poll is nil when c keeps a reader goroutine.
+	// (rstate and pollAdded sit further down, where they fill padding.)
+	poll   *poller       // the poller c parks in while idle
+	armFn  func(uintptr) // c.arm, made once so parking does not allocate
+	readFn func()        // c.readParked, made once so unpark does not allocate
+
+	// room, prev, next and extra are guarded by bucket.mu (see room): the
+	// primary room and its list links, and the additional rooms (nil
+	// unless c joined some).
 	room       *room
 	prev, next *conn
+	extra      *extraRooms
 
-	// mu guards accepts, queue, writing, closed and the hb fields.
+	// mu guards accepts, queue, queued, writing, closed and the hb fields.
 	mu      sync.Mutex
 	accepts []int32    // ops pushed by key and broadcast reach this connection
 	queue   *sendQueue // messages waiting for the writer; nil when empty
-	writing bool       // a writer goroutine runs
+	queued  int32      // what queue costs against Config.SendQueueBytes (queueCost)
+	writing bool       // the writer is claimed: a writer goroutine runs, or a pusher flushes
 	closed  bool       // no more messages are queued
 	hbWait  bool       // a heartbeat reply waits for the writer
-	msgs    uint16     // reader (not guarded by mu): packets read in second msgWin
-	hbVer   int16      // ver of the waiting heartbeat reply
-	hbSeq   int32      // seq of the waiting heartbeat reply
+
+	pollAdded bool // c's descriptor is in the poller's epoll set; guarded by poll.mu
+
+	msgs  uint16 // reader (not guarded by mu): packets read in second msgWin
+	hbVer int16  // ver of the waiting heartbeat reply
+	hbSeq int32  // seq of the waiting heartbeat reply
 
 	wbuf [rbufLen]byte // writer: the heartbeat reply being written
 
@@ -73,6 +95,8 @@ type conn struct {
 	// heartbeat replies: the writer holds it from taking a reply (mu
 	// inside it) until the reply is written.
 	wmu sync.Mutex
+
+	rstate atomic.Uint32 // readerActive or readerParked (poller field)
 }
 
 // rbufLen holds a packet header plus a 4-byte heartbeat reply body.
@@ -86,6 +110,11 @@ func newConn(cm *Comet, nc net.Conn) *conn {
 	}
 	c.onTimer = c.deadline
 	c.writeFn = c.writeLoop
+	c.raw = rawConnOf(nc)
+	if cm.polls != nil && c.raw != nil {
+		c.poll = cm.polls.of(c.id)
+		c.armFn, c.readFn = c.arm, c.readParked
+	}
 	return c
 }
 
@@ -104,11 +133,13 @@ func (c *conn) deadline() {
 }
 
 // close records reason (the first one wins) and closes the socket, which
-// makes the reader goroutine tear the connection down. It never blocks on
-// the network: it may run on the timer goroutine or under a bucket lock.
+// makes the reader goroutine tear the connection down; a parked
+// connection gets a reader started for that. It never blocks on the
+// network: it may run on the timer goroutine or under a bucket lock.
 func (c *conn) close(reason CloseReason) {
 	c.reason.CompareAndSwap(uint32(CloseNone), uint32(reason))
 	closeRaw(c.nc)
+	c.unpark()
 }
 
 // closeGracefully is close for reasons worth telling a WebSocket client
@@ -151,7 +182,7 @@ func wsCloseCode(reason CloseReason) (uint16, string) {
 		return websocket.CloseProtocolError, "bad packet"
 	case CloseSlow:
 		return websocket.ClosePolicyViolation, "too slow"
-	case CloseAuthRate, CloseMsgRate, CloseRoomTooLong:
+	case CloseAuthRate, CloseMsgRate, CloseRoomTooLong, CloseTooManyRooms:
 		return websocket.ClosePolicyViolation, reason.String()
 	}
 	return websocket.CloseNormal, ""

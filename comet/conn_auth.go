@@ -44,6 +44,10 @@ func (c *conn) handshake(ws bool) error {
 		return err
 	}
 	c.key, c.mid, c.hb = rep.Key, rep.Mid, rep.Heartbeat
+	rooms, err := c.authRooms(rep)
+	if err != nil {
+		return err
+	}
 	if c.hb <= 0 {
 		c.hb = c.cm.cfg.HeartbeatTimeout
 	}
@@ -56,7 +60,7 @@ func (c *conn) handshake(ws bool) error {
 	// the reply finds it; hold the writer until the reply is out, so a push
 	// arriving in between waits on the queue and follows the reply.
 	c.holdWriter()
-	if err := c.register(rep.RoomID); err != nil {
+	if err := c.register(rep.RoomID, rooms); err != nil {
 		return err
 	}
 	reply := (&protocol.Packet{Ver: p.Ver, Op: protocol.OpAuthReply, Seq: p.Seq}).Append(c.rbuf[:0])
@@ -105,6 +109,20 @@ func (c *conn) connect(token []byte) (*logicrpc.ConnectReply, error) {
 	return rep, nil
 }
 
+// authRooms returns the additional rooms the token named (extraRoomIDs),
+// or refuses c when one is too long or they are more than
+// Config.MaxRooms allows.
+func (c *conn) authRooms(rep *logicrpc.ConnectReply) ([]string, error) {
+	rooms, ok := extraRoomIDs(rep.RoomID, rep.Rooms)
+	if !ok {
+		return nil, c.refuse(CloseRoomTooLong)
+	}
+	if limit := c.cm.extraRoomLimit(); limit >= 0 && len(rooms) > limit {
+		return nil, c.refuse(CloseTooManyRooms)
+	}
+	return rooms, nil
+}
+
 // setAccepts replaces the accept set with ops (deduplicated).
 func (c *conn) setAccepts(ops []int32) {
 	ops = slices.Clip(slices.Compact(slices.Sorted(slices.Values(ops))))
@@ -113,11 +131,11 @@ func (c *conn) setAccepts(ops []int32) {
 	c.mu.Unlock()
 }
 
-// register puts the authenticated c into its bucket and room, closing a
-// connection it replaces.
-func (c *conn) register(roomID string) error {
+// register puts the authenticated c into its bucket, its primary room
+// roomID and its additional rooms, closing a connection it replaces.
+func (c *conn) register(roomID string, rooms []string) error {
 	b := c.cm.bucketByKey(c.key)
-	old, ok := b.put(c, roomID)
+	old, ok := b.put(c, roomID, rooms)
 	if !ok {
 		return ErrServerClosed
 	}

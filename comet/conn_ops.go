@@ -31,6 +31,10 @@ func (c *conn) handle(p *protocol.Packet) error {
 		}
 		c.bucket.changeRoom(c, string(p.Body))
 		return c.reply(p, protocol.OpChangeRoomReply, p.Body)
+	case protocol.OpJoinRoom:
+		return c.joinRoom(p)
+	case protocol.OpLeaveRoom:
+		return c.leaveRoom(p)
 	case protocol.OpSub:
 		c.sub(p.Body, true)
 		return c.reply(p, protocol.OpSubReply, p.Body)
@@ -40,6 +44,37 @@ func (c *conn) handle(p *protocol.Packet) error {
 	}
 	c.receive(p)
 	return c.reply(p, p.Op, nil)
+}
+
+// joinRoom adds c to the room named in p's body besides the rooms it is
+// in, and answers with a RoomStatus and the room id (docs/protocol.md,
+// "Several rooms per connection").
+func (c *conn) joinRoom(p *protocol.Packet) error {
+	status := protocol.RoomBadID
+	if roomIDOK(p.Body) {
+		status = c.bucket.join(c, string(p.Body), c.cm.extraRoomLimit())
+	}
+	return c.roomReply(p, protocol.OpJoinRoomReply, status)
+}
+
+// leaveRoom takes c out of the room named in p's body, primary or
+// additional, and answers as joinRoom.
+func (c *conn) leaveRoom(p *protocol.Packet) error {
+	status := protocol.RoomBadID
+	if roomIDOK(p.Body) {
+		status = c.bucket.leave(c, string(p.Body))
+	}
+	return c.roomReply(p, protocol.OpLeaveRoomReply, status)
+}
+
+// roomIDOK reports whether id may name a room to join or leave.
+func roomIDOK(id []byte) bool { return len(id) > 0 && len(id) <= maxRoomLen }
+
+// roomReply answers p with op, status and p's body (the room id).
+func (c *conn) roomReply(p *protocol.Packet, op int32, status protocol.RoomStatus) error {
+	buf := c.cm.pool.Get(1 + len(p.Body))
+	defer c.cm.pool.Put(buf)
+	return c.reply(p, op, protocol.AppendRoomReply(buf.Bytes()[:0], status, p.Body))
 }
 
 // heartbeat moves the heartbeat deadline, renews the session with logic

@@ -13,9 +13,10 @@ import (
 var errBadMessage = errors.New("comet: websocket message is not binary")
 
 // serve runs one accepted connection: the WebSocket upgrade and the auth
-// on this goroutine, then the read loop on a fresh goroutine, so that the
-// stack grown by the handshake (logic call, token decoding) is not kept
-// by the idle connection. It holds one count of cm.wg.
+// on this goroutine, then parks it in its poller or starts the read loop
+// on a fresh goroutine (startReading), so that the stack grown by the
+// handshake (logic call, token decoding) is not kept by the idle
+// connection. It holds one count of cm.wg.
 func (c *conn) serve(ws bool) {
 	defer c.cm.wg.Done()
 	if !c.admit() {
@@ -36,8 +37,7 @@ func (c *conn) serve(ws bool) {
 		c.finish(err)
 		return
 	}
-	c.cm.wg.Add(1) // this goroutine holds a count: the counter is not zero
-	go c.readLoop()
+	c.startReading() // this goroutine holds a count: the counter is not zero
 }
 
 // readLoop reads and handles packets until the connection fails, then

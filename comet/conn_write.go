@@ -10,27 +10,43 @@ import (
 
 // sendQueue is a batch of messages waiting for one connection's writer.
 // The comet pools them: a connection holds one only while messages wait,
-// and its writer takes the whole batch at once.
+// and its writer takes the whole batch at once. It grows as messages
+// arrive (nothing is allocated ahead for an idle connection).
 type sendQueue struct {
-	msgs [][]byte    // shared messages (see message.go), at most Config.SendQueue
+	msgs [][]byte    // what to write: TCP packets or WebSocket frames, shared (see message.go)
 	bufs net.Buffers // view of msgs consumed by one vectored write
 }
+
+// queueEntryCost is what one waiting message costs a send queue beyond
+// its bytes: its slice header in sendQueue.msgs.
+const queueEntryCost = 24
+
+// queueCost returns what b costs a send queue, counted against
+// Config.SendQueueBytes.
+func queueCost(b []byte) int { return len(b) + queueEntryCost }
 
 // pushResult is the outcome of offering a message to a connection.
 type pushResult uint8
 
 const (
-	pushQueued    pushResult = iota // on the send queue
+	pushQueued    pushResult = iota // on the send queue, a writer runs or is started
+	pushClaimed                     // on the send queue; the caller owns the writer and must call flush
 	pushFiltered                    // the connection does not accept the op
 	pushQueueFull                   // dropped: send queue full
 	pushClosed                      // dropped: connection closing
 )
 
 // push offers msg to c. With filter, only a connection whose accept set
-// holds op takes it. It never blocks: a full queue drops the message (or
-// closes c under SlowClose), and a writer goroutine is started when none
-// runs. It is safe under a bucket lock (lock order bucket.mu, conn.mu).
-func (c *conn) push(msg []byte, op int32, filter bool) pushResult {
+// holds op takes it. It never blocks and never writes: a message that does
+// not fit the queue is dropped (or c closed under SlowClose). When no
+// writer runs and the caller offers to write (inline), a plain TCP
+// connection is claimed for it (pushClaimed), and it writes with flush
+// once it released its locks; otherwise a writer goroutine starts. It is
+// safe under a bucket lock (lock order bucket.mu, conn.mu).
+func (c *conn) push(msg []byte, op int32, filter, inline bool) pushResult {
+	if c.ws == nil {
+		msg = msg[tcpOffset(msg):]
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -40,19 +56,32 @@ func (c *conn) push(msg []byte, op int32, filter bool) pushResult {
 		c.mu.Unlock()
 		return pushFiltered
 	}
-	q := c.queue
-	if q == nil {
-		q = c.cm.getQueue()
-		c.queue = q
-	}
-	if len(q.msgs) >= cap(q.msgs) {
+	if c.queueFullLocked(msg) {
 		c.mu.Unlock()
 		if c.cm.cfg.SlowPolicy == SlowClose {
 			c.close(CloseSlow)
 		}
 		return pushQueueFull
 	}
+	q := c.queue
+	if q == nil {
+		q = c.cm.getQueue()
+		c.queue = q
+	}
 	q.msgs = append(q.msgs, msg)
+	c.queued += int32(queueCost(msg))
+	if len(q.msgs) > 1 {
+		c.home().notePeak(int64(c.queued))
+	}
+	if c.writing {
+		c.mu.Unlock()
+		return pushQueued
+	}
+	if inline && c.inline() {
+		c.writing = true
+		c.mu.Unlock()
+		return pushClaimed
+	}
 	start := c.claimWriterLocked()
 	c.mu.Unlock()
 	if start {
@@ -60,6 +89,32 @@ func (c *conn) push(msg []byte, op int32, filter bool) pushResult {
 	}
 	return pushQueued
 }
+
+// queueFullLocked reports whether msg does not fit c's send queue: the
+// queue is not empty and msg would take it past Config.SendQueueBytes, or
+// it holds Config.SendQueue messages already (when positive). A message
+// always fits an empty queue, so none is too big to be sent. c.mu must be
+// held.
+func (c *conn) queueFullLocked(msg []byte) bool {
+	if c.queue == nil {
+		return false
+	}
+	cfg := &c.cm.cfg
+	if int(c.queued)+queueCost(msg) > cfg.SendQueueBytes {
+		return true
+	}
+	return cfg.SendQueue > 0 && len(c.queue.msgs) >= cfg.SendQueue
+}
+
+// inline reports whether the goroutine that pushes to c may write to it
+// itself (flush): a plain TCP connection, whose socket takes
+// non-blocking writes.
+func (c *conn) inline() bool { return c.ws == nil && c.raw != nil }
+
+// home returns the bucket that counts c's messages: the one of its key.
+// Pushers use it rather than c.bucket, which the reader sets after c is
+// registered (c.key is set before).
+func (c *conn) home() *bucket { return c.cm.bucketByKey(c.key) }
 
 // claimWriterLocked marks a writer as running and reports whether the
 // caller must start it (after releasing c.mu); false when one runs or is
@@ -134,19 +189,16 @@ func (c *conn) writeLoop() {
 		if q == nil && !hb {
 			return
 		}
-		if q != nil {
-			if err == nil {
-				err = c.writeQueue(q)
-			}
-			clear(q.msgs)
-			q.msgs = q.msgs[:0]
-			c.cm.putQueue(q)
+		if q != nil && err == nil {
+			err = c.writeQueue(q)
 		}
 		if err != nil {
 			c.close(CloseWriteError)
 			c.stopQueue()
+			c.dropQueue(q) // not known to be written
 			return
 		}
+		c.cm.putQueue(q)
 	}
 }
 
@@ -182,24 +234,33 @@ func (c *conn) takeWork() (q *sendQueue, hb bool, ver int16, seq int32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	q, hb, ver, seq = c.queue, c.hbWait, c.hbVer, c.hbSeq
-	c.queue, c.hbWait = nil, false
+	c.queue, c.queued, c.hbWait = nil, 0, false
 	if q == nil && !hb {
 		c.writing = false
 	}
 	return q, hb, ver, seq
 }
 
-// stopQueue marks c closed for pushes and releases its waiting batch.
+// stopQueue marks c closed for pushes and drops its waiting messages,
+// counting them (DropClosed).
 func (c *conn) stopQueue() {
 	c.mu.Lock()
 	q := c.queue
-	c.queue, c.closed, c.hbWait = nil, true, false
+	c.queue, c.queued, c.closed, c.hbWait = nil, 0, true, false
 	c.mu.Unlock()
-	if q != nil {
-		clear(q.msgs)
-		q.msgs = q.msgs[:0]
-		c.cm.putQueue(q)
+	c.dropQueue(q)
+}
+
+// dropQueue counts the messages of q (may be nil), which will not be
+// written, as dropped (DropClosed) and returns q to the pool.
+func (c *conn) dropQueue(q *sendQueue) {
+	if q == nil {
+		return
 	}
+	if n := len(q.msgs); n > 0 {
+		c.home().drops[DropClosed].Add(uint64(n))
+	}
+	c.cm.putQueue(q)
 }
 
 // maxWritev is the most messages one vectored write carries. The net
@@ -210,28 +271,24 @@ func (c *conn) stopQueue() {
 const maxWritev = 64
 
 // writeQueue writes q's messages with vectored writes of up to maxWritev
-// messages: their packets on TCP, their frames on WebSocket. It empties q.
+// messages: packets on TCP, frames on WebSocket. On success it empties q;
+// on failure q keeps the messages not known to be written.
 func (c *conn) writeQueue(q *sendQueue) error {
-	defer func() {
-		clear(q.msgs)
-		q.msgs = q.msgs[:0]
-	}()
 	deadline := time.Now().Add(c.cm.cfg.WriteTimeout)
 	if c.ws == nil {
-		for i, m := range q.msgs {
-			q.msgs[i] = m[tcpOffset(m):]
-		}
 		c.wmu.Lock()
 		defer c.wmu.Unlock()
 	}
 	_ = c.nc.SetWriteDeadline(deadline)
-	for msgs := q.msgs; len(msgs) > 0; {
-		n := min(len(msgs), maxWritev)
-		if err := c.writeBatch(q, msgs[:n]); err != nil {
+	for done := 0; done < len(q.msgs); {
+		n := min(len(q.msgs)-done, maxWritev)
+		if err := c.writeBatch(q, q.msgs[done:done+n]); err != nil {
+			q.msgs = q.msgs[:copy(q.msgs, q.msgs[done:])]
 			return err
 		}
-		msgs = msgs[n:]
+		done += n
 	}
+	q.msgs = q.msgs[:0]
 	return nil
 }
 

@@ -19,30 +19,44 @@
 //
 // A connection's life: upgrade (WebSocket), an op-7 auth packet answered
 // by logic (Connect), the op-8 reply, registration in the bucket of its key
-// (a previous connection with the same key is closed) and its room, then
-// heartbeats (op 2, answered with op 3 and the room's online count),
-// room changes, sub/unsub and application messages forwarded to logic.
+// (a previous connection with the same key is closed) and its rooms (the
+// primary room and the token's additional ones), then heartbeats (op 2,
+// answered with op 3 and the primary room's online count), room changes,
+// joins and leaves of additional rooms (ops 20 and 22, at most
+// Config.MaxRooms in all), sub/unsub and application messages forwarded
+// to logic.
 // Deadlines (handshake, heartbeat) live in a sharded heap timer, not in
 // one runtime timer per connection. On close the connection leaves its
-// room and bucket and logic is told (Disconnect, with the connection id
+// rooms and bucket and logic is told (Disconnect, with the connection id
 // so that a newer connection with the same key keeps its session).
 //
-// An idle connection costs one goroutine (its reader, blocked on a 16-byte
-// header read with a stack that stays at 2 KB for TCP), no buffer, and a
-// small struct; buffers are taken from a pool only while a packet is read
-// or written, and the writer goroutine exists only while messages wait.
+// An idle plain TCP or WebSocket connection on Linux costs no goroutine:
+// it is parked in an epoll set of one of a few poller goroutines
+// (Config.ReadPollers), which start a transient reader when bytes arrive
+// or the connection is closed. Elsewhere, for TLS, or with ReadPollers
+// negative, it costs one goroutine (its reader, blocked on a 16-byte
+// header read with a stack that stays at 2 KB for TCP). Either way it
+// holds no buffer: buffers are taken from a pool only while a packet is
+// read or written, and the writer goroutine exists only while messages
+// wait.
 //
 // # Pushes
 //
 // Every pushed message or room batch is encoded once into an immutable
 // byte slice that is a whole WebSocket frame (an op-9 packet around the
 // pushed packets); TCP connections write its packet suffix. Connections
-// share it: nothing is re-encoded or copied per connection. Each
-// connection has a bounded send queue; a full queue drops the message and
-// counts it (or closes the connection, per Config.SlowPolicy), so a slow
-// reader never delays anyone else. Room pushes run on per-bucket room
-// workers, one queue per room hash, so a room push spreads over cores
-// while one room's messages stay in order.
+// share it: nothing is re-encoded or copied per connection. A room or
+// broadcast message to a plain TCP connection whose writer is idle is
+// written by the room worker itself (conn.flush: non-blocking writes,
+// after its locks are released); what the socket does not take, pushes
+// by key, and WebSocket and TLS writes go to the connection's writer
+// goroutine. Each connection's send queue is bounded
+// in bytes (Config.SendQueueBytes); a message that does not fit is
+// dropped and counted (or the connection closed, per Config.SlowPolicy),
+// so a slow reader never delays anyone else. Room pushes run on
+// per-bucket room workers, one queue per room hash, so a room push
+// spreads over cores while one room's messages stay in order; a worker
+// queues a message to all its members, then writes to them in one pass.
 //
 // # Locking
 //

@@ -56,6 +56,6 @@ func addSinkConn(cm *Comet, key, room string, accepts ...int32) (*conn, *sinkCon
 	c.key = key
 	c.accepts = accepts
 	c.bucket = cm.bucketByKey(key)
-	c.bucket.put(c, room)
+	c.bucket.put(c, room, nil)
 	return c, sc
 }

@@ -33,6 +33,8 @@ func FuzzConnStream(f *testing.F) {
 	f.Add(pkt(protocol.OpHeartbeat, ""))
 	f.Add(slices.Concat(pkt(protocol.OpChangeRoom, "live://2"), pkt(protocol.OpSub, "1,2"), pkt(protocol.OpUnsub, "1")))
 	f.Add(pkt(protocol.OpSendMsg, "hello"))
+	f.Add(slices.Concat(pkt(protocol.OpJoinRoom, "chat://1"), pkt(protocol.OpJoinRoom, ""), pkt(protocol.OpChangeRoom, "chat://1"),
+		pkt(protocol.OpLeaveRoom, "live://1"), pkt(protocol.OpLeaveRoom, "chat://1")))
 	f.Add(pkt(protocol.OpAuth, `{"key":"again"}`))
 	f.Add(header(16, 12, 2))
 	f.Add(header(-1, 16, 2))

@@ -28,11 +28,12 @@ const waitTimeout = 10 * time.Second
 
 // token is the client's auth token (PROTOCOL.md).
 type token struct {
-	Mid      int64   `json:"mid"`
-	Key      string  `json:"key"`
-	RoomID   string  `json:"room_id"`
-	Platform string  `json:"platform"`
-	Accepts  []int32 `json:"accepts"`
+	Mid      int64    `json:"mid"`
+	Key      string   `json:"key"`
+	RoomID   string   `json:"room_id"`
+	Platform string   `json:"platform"`
+	Accepts  []int32  `json:"accepts"`
+	Rooms    []string `json:"rooms,omitempty"`
 }
 
 // fakeLogic is an in-process logicrpc.Service: it decodes the unsigned
@@ -75,7 +76,7 @@ func (l *fakeLogic) Connect(ctx context.Context, req *logicrpc.ConnectReq) (*log
 		l.mu.Unlock()
 	}
 	return &logicrpc.ConnectReply{Mid: tk.Mid, Key: tk.Key, RoomID: tk.RoomID, Platform: tk.Platform,
-		Accepts: tk.Accepts, Heartbeat: l.heartbeat}, nil
+		Accepts: tk.Accepts, Heartbeat: l.heartbeat, Rooms: tk.Rooms}, nil
 }
 
 func (l *fakeLogic) Disconnect(ctx context.Context, req *logicrpc.DisconnectReq) (*logicrpc.DisconnectReply, error) {

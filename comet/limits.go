@@ -3,15 +3,44 @@ package comet
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/goimx/goim/protocol"
 )
 
-// maxRoomLen is the longest room id a client may join with op 12, as
-// logic's limit on the room_id of an auth token.
-const maxRoomLen = 256
+// maxRoomLen is the longest room id a client may name (auth, op 12,
+// join, leave), as logic's limit on the room ids of an auth token.
+const maxRoomLen = protocol.MaxRoomLen
+
+// extraRoomLimit returns the most additional rooms a connection may be
+// in besides its primary room; negative means no limit.
+func (cm *Comet) extraRoomLimit() int {
+	if cm.cfg.MaxRooms < 0 {
+		return -1
+	}
+	return cm.cfg.MaxRooms - 1
+}
+
+// extraRoomIDs returns rooms without empty ids, duplicates and primary,
+// in their first order. It reports false when one is over maxRoomLen.
+func extraRoomIDs(primary string, rooms []string) ([]string, bool) {
+	if len(rooms) == 0 {
+		return nil, true
+	}
+	ids := make([]string, 0, len(rooms))
+	for _, id := range rooms {
+		if len(id) > maxRoomLen {
+			return nil, false
+		}
+		if id != "" && id != primary && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids, true
+}
 
 // errLimit ends a connection closed for going over a limit; the close
 // reason, recorded before, says which.

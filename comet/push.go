@@ -15,7 +15,9 @@ var _ cometrpc.Service = (*Comet)(nil)
 // PushKeys implements cometrpc.Service: the message {Op, Body} goes to the
 // connections with the given keys whose accept set holds Op. It is
 // encoded once for all of them. Keys not on this comet are counted in
-// Stats.KeyMisses.
+// Stats.KeyMisses. The connections' writer goroutines write: pushes by
+// key to one client come one by one, and a writer that runs behind its
+// caller takes them many to a write.
 func (cm *Comet) PushKeys(ctx context.Context, req *cometrpc.PushKeysReq) error {
 	cm.pushes.Add(1)
 	if len(req.Keys) == 0 {
@@ -29,7 +31,7 @@ func (cm *Comet) PushKeys(ctx context.Context, req *cometrpc.PushKeysReq) error 
 			cm.keyMisses.Add(1)
 			continue
 		}
-		b.record(c.push(msg, req.Op, true))
+		b.record(c.push(msg, req.Op, true, false))
 	}
 	return nil
 }
@@ -125,15 +127,19 @@ func (cm *Comet) broadcastPaced(msg []byte, op int32, speed int) {
 	start := time.Now()
 	step := max(1, speed/100) // pause about every 10ms worth of connections
 	pushed := 0
+	w := newRawWriter()
 	for _, b := range cm.buckets {
 		var n tally
 		authed, _ := b.snapshot()
 		for _, c := range authed {
-			res := c.push(msg, op, true)
+			res := c.push(msg, op, true, true)
 			if res == pushFiltered {
 				continue
 			}
 			n.add(res)
+			if res == pushClaimed {
+				c.flush(w)
+			}
 			if pushed++; pushed%step == 0 && !cm.sleepUntil(start.Add(time.Duration(pushed)*time.Second/time.Duration(speed))) {
 				n.flush(b)
 				return

@@ -23,7 +23,8 @@ const (
 	CloseIPLimit                      // the client's IP had Config.MaxConnsPerIP connections open
 	CloseAuthRate                     // the client's IP sent more than Config.AuthRatePerIP auths in a second
 	CloseMsgRate                      // the connection sent more than Config.MsgRate packets in a second
-	CloseRoomTooLong                  // op 12 named a room id over 256 bytes
+	CloseRoomTooLong                  // op 12 or the auth's rooms named a room id over 256 bytes
+	CloseTooManyRooms                 // the auth token named more rooms than Config.MaxRooms allows
 	CloseDrain                        // the comet is draining (Drain): the client should reconnect elsewhere
 	CloseNoAuth                       // the client closed the connection before it authenticated (a load balancer's health check, a port scan)
 	numCloseReasons
@@ -46,6 +47,7 @@ var closeReasonNames = [numCloseReasons]string{
 	CloseAuthRate:         "auth rate limit",
 	CloseMsgRate:          "message rate limit",
 	CloseRoomTooLong:      "room id too long",
+	CloseTooManyRooms:     "too many rooms",
 	CloseDrain:            "drain",
 	CloseNoAuth:           "closed before auth",
 }

@@ -12,16 +12,38 @@ import (
 // sessionsChunk is the most sessions sent to logic in one Sessions call.
 const sessionsChunk = 1000
 
-// reportLoop reports to logic at once and then every ReportInterval until
-// the comet stops. A failing report is logged when reports start failing
-// and when they recover, not every time.
+// ReportNow asks the report loop for a report at once, without waiting
+// for the next ReportInterval: for example when the link to logic came
+// back, so that a restarted logic knows the node (and its sessions)
+// without delay. It does not block; requests made while one is pending
+// are merged.
+func (cm *Comet) ReportNow() {
+	select {
+	case cm.reportNow <- struct{}{}:
+	default:
+	}
+}
+
+// Registered returns a channel closed once a report to logic succeeded:
+// from then on the node is in logic's registry, and jobs can find it. It
+// is never closed when ReportInterval is negative (no reports).
+func (cm *Comet) Registered() <-chan struct{} { return cm.registered }
+
+// reportLoop reports to logic at once and then every ReportInterval, and
+// whenever ReportNow asks, until the comet stops. A failing report is
+// logged when reports start failing and when they recover, not every
+// time.
 func (cm *Comet) reportLoop() {
 	defer cm.bg.Done()
 	t := time.NewTicker(cm.cfg.ReportInterval)
 	defer t.Stop()
-	failing := false
+	failing, registered := false, false
 	for {
 		err := cm.report(cm.ctx)
+		if err == nil && !registered {
+			registered = true
+			close(cm.registered)
+		}
 		switch {
 		case err != nil && !failing:
 			cm.logger.Warn("comet: report to logic failed", "err", err)
@@ -31,6 +53,7 @@ func (cm *Comet) reportLoop() {
 		failing = err != nil
 		select {
 		case <-t.C:
+		case <-cm.reportNow:
 		case <-cm.done:
 			return
 		}

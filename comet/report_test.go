@@ -124,3 +124,29 @@ func TestManySessionsChunked(t *testing.T) {
 		t.Errorf("%d sessions re-sent, want 2500", n)
 	}
 }
+
+// TestReportNowAndRegistered: Registered is closed after the first report;
+// ReportNow makes a report at once, long before the next ReportInterval.
+func TestReportNowAndRegistered(t *testing.T) {
+	logic := &fakeLogic{}
+	cm, err := New(Config{ReportInterval: time.Hour}, logic, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cm.Close() })
+	select {
+	case <-cm.Registered():
+	case <-time.After(waitTimeout):
+		t.Fatal("not registered after the first report")
+	}
+	reports := func() int {
+		logic.mu.Lock()
+		defer logic.mu.Unlock()
+		return len(logic.reports)
+	}
+	if n := reports(); n != 1 {
+		t.Fatalf("%d reports after New, want 1", n)
+	}
+	cm.ReportNow()
+	testwait.For(t, waitTimeout, "the report asked for", func() bool { return reports() == 2 })
+}

@@ -124,6 +124,7 @@ func (cm *Comet) stopBackground() {
 	cm.mu.Unlock()
 	if first {
 		close(cm.done)
+		cm.stopPollers()
 	}
 	cm.cancel()
 	cm.bg.Wait()

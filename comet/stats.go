@@ -1,5 +1,7 @@
 package comet
 
+import "github.com/goimx/goim/rpc"
+
 // Stats is a snapshot of a comet's counters.
 type Stats struct {
 	Conns    int // authenticated connections now
@@ -13,6 +15,11 @@ type Stats struct {
 	Enqueued   uint64 // messages put on connection send queues
 	KeyMisses  uint64 // PushKeys keys not held by this comet
 	BadBatches uint64 // BroadcastRoom batches refused as malformed (ErrBadBatch), written to no client
+	// QueuePeak is the most one connection's send queue held since New,
+	// counted as Config.SendQueueBytes counts it, among queues that held
+	// two messages or more: how close the busiest connection came to the
+	// bound.
+	QueuePeak int64
 
 	Draining bool   // a drain started (Drain); the node reports itself offline
 	Drained  uint64 // connections closed by drains (also Closes[CloseDrain])
@@ -39,6 +46,7 @@ func (cm *Comet) Stats() Stats {
 	for _, b := range cm.buckets {
 		st.Conns += b.count(rooms)
 		st.Enqueued += b.enqueued.Load()
+		st.QueuePeak = max(st.QueuePeak, b.queuePeak.Load())
 		for r := range b.drops {
 			if n := b.drops[r].Load(); n > 0 {
 				st.Drops[DropReason(r)] += n
@@ -55,3 +63,7 @@ func (cm *Comet) Stats() Stats {
 	}
 	return st
 }
+
+// RPCStats returns the counters of the comet's RPC server (connections,
+// failed handshakes, refused and idle connections).
+func (cm *Comet) RPCStats() rpc.ServerStats { return cm.rpc.Stats() }

@@ -10,15 +10,18 @@ import (
 // with status 0.
 func TestHelp(t *testing.T) {
 	t.Parallel()
-	common := []string{"-log-level", "-log-format", "-debug-addr", "-shutdown-timeout", "-stats-interval"}
+	common := []string{"-log-level", "-log-format", "-debug-addr", "-shutdown-timeout", "-stats-interval",
+		"-cluster-secret-file", "-rpc-cert", "-rpc-key", "-rpc-ca", "-insecure-rpc"}
 	tests := []struct {
 		bin   string
 		flags []string
 	}{
 		{"comet", []string{"-logic addr", "-tcp list", "-ws addr", "-wss addr", "-rpc addr", "-node-id", "-cert", "-report-interval", "(default :3101)", "(default :3102)", "(default :3109)"}},
-		{"logic", []string{"-http addr", "-rpc addr", "-node-ttl", "-heartbeat", "-push-timeout", "(default :3111)", "(default :3119)"}},
+		{"logic", []string{"-http addr", "-rpc addr", "-node-ttl", "-heartbeat", "-push-timeout", "(default :3111)", "(default :3119)",
+			"-token-secret-file", "-api-keys-file", "-public-queries", "-max-push-targets", "-max-header-bytes"}},
 		{"job", []string{"-logic addr", "-rpc addr", "-node-id", "-batch-size", "-comet-refresh", "(default :3129)", "(default 127.0.0.1:3119)"}},
-		{"goim", []string{"-comet.tcp", "-comet.ws", "-logic.http", "-logic.rpc", "-job.rpc", "-job.batch-size", "Flags of the comet tier"}},
+		{"goim", []string{"-comet.tcp", "-comet.ws", "-logic.http", "-logic.rpc", "-job.rpc", "-job.batch-size", "Flags of the comet tier",
+			"(default 127.0.0.1:3109)", "(default 127.0.0.1:3119)", "(default 127.0.0.1:3129)", "-logic.token-secret-file", "-comet.max-conns-per-ip"}},
 	}
 	for _, tt := range tests {
 		out, status := run(t, tt.bin, "-h")

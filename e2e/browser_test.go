@@ -201,6 +201,8 @@ func TestBrowserCodec(t *testing.T) {
 // /goim/nodes/weighted, receives key, room and broadcast pushes in order,
 // and, when the server closes its connection (another client takes its
 // key), reconnects after the advertised backoff and receives later pushes.
+// It is in a second room named by its token and joins a third with
+// join(), which it joins again after the reconnect, until leave().
 func TestBrowserClient(t *testing.T) {
 	t.Parallel()
 	br := chromium.ForTest(t)
@@ -208,7 +210,9 @@ func TestBrowserClient(t *testing.T) {
 	b := openHarness(t, br, serveBrowserFiles(t, c.httpURL))
 
 	const key, room = "browser-key", "js"
-	tok, _ := json.Marshal(token(7, key, "live://"+room, browserOp))
+	tk := token(7, key, "live://"+room, browserOp)
+	tk.Rooms = []string{"live://jsx"}
+	tok, _ := json.Marshal(tk)
 	// The token is a function, called on every (re)connect.
 	b.eval(t, fmt.Sprintf(`harness.tokenCalls = [];
 		harness.start({nodesURL: '/goim/nodes/weighted?platform=test',
@@ -247,6 +251,28 @@ func TestBrowserClient(t *testing.T) {
 	burst("/goim/push/keys", keys, "k1", "k2", "k3")
 	burst("/goim/push/room", rooms, "r1", "r2", "r3")
 	burst("/goim/push/all", url.Values{"operation": {op}}, "a1", "a2")
+	roomQ := func(id string) url.Values { return url.Values{"operation": {op}, "type": {"live"}, "room": {id}} }
+	burst("/goim/push/room", roomQ("jsx"), "x1") // the token's second room
+
+	// join resolves on the join reply and the room's pushes follow; a bad
+	// room id is refused with a RoomError.
+	var joined struct {
+		Op, Seq, Status int
+		Room            string
+	}
+	b.eval(t, "harness.client.join('live://js3')", &joined)
+	if joined.Op != int(protocol.OpJoinRoomReply) || joined.Status != int(protocol.RoomOK) || joined.Room != "live://js3" {
+		t.Errorf("join resolved with %+v, want op 21, status 0, room live://js3", joined)
+	}
+	var refused struct {
+		Name   string
+		Status int
+	}
+	b.eval(t, "harness.client.join('r'.repeat(257)).then(() => ({name: 'resolved'}), (e) => ({name: e.name, status: e.status}))", &refused)
+	if refused.Name != "RoomError" || refused.Status != int(protocol.RoomBadID) {
+		t.Errorf("join of a 257-byte room id: %+v, want a RoomError with status %d", refused, protocol.RoomBadID)
+	}
+	burst("/goim/push/room", roomQ("js3"), "j1", "j2")
 
 	// Another client authenticates with the page's key: the server closes
 	// the page's connection. The page reconnects after 1s ± 20% and takes
@@ -274,6 +300,21 @@ func TestBrowserClient(t *testing.T) {
 
 	burst("/goim/push/keys", keys, "k4")
 	burst("/goim/push/room", rooms, "r4")
+	burst("/goim/push/room", roomQ("jsx"), "x2") // the token's rooms again
+	// The room joined with join() is joined again on the new connection.
+	b.wait(t, 10*time.Second, "harness.rejoined.length === 1")
+	var rejoined [][]string
+	b.eval(t, "harness.rejoined", &rejoined)
+	if len(rejoined) != 1 || !slices.Equal(rejoined[0], []string{"live://js3"}) {
+		t.Errorf("rejoined %q, want [[live://js3]]", rejoined)
+	}
+	burst("/goim/push/room", roomQ("js3"), "j3")
+	var left struct{ Op, Status int }
+	b.eval(t, "harness.client.leave('live://js3')", &left)
+	if left.Op != int(protocol.OpLeaveRoomReply) || left.Status != int(protocol.RoomOK) {
+		t.Errorf("leave resolved with %+v, want op 23, status 0", left)
+	}
+	c.pushOK(t, "/goim/push/room", roomQ("js3"), "after leave") // must not arrive: texts compares all
 
 	// Requests resolve on their replies and take effect.
 	for _, tt := range []struct {

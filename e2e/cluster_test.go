@@ -74,9 +74,11 @@ func newHTTPClient(t testing.TB) *http.Client {
 	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
 }
 
-// commonArgs are the flags every binary of the tests gets.
+// commonArgs are the flags every binary of the tests gets, the cluster
+// secret among them: every RPC link of the tests is authenticated.
 func commonArgs() []string {
-	return []string{"-shutdown-timeout", shutdownBound, "-stats-interval", "1s", "-log-level", "debug"}
+	return []string{"-shutdown-timeout", shutdownBound, "-stats-interval", "1s", "-log-level", "debug",
+		"-cluster-secret-file", clusterSecretFile()}
 }
 
 // startCluster starts one logic, one job and two comets ("comet-a" and

@@ -37,6 +37,10 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e: build:", err)
 		return 1
 	}
+	if err := os.WriteFile(filepath.Join(dir, clusterSecretName), []byte(clusterSecret+"\n"), 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
 	binDir = dir
 	before := leaktest.Record()
 	code := m.Run()
@@ -83,3 +87,13 @@ func goTool() string {
 
 // bin returns the path of the built command name.
 func bin(name string) string { return filepath.Join(binDir, name) }
+
+// The cluster secret every process of the tests shares (commonArgs), in
+// the file clusterSecretName of binDir.
+const (
+	clusterSecret     = "e2e-cluster-secret-0123456789abcdef"
+	clusterSecretName = "cluster-secret"
+)
+
+// clusterSecretFile returns the path of the cluster secret file.
+func clusterSecretFile() string { return filepath.Join(binDir, clusterSecretName) }

@@ -2,12 +2,14 @@ package job
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/goimx/goim/comet/cometrpc"
 	"github.com/goimx/goim/job/jobrpc"
+	"github.com/goimx/goim/rpc"
 )
 
 // dropLogEvery is the least time between two log lines about drops for one
@@ -68,6 +70,7 @@ type cometWorker struct {
 	id     string
 	addr   string
 	svc    cometrpc.Service
+	link   *rpc.Client // svc's RPC client; nil for a comet called in process
 	queue  chan *payload
 	ctx    context.Context // cancelled by stop; passed to the comet calls
 	cancel context.CancelFunc
@@ -109,6 +112,10 @@ func (j *Job) newCometWorker(id, addr string) *cometWorker {
 		failed: make(chan struct{}, 1),
 	}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
+	if r, ok := w.svc.(interface{ RPC() *rpc.Client }); ok {
+		w.link = r.RPC()
+		go w.link.Connect(w.ctx) //nolint:errcheck // dial now, so the link state is known before the first push
+	}
 	if r, ok := w.svc.(cometrpc.PushErrorReporter); ok {
 		r.OnPushError(w.pushFailed)
 	}
@@ -139,6 +146,19 @@ func (w *cometWorker) takeFailures() {
 	w.delivered.Add(-reqs)
 	w.j.stats.delivered.Add(-reqs)
 	w.j.stats.deliveredMsgs.Add(-msgs)
+}
+
+// linked returns nil when the job has a live link to the comet, waiting,
+// bounded by ctx, for a dial in progress; else an error wrapping
+// jobrpc.ErrCometUnreachable. A comet called in process is always linked.
+func (w *cometWorker) linked(ctx context.Context) error {
+	if w.link == nil {
+		return nil
+	}
+	if err := w.link.Connect(ctx); err != nil {
+		return fmt.Errorf("%w: %q at %s: %w", jobrpc.ErrCometUnreachable, w.id, w.addr, err)
+	}
+	return nil
 }
 
 // enqueue queues p for the comet without blocking. On failure it counts

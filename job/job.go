@@ -133,27 +133,59 @@ func (j *Job) Serve(ln net.Listener) error {
 
 // Push implements jobrpc.Service: it queues msg for delivery and returns
 // without waiting for it. It fails with ErrServerClosed once the job is shutting
-// down, jobrpc.ErrBadPush for a malformed push and jobrpc.ErrUnknownComet for keys on a
+// down, jobrpc.ErrBadPush for a malformed push, jobrpc.ErrUnknownComet for keys on a
 // comet not in logic's registry (the list is fetched again first, at most
-// every 100ms). msg is not used after Push returns.
+// every 100ms) and jobrpc.ErrCometUnreachable for keys on a comet the job
+// has no live link to. msg is not used after Push returns.
 func (j *Job) Push(ctx context.Context, msg *jobrpc.PushMsg) error {
+	_, err := j.PushLinked(ctx, msg)
+	return err
+}
+
+// PushLinked implements jobrpc.LinkedPusher: Push, also returning how many
+// comets with a live link the push goes to: 1 for keys, the linked comets
+// of the job's list for a room push or a broadcast.
+func (j *Job) PushLinked(ctx context.Context, msg *jobrpc.PushMsg) (int, error) {
 	if j.closing.Load() {
 		j.stats.rejectedClosed.Add(1)
-		return ErrServerClosed
+		return 0, ErrServerClosed
 	}
 	switch msg.Type {
 	case jobrpc.PushRoom:
 		j.ensureComets(ctx)
-		return j.pushRoom(msg)
+		return j.linkedComets(), j.pushRoom(msg)
 	case jobrpc.PushKeys:
-		return j.pushKeys(ctx, msg)
+		return 1, j.pushKeys(ctx, msg)
 	case jobrpc.PushAll:
 		j.ensureComets(ctx)
 		j.pushAll(msg)
-		return nil
+		return j.linkedComets(), nil
 	}
 	j.stats.rejectedBad.Add(1)
-	return fmt.Errorf("%w: type %v", jobrpc.ErrBadPush, msg.Type)
+	return 0, fmt.Errorf("%w: type %v", jobrpc.ErrBadPush, msg.Type)
+}
+
+// linkedComets counts the comets of the list the job has a live link to
+// (a comet called in process always counts).
+func (j *Job) linkedComets() int {
+	n := 0
+	for _, w := range j.comets.Load().list {
+		if w.link == nil || w.link.Connected() {
+			n++
+		}
+	}
+	return n
+}
+
+// ReportNow asks for a report to logic at once, without waiting for the
+// next ReportInterval: for example when the link to logic came back, so
+// that a restarted logic can route pushes here without delay. It does not
+// block.
+func (j *Job) ReportNow() {
+	select {
+	case j.reportNow <- struct{}{}:
+	default:
+	}
 }
 
 // ensureComets fetches the comet list first when the job knows no comet
@@ -179,6 +211,10 @@ func (j *Job) pushKeys(ctx context.Context, m *jobrpc.PushMsg) error {
 			j.stats.rejectedUnknown.Add(1)
 			return fmt.Errorf("%w: %q", jobrpc.ErrUnknownComet, m.Server)
 		}
+	}
+	if err := w.linked(ctx); err != nil {
+		j.stats.rejectedUnreachable.Add(1)
+		return err
 	}
 	p := j.pool.get()
 	p.kind, p.op, p.msgs = jobrpc.PushKeys, m.Op, 1

@@ -84,8 +84,14 @@ func TestRPC(t *testing.T) {
 		{Type: jobrpc.PushAll, Op: 1002, Speed: 10, Msg: []byte("all")},
 	}
 	for _, m := range pushes {
-		if err := client.Push(ctx, m); err != nil {
+		linked, err := client.PushLinked(ctx, m)
+		if err != nil {
 			t.Fatalf("push %v: %v", m.Type, err)
+		}
+		// The count of linked comets travels in the reply: 1 for keys,
+		// both comets (linked since the room pushes) for a broadcast.
+		if want := map[jobrpc.PushType]int{jobrpc.PushKeys: 1, jobrpc.PushAll: 2}[m.Type]; linked != want {
+			t.Errorf("push %v: %d linked comets, want %d", m.Type, linked, want)
 		}
 	}
 	err = client.Push(ctx, &jobrpc.PushMsg{Type: jobrpc.PushKeys, Server: "nope", Keys: []string{"k"}})

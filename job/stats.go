@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+
+	"github.com/goimx/goim/rpc"
 )
 
 // Stats are a Job's counters since New, and its current rooms and comets.
@@ -19,6 +21,7 @@ type Stats struct {
 	RejectedClosed       uint64 // pushes refused because the job is shutting down
 	RejectedBad          uint64 // pushes refused as malformed (no room, no keys, unknown type)
 	RejectedUnknownComet uint64 // pushes to keys on a comet the job does not know
+	RejectedUnreachable  uint64 // pushes to keys on a comet the job has no live link to
 
 	Batches     uint64 // room batches encoded (each fanned out to every comet)
 	BatchedMsgs uint64 // room messages in those batches
@@ -64,6 +67,7 @@ type counters struct {
 	delivered, deliveredMsgs                     atomic.Uint64
 	droppedFull, droppedSend, droppedNoComet     atomic.Uint64
 	droppedGone, droppedShutdown                 atomic.Uint64
+	rejectedUnreachable                          atomic.Uint64
 }
 
 // Stats returns the job's counters and its current comets.
@@ -76,6 +80,7 @@ func (j *Job) Stats() Stats {
 		RejectedClosed:       c.rejectedClosed.Load(),
 		RejectedBad:          c.rejectedBad.Load(),
 		RejectedUnknownComet: c.rejectedUnknown.Load(),
+		RejectedUnreachable:  c.rejectedUnreachable.Load(),
 		Batches:              c.batches.Load(),
 		BatchedMsgs:          c.batchedMsgs.Load(),
 		Delivered:            c.delivered.Load(),
@@ -93,3 +98,7 @@ func (j *Job) Stats() Stats {
 	slices.SortFunc(s.Comets, func(a, b CometStats) int { return strings.Compare(a.ID, b.ID) })
 	return s
 }
+
+// RPCStats returns the counters of the job's RPC server (connections,
+// failed handshakes, refused and idle connections).
+func (j *Job) RPCStats() rpc.ServerStats { return j.srv.Stats() }

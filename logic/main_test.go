@@ -47,10 +47,29 @@ func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 type fakeJob struct {
 	id string
 
-	mu     sync.Mutex // guards msgs, err, closed
+	mu     sync.Mutex // guards msgs, err, errFor, linked, closed
 	msgs   []jobrpc.PushMsg
 	err    error
+	errFor map[string]error // comet id -> error of the keys pushes to it
+	linked int              // what PushLinked answers; -1 (set by dial): unknown
 	closed bool
+}
+
+// PushLinked implements jobrpc.LinkedPusher.
+func (j *fakeJob) PushLinked(ctx context.Context, m *jobrpc.PushMsg) (int, error) {
+	if err := j.Push(ctx, m); err != nil {
+		return 0, err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.linked, nil
+}
+
+// setLinked sets what PushLinked answers.
+func (j *fakeJob) setLinked(n int) {
+	j.mu.Lock()
+	j.linked = n
+	j.mu.Unlock()
 }
 
 func (j *fakeJob) Push(_ context.Context, m *jobrpc.PushMsg) error {
@@ -58,6 +77,9 @@ func (j *fakeJob) Push(_ context.Context, m *jobrpc.PushMsg) error {
 	defer j.mu.Unlock()
 	if j.err != nil {
 		return j.err
+	}
+	if err := j.errFor[m.Server]; err != nil {
+		return err
 	}
 	c := *m
 	c.Keys = slices.Clone(m.Keys)
@@ -85,6 +107,16 @@ func (j *fakeJob) setErr(err error) {
 	j.mu.Unlock()
 }
 
+// setErrFor makes the keys pushes to comet server fail with err.
+func (j *fakeJob) setErrFor(server string, err error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.errFor == nil {
+		j.errFor = make(map[string]error)
+	}
+	j.errFor[server] = err
+}
+
 func (j *fakeJob) isClosed() bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -103,7 +135,7 @@ func newJobSet() *jobSet { return &jobSet{jobs: make(map[string]*fakeJob)} }
 func (s *jobSet) dial(n logicrpc.NodeInfo) (jobrpc.Service, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	j := &fakeJob{id: n.ID, err: s.fail}
+	j := &fakeJob{id: n.ID, err: s.fail, linked: -1}
 	s.jobs[n.ID] = j
 	return j, nil
 }
@@ -171,9 +203,18 @@ func (e *testEnv) addJob(t testing.TB, id string) {
 	e.report(t, logicrpc.NodeInfo{ID: id, Kind: logicrpc.KindJob, RPCAddr: id + ":1"}, nil)
 }
 
+// addComet reports comet id (cometInfo) with rooms, from the RPC address
+// the registry has for it if it is live: a node reporting again reports
+// from where it is (another address would be refused).
 func (e *testEnv) addComet(t testing.TB, id string, rooms map[string]int32) {
 	t.Helper()
-	e.report(t, cometInfo(id), rooms)
+	n := cometInfo(id)
+	for _, live := range e.l.reg.nodes(logicrpc.KindComet, e.clock.Now()) {
+		if live.ID == id {
+			n.RPCAddr = live.RPCAddr
+		}
+	}
+	e.report(t, n, rooms)
 }
 
 func cometInfo(id string) logicrpc.NodeInfo {

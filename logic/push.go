@@ -2,12 +2,14 @@ package logic
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/goimx/goim/job/jobrpc"
+	"github.com/goimx/goim/rpc"
 )
 
 // routeAll is the routing key of broadcasts: every broadcast goes through
@@ -122,9 +124,11 @@ func (l *Logic) pushMids(ctx context.Context, sc *pushScratch, op int32, mids []
 // pushRoutes sends one PushKeys message per live comet of sc.routes, each
 // to the job that the comet id hashes to. Duplicate keys are sent once;
 // keys on a comet that left the registry (it died without disconnecting
-// them) count as offline. A job that fails does not keep the other comets
-// from getting their message: the error names the first failure and how
-// many comets got the message anyway.
+// them), or that the job has no live link to (it died and has not left
+// the registry yet), count as offline: Conns counts only the keys handed
+// to a job that holds a live link to their comet. A job that fails does
+// not keep the other comets from getting their message: the error names
+// the first failure and how many comets got the message anyway.
 func (l *Logic) pushRoutes(ctx context.Context, sc *pushScratch, op int32, msg []byte) (PushResult, error) {
 	rs := sc.routes
 	slices.SortFunc(rs, compareRoutes)
@@ -149,15 +153,21 @@ func (l *Logic) pushRoutes(ctx context.Context, sc *pushScratch, op int32, msg [
 		if !l.reg.cometLive(server, now) {
 			continue
 		}
-		res.Conns += n
-		if err := l.sendKeys(ctx, sc, now, op, group, msg); err != nil {
+		err := l.sendKeys(ctx, sc, now, op, group, msg)
+		switch {
+		case err == nil:
+			res.Conns += n
+			res.Comets++
+		case errors.Is(err, jobrpc.ErrCometUnreachable):
+			// The comet is gone but still in the registry: its keys are
+			// offline, as they will be once it leaves.
+		default:
+			res.Conns += n
 			failed++
 			if firstErr == nil {
 				firstErr = err
 			}
-			continue
 		}
-		res.Comets++
 	}
 	if firstErr != nil && res.Comets > 0 {
 		return res, fmt.Errorf("%w (sent to %d of %d comets)", firstErr, res.Comets, res.Comets+failed)
@@ -173,47 +183,96 @@ func (l *Logic) sendKeys(ctx context.Context, sc *pushScratch, now time.Time, op
 		sc.keys = append(sc.keys, r.Key)
 	}
 	sc.msg = jobrpc.PushMsg{Type: jobrpc.PushKeys, Op: op, Server: server, Keys: sc.keys, Msg: msg}
-	return l.sendJob(ctx, now, server, &sc.msg)
+	_, err := l.sendJob(ctx, now, server, &sc.msg)
+	return err
 }
 
 func (l *Logic) pushRoom(ctx context.Context, sc *pushScratch, op int32, room string, msg []byte) (PushResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, l.cfg.PushTimeout)
 	defer cancel()
 	sc.msg = jobrpc.PushMsg{Type: jobrpc.PushRoom, Op: op, Room: room, Msg: msg}
-	if err := l.sendJob(ctx, l.cfg.Now(), room, &sc.msg); err != nil {
+	linked, err := l.sendJob(ctx, l.cfg.Now(), room, &sc.msg)
+	if err != nil {
 		return PushResult{}, err
 	}
-	return PushResult{Comets: l.reg.cometCount(l.cfg.Now())}, nil
+	return PushResult{Comets: l.fanoutComets(linked)}, nil
+}
+
+// fanoutComets is the comets count of a room push or broadcast: the live
+// comets of the registry, or fewer when the job said it holds a live link
+// to fewer (a comet that died and has not left the registry yet).
+func (l *Logic) fanoutComets(linked int) int {
+	n := l.reg.cometCount(l.cfg.Now())
+	if linked >= 0 {
+		n = min(n, linked)
+	}
+	return n
 }
 
 func (l *Logic) pushAll(ctx context.Context, sc *pushScratch, op, speed int32, msg []byte) (PushResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, l.cfg.PushTimeout)
 	defer cancel()
 	sc.msg = jobrpc.PushMsg{Type: jobrpc.PushAll, Op: op, Speed: speed, Msg: msg}
-	if err := l.sendJob(ctx, l.cfg.Now(), routeAll, &sc.msg); err != nil {
+	linked, err := l.sendJob(ctx, l.cfg.Now(), routeAll, &sc.msg)
+	if err != nil {
 		return PushResult{}, err
 	}
-	return PushResult{Comets: l.reg.cometCount(l.cfg.Now())}, nil
+	return PushResult{Comets: l.fanoutComets(linked)}, nil
 }
 
 // sendJob hands msg to the job live at now that routing key route hashes
-// to.
-func (l *Logic) sendJob(ctx context.Context, now time.Time, route string, msg *jobrpc.PushMsg) error {
-	j, ok := l.reg.pickJob(route, now)
-	if !ok {
-		if err := l.nodes.err(); err != nil {
-			return fmt.Errorf("%w (node registry not refreshed: %w)", ErrNoJob, err)
+// to. When the job cannot be reached (no link: rpc.ErrUnavailable,
+// ErrConnLost, ErrClosed), it is marked down until it reports again and
+// msg goes to the next live job in rendezvous order, at once: a job that
+// dies costs its pushes no error. A push whose connection broke after it
+// was written may have reached the dead job's queue too: a retried push is
+// delivered at least once, possibly twice, never silently lost for want
+// of a job. It returns the number of linked comets the job said the
+// push goes to, -1 when the job does not say (see jobrpc.LinkedPusher).
+func (l *Logic) sendJob(ctx context.Context, now time.Time, route string, msg *jobrpc.PushMsg) (int, error) {
+	var lastErr error
+	for range maxJobTries {
+		j, ok := l.reg.pickJob(route, now)
+		if !ok {
+			break
 		}
-		return ErrNoJob
+		svc, err := l.jobs.get(&j)
+		if err != nil {
+			return 0, err
+		}
+		linked := -1
+		if lp, ok := svc.(jobrpc.LinkedPusher); ok {
+			linked, err = lp.PushLinked(ctx, msg)
+		} else {
+			err = svc.Push(ctx, msg)
+		}
+		if err == nil {
+			return linked, nil
+		}
+		err = fmt.Errorf("logic: push %s via job %s: %w", msg.Type, j.id, err)
+		if !jobLinkError(err) || ctx.Err() != nil {
+			return 0, err
+		}
+		l.reg.jobDown(&j, l.cfg.Now())
+		l.log.Warn("logic: job unreachable; trying the next one", "job", j.id, "addr", j.info.RPCAddr, "err", err)
+		lastErr = err
 	}
-	svc, err := l.jobs.get(&j)
-	if err != nil {
-		return err
+	if lastErr != nil {
+		return 0, lastErr
 	}
-	if err := svc.Push(ctx, msg); err != nil {
-		return fmt.Errorf("logic: push %s via job %s: %w", msg.Type, j.id, err)
+	if err := l.nodes.err(); err != nil {
+		return 0, fmt.Errorf("%w (node registry not refreshed: %w)", ErrNoJob, err)
 	}
-	return nil
+	return 0, ErrNoJob
+}
+
+// maxJobTries bounds the jobs one push tries before it fails.
+const maxJobTries = 4
+
+// jobLinkError reports whether err says a push found no working link to
+// its job, so another job may take it.
+func jobLinkError(err error) bool {
+	return errors.Is(err, rpc.ErrUnavailable) || errors.Is(err, rpc.ErrConnLost) || errors.Is(err, rpc.ErrClosed)
 }
 
 func compareRoutes(a, b Route) int {

@@ -16,8 +16,12 @@ import (
 
 // nodeEntry is one live node of the registry.
 type nodeEntry struct {
-	info  logicrpc.NodeInfo
-	seen  atomic.Int64     // unix nanoseconds of the last report; written under registry.mu
+	info logicrpc.NodeInfo
+	seen atomic.Int64 // unix nanoseconds of the last report; written under registry.mu
+	// down is, for a job, the unix nanoseconds when a push found no link
+	// to it: the job is skipped while it has not reported since (see
+	// registry.jobDown). Written without a lock.
+	down  atomic.Int64
 	rooms map[string]int32 // comets: room id -> connections on this node (owned copy)
 	picks int64            // comets: balancer picks since the last report
 }
@@ -74,6 +78,9 @@ func (r *registry) report(req *logicrpc.ReportReq, now time.Time) (bool, map[str
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.expireLocked(now)
+	if err := r.checkHolderLocked(n); err != nil {
+		return false, nil, err
+	}
 	switch n.Kind {
 	case logicrpc.KindComet:
 		known, counts := r.reportCometLocked(req, now)
@@ -82,6 +89,34 @@ func (r *registry) report(req *logicrpc.ReportReq, now time.Time) (bool, map[str
 		return r.reportJobLocked(n, now), nil, nil
 	}
 	return false, nil, fmt.Errorf("%w: unknown kind %q", logicrpc.ErrBadNode, n.Kind)
+}
+
+// checkHolderLocked refuses a report of a node id that a live node of
+// the same kind holds at another RPC address: an impostor (or a second
+// node misconfigured with the same id) would otherwise take the live
+// node's pushes. The holder keeps the id until it goes silent for the
+// node TTL; a node restarting at the same address keeps it at once.
+func (r *registry) checkHolderLocked(n *logicrpc.NodeInfo) error {
+	var held map[string]*nodeEntry
+	switch n.Kind {
+	case logicrpc.KindComet:
+		held = r.comets
+	case logicrpc.KindJob:
+		held = r.jobs
+	default:
+		return nil // refused by the caller
+	}
+	if e, ok := held[n.ID]; ok && e.info.RPCAddr != n.RPCAddr {
+		return idTakenError(n, e.info.RPCAddr)
+	}
+	return nil
+}
+
+// idTakenError is the error of a report refused by checkHolderLocked (or
+// the Redis store's check): the node id is held by a live node at addr.
+func idTakenError(n *logicrpc.NodeInfo, addr string) error {
+	return fmt.Errorf("%w: %s id %q is held by a live node at %s, not %s (ids must be unique; it frees after the node TTL of silence)",
+		logicrpc.ErrBadNode, n.Kind, n.ID, addr, n.RPCAddr)
 }
 
 // reportCometLocked replaces the comet's record and room counts.
@@ -192,7 +227,9 @@ func (r *registry) cometLive(id string, now time.Time) bool {
 
 // pickJob chooses the live job for routing key s by rendezvous hashing:
 // the same s goes to the same job while that job lives, and a job joining
-// or leaving moves only the keys it wins or held. It takes no lock.
+// or leaving moves only the keys it wins or held. Jobs marked down by
+// jobDown, and not heard from since, are skipped: their keys go to the
+// next job in rendezvous order. It takes no lock.
 func (r *registry) pickJob(s string, now time.Time) (jobRef, bool) {
 	dead := now.Add(-r.ttl).UnixNano()
 	h := xxhash.Sum64String(s)
@@ -200,7 +237,7 @@ func (r *registry) pickJob(s string, now time.Time) (jobRef, bool) {
 	var bestScore uint64
 	found := false
 	for _, j := range *r.jobSnap.Load() {
-		if j.entry.seen.Load() < dead {
+		if seen := j.entry.seen.Load(); seen < dead || j.entry.down.Load() >= seen {
 			continue
 		}
 		if score := mix64(h ^ j.hash); !found || score > bestScore {
@@ -208,6 +245,12 @@ func (r *registry) pickJob(s string, now time.Time) (jobRef, bool) {
 		}
 	}
 	return best, found
+}
+
+// jobDown marks job j as unreachable at now: pickJob skips it until it
+// reports again (its next report is later than now). It takes no lock.
+func (r *registry) jobDown(j *jobRef, now time.Time) {
+	j.entry.down.Store(now.UnixNano())
 }
 
 // liveJobIDs returns the ids of the live jobs that are not offline; the

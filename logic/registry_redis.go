@@ -39,26 +39,39 @@ end
 // reportScript records a node report, purges dead nodes and returns {1 if
 // the node was live before else 0, the store's epoch}. The epoch is set
 // to the candidate when the store has none (it is new, or lost its data).
+// A report of an id held by a live node at another RPC address changes
+// nothing and returns {-1, epoch, the holder's address}.
 //
 // KEYS: node_info, node_seen, node_picks, ol_<id>, epoch. ARGV: member,
 // record, seen ms, cutoff ms, ol_ TTL ms, "1" for a comet, epoch
-// candidate, then room and count pairs.
+// candidate, the node's RPC address, then room and count pairs.
 var reportScript = redis.NewScript(`
 local cutoff = ARGV[4]
 redis.call('SET', KEYS[5], ARGV[7], 'NX')
 local epoch = redis.call('GET', KEYS[5])
 local prev = redis.call('ZSCORE', KEYS[2], ARGV[1])
+local live = prev and tonumber(prev) >= tonumber(cutoff)
+if live then
+  local rec = redis.call('HGET', KEYS[1], ARGV[1])
+  local sp = rec and string.find(rec, ' ', 1, true)
+  if sp then
+    local ok, held = pcall(cjson.decode, string.sub(rec, sp + 1))
+    if ok and type(held) == 'table' and held.rpc_addr ~= ARGV[8] then
+      return {-1, epoch, tostring(held.rpc_addr)}
+    end
+  end
+end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 if ARGV[6] == '1' then
   redis.call('DEL', KEYS[4])
-  for i = 8, #ARGV, 2 do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]) end
-  if #ARGV >= 8 then redis.call('PEXPIRE', KEYS[4], ARGV[5]) end
+  for i = 9, #ARGV, 2 do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]) end
+  if #ARGV >= 9 then redis.call('PEXPIRE', KEYS[4], ARGV[5]) end
   redis.call('HDEL', KEYS[3], ARGV[1])
 end
 ` + redisPurge + `
 local known = 0
-if prev and tonumber(prev) >= tonumber(cutoff) then known = 1 end
+if live then known = 1 end
 return {known, epoch}
 `)
 
@@ -162,11 +175,12 @@ func (s *redisNodes) report(ctx context.Context, req *logicrpc.ReportReq, now ti
 	if comet {
 		isComet = "1"
 	}
-	args := make([]any, 0, 6+2*len(req.RoomCount))
+	args := make([]any, 0, 8+2*len(req.RoomCount))
 	args = append(args, member, strconv.FormatInt(now.UnixNano(), 10)+" "+string(rec),
 		strconv.FormatInt(now.UnixMilli(), 10), s.cutoff(now),
 		strconv.FormatInt(max(2*s.ttl.Milliseconds(), 1), 10), isComet,
-		strconv.FormatInt(newEpoch(), 10)) // the store's epoch if it has none
+		strconv.FormatInt(newEpoch(), 10), // the store's epoch if it has none
+		n.RPCAddr)
 	if comet {
 		for room, c := range req.RoomCount {
 			if c > 0 {
@@ -178,6 +192,12 @@ func (s *redisNodes) report(ctx context.Context, req *logicrpc.ReportReq, now ti
 	v, err := reportScript.Run(ctx, s.c.rdb, keys, args...).Slice()
 	if err := s.c.done("report script", err); err != nil {
 		return reportResult{}, fmt.Errorf("logic: report %s %s: %w", n.Kind, n.ID, err)
+	}
+	if len(v) == 3 {
+		if known, _ := v[0].(int64); known == -1 {
+			holder, _ := v[2].(string)
+			return reportResult{}, idTakenError(n, holder)
+		}
 	}
 	var res reportResult
 	if len(v) == 2 {

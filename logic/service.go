@@ -50,6 +50,7 @@ func (l *Logic) connect(ctx context.Context, req *logicrpc.ConnectReq) (*logicrp
 		Platform:  t.Platform,
 		Accepts:   t.Accepts,
 		Heartbeat: l.cfg.Heartbeat * time.Duration(l.cfg.HeartbeatMax),
+		Rooms:     t.Rooms,
 	}, nil
 }
 

@@ -1,6 +1,10 @@
 package logic
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/goimx/goim/rpc"
+)
 
 // Stats are a Logic's counters since New, and the current size of its
 // session store and registry. Every field is read on its own, so a Stats
@@ -152,3 +156,7 @@ func (l *Logic) Stats() Stats {
 	s.Comets, s.Jobs, s.JobsOffline, s.Rooms = n.comets, n.jobs, n.jobsOffline, n.rooms
 	return s
 }
+
+// RPCStats returns the counters of logic's RPC server (connections,
+// failed handshakes, refused and idle connections).
+func (l *Logic) RPCStats() rpc.ServerStats { return l.rpcSrv.Stats() }

@@ -13,11 +13,14 @@ import (
 
 // Limits on the fields of an auth token.
 const (
-	maxKeyLen    = 256
-	maxRoomLen   = 256
-	maxAccepts   = 1024
-	maxPlatLen   = 32
-	generatedKey = 16 // random bytes of a key logic assigns
+	maxKeyLen  = 256
+	maxRoomLen = 256
+	maxAccepts = 1024
+	// maxTokenRooms bounds a token's rooms list; the comet's own limit
+	// on rooms per connection (16 by default) refuses lower.
+	maxTokenRooms = 256
+	maxPlatLen    = 32
+	generatedKey  = 16 // random bytes of a key logic assigns
 )
 
 // Token is the client's JSON auth token (PROTOCOL.md, "Connection
@@ -28,6 +31,9 @@ type Token struct {
 	RoomID   string  `json:"room_id"`
 	Platform string  `json:"platform"`
 	Accepts  []int32 `json:"accepts"`
+	// Rooms names rooms to join besides RoomID, the primary room
+	// (docs/protocol.md, "Several rooms per connection"); not in goim.
+	Rooms []string `json:"rooms"`
 }
 
 // ParseToken decodes and checks an auth token. Errors wrap logicrpc.ErrBadToken and
@@ -65,6 +71,13 @@ func (t *Token) check() error {
 		return fmt.Errorf("%w: platform longer than %d bytes", logicrpc.ErrBadToken, maxPlatLen)
 	case len(t.Accepts) > maxAccepts:
 		return fmt.Errorf("%w: more than %d accepts", logicrpc.ErrBadToken, maxAccepts)
+	case len(t.Rooms) > maxTokenRooms:
+		return fmt.Errorf("%w: more than %d rooms", logicrpc.ErrBadToken, maxTokenRooms)
+	}
+	for i, id := range t.Rooms {
+		if id == "" || len(id) > maxRoomLen {
+			return fmt.Errorf("%w: rooms[%d] empty or longer than %d bytes", logicrpc.ErrBadToken, i, maxRoomLen)
+		}
 	}
 	return nil
 }

@@ -36,6 +36,14 @@ func TestParseToken(t *testing.T) {
 		{"trailing garbage", `{"mid":1} x`, Token{}, "invalid character"},
 		{"long key", `{"key":"` + strings.Repeat("k", maxKeyLen+1) + `"}`, Token{}, "key longer"},
 		{"long room", `{"room_id":"` + strings.Repeat("r", maxRoomLen+1) + `"}`, Token{}, "room_id longer"},
+		{"rooms", `{"room_id":"live://1","rooms":["chat://2","news://3"]}`,
+			Token{RoomID: "live://1", Rooms: []string{"chat://2", "news://3"}}, ""},
+		{"rooms longest id", `{"rooms":["` + strings.Repeat("r", maxRoomLen) + `"]}`,
+			Token{Rooms: []string{strings.Repeat("r", maxRoomLen)}}, ""},
+		{"rooms long id", `{"rooms":["a","` + strings.Repeat("r", maxRoomLen+1) + `"]}`, Token{}, "rooms[1] empty or longer"},
+		{"rooms empty id", `{"rooms":[""]}`, Token{}, "rooms[0] empty"},
+		{"rooms not list", `{"rooms":"chat://2"}`, Token{}, "rooms"},
+		{"rooms too many", `{"rooms":[` + strings.Repeat(`"r",`, maxTokenRooms) + `"r"]}`, Token{}, "more than 256 rooms"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,6 +79,7 @@ func FuzzParseToken(f *testing.F) {
 	for _, s := range []string{
 		`{"mid": 123, "key": "", "room_id": "live://1000", "platform": "web", "accepts": [1000, 1001]}`,
 		`{}`, ``, `[]`, `{"mid":-1}`, `{"mid":"x"}`, `{"accepts":[1,2,3]}`, "{\"key\":\"\\u0000\"}",
+		`{"room_id":"a","rooms":["b","c"]}`, `{"rooms":[""]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -82,8 +91,21 @@ func FuzzParseToken(f *testing.F) {
 			}
 			return
 		}
-		if tok.Mid < 0 || len(tok.Key) > maxKeyLen || len(tok.RoomID) > maxRoomLen || len(tok.Accepts) > maxAccepts {
+		if tok.Mid < 0 || len(tok.Key) > maxKeyLen || len(tok.RoomID) > maxRoomLen || len(tok.Accepts) > maxAccepts || !roomsOK(tok.Rooms) {
 			t.Fatalf("accepted out-of-bounds token %+v", tok)
 		}
 	})
+}
+
+// roomsOK reports whether rooms is within the token's limits.
+func roomsOK(rooms []string) bool {
+	if len(rooms) > maxTokenRooms {
+		return false
+	}
+	for _, id := range rooms {
+		if id == "" || len(id) > maxRoomLen {
+			return false
+		}
+	}
+	return true
 }

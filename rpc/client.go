@@ -53,6 +53,13 @@ type ClientConfig struct {
 	// the server's IdleTimeout never closes a healthy but quiet link. 0
 	// means DefaultPingInterval; negative means no keepalives.
 	PingInterval time.Duration
+	// OnConnect, if set, is called each time a dial succeeds and its
+	// connection becomes the live one: the first connection and every
+	// reconnection after a loss. It runs on the connecting goroutine,
+	// after the connection is usable, and must not block; a caller uses
+	// it to act at once when a link comes back (a node re-reporting to
+	// a restarted peer, for example).
+	OnConnect func()
 }
 
 // ClientStats are a Client's counters since it was made.
@@ -139,6 +146,16 @@ func (c *Client) Connected() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.cc != nil
+}
+
+// Connect returns nil when a connection is up, waiting for a dial in
+// progress, bounded by ctx; it starts one when there is none. It fails as
+// Call does without a connection: with an error wrapping ErrUnavailable
+// while the client waits out a backoff, and ErrClosed after Close. It is
+// cheap when connected: a caller can check the link before each request.
+func (c *Client) Connect(ctx context.Context) error {
+	_, err := c.conn(ctx)
+	return err
 }
 
 // Call sends req to method and appends the reply payload to reply. It

@@ -72,7 +72,11 @@ func (c *Client) connectLoop(backoff time.Duration) {
 	}
 	for failures := 0; ; failures++ {
 		nc, err := c.dial()
-		if !c.dialed(nc, err, failures) {
+		retry, connected := c.dialed(nc, err, failures)
+		if connected && c.cfg.OnConnect != nil {
+			c.cfg.OnConnect()
+		}
+		if !retry {
 			return
 		}
 		backoff = min(max(2*backoff, c.cfg.MinBackoff), c.cfg.MaxBackoff)
@@ -101,8 +105,9 @@ func (c *Client) dial() (net.Conn, error) {
 	return c.dialSecure(ctx)
 }
 
-// dialed records the outcome of a dial and reports whether to retry.
-func (c *Client) dialed(nc net.Conn, err error, failures int) bool {
+// dialed records the outcome of a dial and reports whether to retry and
+// whether nc became the live connection.
+func (c *Client) dialed(nc net.Conn, err error, failures int) (retry, connected bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	close(c.dialing)
@@ -112,7 +117,7 @@ func (c *Client) dialed(nc net.Conn, err error, failures int) bool {
 		if nc != nil {
 			nc.Close()
 		}
-		return false
+		return false, false
 	}
 	if err != nil {
 		c.dialErrors.Add(1)
@@ -120,14 +125,14 @@ func (c *Client) dialed(nc net.Conn, err error, failures int) bool {
 		if failures == 0 {
 			c.logger.Warn("rpc: dial failed; retrying with backoff", "err", err)
 		}
-		return true
+		return true, false
 	}
 	if failures > 0 {
 		c.logger.Info("rpc: connected", "failed_dials", failures)
 	}
 	c.startConnLocked(nc)
 	c.connecting = false
-	return false
+	return false, true
 }
 
 // beginDial marks a new dial in progress, or reports false after Close.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/goimx/goim/comet"
 	"github.com/goimx/goim/logic/logicrpc"
@@ -25,8 +26,8 @@ type CometAddrs struct {
 // logic client.
 type CometNode struct {
 	cm        *comet.Comet
-	logic     *logicrpc.Client // nil when the comet calls logic in process
-	logicAddr string           // for the log: the address dialed, or "in process"
+	logic     *logicrpc.Failover // nil when the comet calls logic in process
+	logicAddr string             // for the log: the address dialed, or "in process"
 	lns       listeners
 	bound     CometAddrs
 	tcp       []net.Listener // plain and TLS TCP client listeners
@@ -36,8 +37,11 @@ type CometNode struct {
 }
 
 // StartComet binds the listeners of cfg, dials logic at cfg.LogicAddr,
-// makes the Comet and serves it until Shutdown or Close. A nil logger
-// means slog.Default().
+// makes the Comet and serves it until Shutdown or Close. It serves the
+// comet RPC at once, but accepts clients only after the first report to
+// logic succeeded (or cfg.RegisterWait passed). Whenever a link to logic
+// is made again (a logic node restarted), the comet reports at once. A
+// nil logger means slog.Default().
 func StartComet(cfg CometConfig, logger *slog.Logger) (*CometNode, error) {
 	return startComet(cfg, cmp.Or(logger, slog.Default()), false, nil)
 }
@@ -64,10 +68,11 @@ func startComet(cfg CometConfig, logger *slog.Logger, loopback bool, d *directLi
 		cc.RPCAdvertise = advertise(t.bound.RPC, loopback)
 	}
 	var svc logicrpc.Service
+	var linked reportOnLink
 	if d != nil {
 		svc, t.logicAddr = d.logic, "in process"
 	} else {
-		t.logic = logicrpc.NewClient(cfg.LogicAddr, cfg.LogicClient, logger)
+		t.logic = logicrpc.NewFailover(logicrpc.SplitAddrs(cfg.LogicAddr), linked.config(cfg.LogicClient), logger)
 		svc = t.logic
 	}
 	t.cm, err = comet.New(cc, svc, logger)
@@ -76,16 +81,35 @@ func startComet(cfg CometConfig, logger *slog.Logger, loopback bool, d *directLi
 		t.closeLogic()
 		return nil, err // prefixed "comet: "
 	}
+	linked.set(t.cm.ReportNow)
 	if d != nil {
 		d.comet, d.cometAddr = t.cm, cc.RPCAdvertise
 	}
-	t.serve()
+	t.serveRPC()
+	t.waitRegistered(cfg.RegisterWait, logger)
+	t.serveClients()
 	if cfg.TLSSelfSigned && cfg.CertFile == "" {
 		logger.Warn("comet: TLS WITH A SELF-SIGNED CERTIFICATE made at start: for development only; " +
 			"clients must skip verification (goim-client -insecure); use -cert and -key in production")
 	}
 	logger.Info("comet: started", t.startAttrs(t.cm.Config())...)
 	return t, nil
+}
+
+// waitRegistered waits, at most wait, for the comet's first successful
+// report to logic; on timeout it logs a warning and returns.
+func (t *CometNode) waitRegistered(wait time.Duration, logger *slog.Logger) {
+	if wait < 0 || t.cm.Config().ReportInterval < 0 {
+		return
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-t.cm.Registered():
+	case <-timer.C:
+		logger.Warn("comet: not in logic's registry yet; accepting clients anyway (they cannot authenticate until logic answers)",
+			"logic", t.logicAddr, "waited", wait)
+	}
 }
 
 // listen binds every listener of cfg; on error it closes those bound.
@@ -146,15 +170,19 @@ func (t *CometNode) listenAll(cfg *CometConfig) error {
 	return nil
 }
 
-// serve starts the serve loops.
-func (t *CometNode) serve() {
+// serveRPC starts the serve loop of the comet RPC.
+func (t *CometNode) serveRPC() {
+	t.loops.goServe("comet rpc", func() error { return t.cm.ServeRPC(t.rpc) }, comet.ErrServerClosed)
+}
+
+// serveClients starts the serve loops of the client listeners.
+func (t *CometNode) serveClients() {
 	for _, ln := range t.tcp {
 		t.loops.goServe("comet tcp "+ln.Addr().String(), func() error { return t.cm.ServeTCP(ln) }, comet.ErrServerClosed)
 	}
 	for _, ln := range t.ws {
 		t.loops.goServe("comet ws "+ln.Addr().String(), func() error { return t.cm.ServeWS(ln) }, comet.ErrServerClosed)
 	}
-	t.loops.goServe("comet rpc", func() error { return t.cm.ServeRPC(t.rpc) }, comet.ErrServerClosed)
 }
 
 // startAttrs returns the attributes of the "comet: started" line.

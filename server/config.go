@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/tls"
 	"fmt"
+	"time"
 
 	"github.com/goimx/goim/comet"
 	"github.com/goimx/goim/job"
@@ -92,14 +93,29 @@ type CometConfig struct {
 	// RPCAddr is the listener of the comet RPC service, which jobs dial.
 	// Empty means DefaultCometRPCAddr; a comet always has one.
 	RPCAddr string
-	// LogicAddr is the logic RPC address to dial. Empty means
-	// DefaultLogicDialAddr. A node started by Start dials (or, with
-	// LinksDirect, calls) its own logic instead.
+	// LogicAddr is the logic RPC address to dial, or a comma-separated
+	// list of the addresses of logic nodes sharing a Redis store: each
+	// call goes to a live one, failing over to the next on a link error
+	// (logicrpc.Failover). Empty means DefaultLogicDialAddr. A node
+	// started by Start dials (or, with LinksDirect, calls) its own logic
+	// instead.
 	LogicAddr string
 	// LogicClient configures the RPC client to logic. The zero value
 	// means rpc's defaults.
 	LogicClient rpc.ClientConfig
+	// RegisterWait bounds how long StartComet waits for the comet's first
+	// successful report to logic before it accepts clients, so that a
+	// client is never accepted by a comet that logic's registry (and so
+	// the jobs) does not know yet. When logic cannot be reached in that
+	// time the comet accepts clients anyway, with a warning: it joins the
+	// registry as soon as a report gets through, and meanwhile its
+	// clients fail to authenticate, since that goes through logic too.
+	// Zero means DefaultRegisterWait; negative means no wait.
+	RegisterWait time.Duration
 }
+
+// DefaultRegisterWait is the default of CometConfig.RegisterWait.
+const DefaultRegisterWait = 5 * time.Second
 
 // withDefaults returns c with its zero addresses set to their defaults
 // and its certificate loaded, or an error naming the field at fault.
@@ -110,6 +126,7 @@ func (c CometConfig) withDefaults() (CometConfig, error) {
 	c.WSAddr = cmp.Or(c.WSAddr, DefaultCometWSAddr)
 	c.RPCAddr = cmp.Or(c.RPCAddr, DefaultCometRPCAddr)
 	c.LogicAddr = cmp.Or(c.LogicAddr, DefaultLogicDialAddr)
+	c.RegisterWait = cmp.Or(c.RegisterWait, DefaultRegisterWait)
 	if c.RPCAddr == NoListen {
 		return c, fmt.Errorf("server: comet RPCAddr %s: a comet needs its RPC listener", NoListen)
 	}
@@ -144,7 +161,8 @@ type JobConfig struct {
 	// RPCAddr is the listen address of the job RPC service, which logic
 	// dials. Empty means DefaultJobRPCAddr.
 	RPCAddr string
-	// LogicAddr is the logic RPC address to dial. Empty means
+	// LogicAddr is the logic RPC address to dial, or a comma-separated
+	// list of them, as for CometConfig.LogicAddr. Empty means
 	// DefaultLogicDialAddr. A node started by Start dials (or, with
 	// LinksDirect, calls) its own logic instead.
 	LogicAddr string

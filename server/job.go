@@ -15,13 +15,14 @@ import (
 type JobNode struct {
 	j     *job.Job
 	ln    net.Listener
-	logic *logicrpc.Client // nil when the job calls logic in process
+	logic *logicrpc.Failover // nil when the job calls logic in process
 	loops *loops
 }
 
 // StartJob binds the listener of cfg, dials logic at cfg.LogicAddr, makes
-// the Job and serves it until Shutdown or Close. A nil logger means
-// slog.Default().
+// the Job and serves it until Shutdown or Close. Whenever a link to logic
+// is made again (a logic node restarted), the job reports at once. A nil
+// logger means slog.Default().
 func StartJob(cfg JobConfig, logger *slog.Logger) (*JobNode, error) {
 	return startJob(cfg, cmp.Or(logger, slog.Default()), false, nil)
 }
@@ -46,12 +47,13 @@ func startJob(cfg JobConfig, logger *slog.Logger, loopback bool, d *directLinks)
 	}
 	t := &JobNode{ln: ln, loops: newLoops()}
 	logicLog := cfg.LogicAddr
+	var linked reportOnLink
 	if d != nil {
 		logicLog = "in process"
 		jc.Logic, jc.DialComet = d.logic, d.dialComet(jc.Client)
 		d.job.Store(&ownJob{id: jc.NodeID, addr: jc.AdvertiseAddr})
 	} else {
-		t.logic = logicrpc.NewClient(cfg.LogicAddr, jc.Client, logger)
+		t.logic = logicrpc.NewFailover(logicrpc.SplitAddrs(cfg.LogicAddr), linked.config(jc.Client), logger)
 		jc.Logic = t.logic
 	}
 	t.j, err = job.New(jc, logger)
@@ -60,6 +62,7 @@ func startJob(cfg JobConfig, logger *slog.Logger, loopback bool, d *directLinks)
 		t.closeLogic()
 		return nil, err // prefixed "job: "
 	}
+	linked.set(t.j.ReportNow)
 	if d != nil {
 		d.job.Store(&ownJob{id: jc.NodeID, addr: jc.AdvertiseAddr, j: t.j})
 	}

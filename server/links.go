@@ -64,7 +64,7 @@ func (d *directLinks) dialComet(cfg rpc.ClientConfig) func(addr string) cometrpc
 
 // noCloseJob hides the Job's Close from logic, which closes the services
 // of jobs that leave its registry: the job's life is the node's.
-type noCloseJob struct{ jobrpc.Service }
+type noCloseJob struct{ jobrpc.LinkedPusher }
 
 // noCloseComet hides the Comet's Close from the job, which closes the
 // services of comets that leave its list.

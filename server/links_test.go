@@ -36,7 +36,7 @@ func TestDirectLinks(t *testing.T) {
 		t.Errorf("own job before it is made: %v, want %v", err, errOwnJobNotReady)
 	}
 	d.job.Store(&ownJob{id: own.ID, addr: own.RPCAddr, j: j})
-	if svc, err := d.dialJob(own); err != nil || svc.(noCloseJob).Service != j {
+	if svc, err := d.dialJob(own); err != nil || svc.(noCloseJob).LinkedPusher != j {
 		t.Errorf("own job: %T, %v", svc, err)
 	}
 	for _, n := range []logicrpc.NodeInfo{{ID: "job-2", RPCAddr: "127.0.0.1:4129"}, {ID: "job-1", RPCAddr: "127.0.0.1:4129"}} {

@@ -90,6 +90,13 @@ func newConn(c net.Conn, client bool, leftover []byte, cfg ConnConfig) *Conn {
 // Do not read from or write to it directly.
 func (c *Conn) NetConn() net.Conn { return c.nc }
 
+// Buffered returns the number of bytes already taken from the connection
+// (read ahead, or left over from the handshake) that ReadMessage has not
+// consumed yet. A caller that waits for the connection to become readable
+// before calling ReadMessage (an epoll set) must not wait while Buffered
+// is not zero: those bytes will not make it readable.
+func (c *Conn) Buffered() int { return int(c.rend-c.rpos) + len(c.pending) }
+
 // Close closes the underlying connection without a close frame; send one
 // first with WriteClose for a clean close.
 func (c *Conn) Close() error { return c.nc.Close() }

@@ -7,7 +7,7 @@
 //   import { Client } from './goim.js';
 //   const c = new Client({
 //     nodesURL: '/goim/nodes/weighted',           // or url: 'wss://host:3103/sub'
-//     token: { mid: 123, room_id: 'live://1000', platform: 'web', accepts: [1000] },
+//     token: { mid: 123, room_id: 'live://1000', rooms: ['chat://7'], platform: 'web', accepts: [1000] },
 //   });
 //   c.on('message', (m) => console.log(m.op, m.text));
 //   c.on('state', (state, info) => console.log(state, info));
@@ -32,12 +32,16 @@
 //   - changeRoom (op 12/13), sub (op 14/15), unsub (op 16/17) and send (an
 //     application op, acknowledged with the same op and seq), each
 //     returning a promise settled by the server's reply;
+//   - several rooms per connection: the token's rooms (besides room_id,
+//     the primary room), join(room) (op 20/21) and leave(room) (op 22/23);
+//     rooms joined with join() are joined again after each reconnect (a
+//     'rejoined' event follows), so a signed token need not change;
 //   - close(): stops for good.
 //
 // Not supported by the server yet, so not offered here (the API leaves room
 // for them): resuming a room after a reconnect (a per-room sequence number
 // in the seq field of room pushes, sent back as "room_seq"/"room_epoch" in
-// the auth token) and joining or leaving additional rooms. What exists for
+// the auth token). What exists for
 // them: every message event carries the packet's seq; roomSeq holds the
 // last non-zero seq of a pushed packet (0 while the server sends none);
 // the token option may be a function of { attempt, roomSeq }, called on
@@ -63,7 +67,34 @@ export const OP = Object.freeze({
   SUB_REPLY: 15,
   UNSUB: 16,
   UNSUB_REPLY: 17,
+  JOIN_ROOM: 20,
+  JOIN_ROOM_REPLY: 21,
+  LEAVE_ROOM: 22,
+  LEAVE_ROOM_REPLY: 23,
 });
+
+/**
+ * Statuses of a join or leave reply (its first body byte, then the room
+ * id); docs/protocol.md, "Several rooms per connection".
+ */
+export const ROOM_STATUS = Object.freeze({
+  OK: 0, // in the room (join) or out of it (leave), also when it already was
+  LIMIT: 1, // join refused: the connection is in as many rooms as the server allows
+  BAD_ID: 2, // the room id is empty or longer than 256 bytes
+  NOT_MEMBER: 3, // leave of a room the connection is not in
+});
+
+const roomStatusText = ['ok', 'too many rooms', 'bad room id', 'not in room'];
+
+/** RoomError: the server refused a join or leave; status is a ROOM_STATUS value. */
+export class RoomError extends Error {
+  constructor(room, status) {
+    super(`goim: room ${room}: ${roomStatusText[status] ?? 'status ' + status}`);
+    this.name = 'RoomError';
+    this.room = room;
+    this.status = status;
+  }
+}
 
 /** Length of a packet header; the only headerLen allowed. */
 export const HEADER_LEN = 16;
@@ -196,7 +227,9 @@ export const DEFAULTS = Object.freeze({
 /**
  * Client is one logical connection to a goim comet that reconnects by
  * itself until close(). Events (on/off): 'state' (state, info), 'message'
- * (Message), 'online' (count), 'error' (Error; the client carries on).
+ * (Message), 'online' (count), 'rejoined' (rooms: the rooms joined with
+ * join() that the server took back after a reconnect), 'error' (Error;
+ * the client carries on).
  */
 export class Client {
   /**
@@ -240,6 +273,12 @@ export class Client {
     this.online = -1;
     /** Last non-zero seq of a pushed packet; 0 while the server sends none. */
     this.roomSeq = 0;
+    this._joined = new Set(); // rooms joined with join() and not left: joined again on reconnect
+  }
+
+  /** joinedRooms returns the rooms joined with join() and not left since. */
+  get joinedRooms() {
+    return [...this._joined];
   }
 
   /** state is the current state (a STATE value). */
@@ -444,6 +483,24 @@ export class Client {
     const misses = this._opt.heartbeatMax ?? (n.heartbeat_max > 0 ? n.heartbeat_max : DEFAULTS.heartbeatMax);
     this._setState(STATE.OPEN, { url });
     this._beat(this._ws, hb, misses);
+    this._rejoin();
+  }
+
+  // _rejoin joins again, on a new connection, the rooms joined with
+  // join(), then emits 'rejoined' with those the server took.
+  _rejoin() {
+    const rooms = [...this._joined];
+    if (rooms.length === 0) return;
+    const ws = this._ws;
+    Promise.allSettled(rooms.map((r) => this._request(OP.JOIN_ROOM, r, OP.JOIN_ROOM_REPLY))).then((results) => {
+      if (this._ws !== ws) return; // lost again meanwhile: the next connection rejoins
+      const ok = [];
+      results.forEach((res, i) => {
+        if (res.status === 'fulfilled') ok.push(rooms[i]);
+        else this._emit('error', res.reason);
+      });
+      this._emit('rejoined', ok);
+    });
   }
 
   // _beat sends a heartbeat now and every hb ms while ws is current, and
@@ -472,11 +529,28 @@ export class Client {
     if (req && req.replyOp === p.op) {
       this._pending.delete(p.seq);
       this._cancel(req.timer);
+      if (p.op === OP.JOIN_ROOM_REPLY || p.op === OP.LEAVE_ROOM_REPLY) {
+        this._roomReply(p, req);
+        return;
+      }
       req.resolve({ op: p.op, seq: p.seq });
       return;
     }
     if (p.seq !== 0) this.roomSeq = p.seq;
     this._emit('message', new Message(p));
+  }
+
+  // _roomReply settles req with the join or leave reply p: a status byte,
+  // then the room id.
+  _roomReply(p, req) {
+    const status = p.body.length > 0 ? p.body[0] : -1;
+    const room = decoder.decode(p.body.subarray(1));
+    const leave = p.op === OP.LEAVE_ROOM_REPLY;
+    if (status === ROOM_STATUS.OK || (leave && status === ROOM_STATUS.NOT_MEMBER)) {
+      req.resolve({ op: p.op, seq: p.seq, status, room });
+    } else {
+      req.reject(new RoomError(room, status));
+    }
   }
 
   // ---- requests
@@ -502,6 +576,35 @@ export class Client {
     return this._request(OP.CHANGE_ROOM, room, OP.CHANGE_ROOM_REPLY);
   }
 
+  /**
+   * join joins room besides the rooms the connection is in (op 20);
+   * resolves on op 21 with {op, seq, status, room}, or rejects with a
+   * RoomError (too many rooms, bad room id). The room is joined again
+   * after each reconnect until leave(room).
+   */
+  join(room) {
+    if (typeof room !== 'string' || room === '') {
+      return Promise.reject(new TypeError('goim: join needs a room id'));
+    }
+    return this._request(OP.JOIN_ROOM, room, OP.JOIN_ROOM_REPLY).then((r) => {
+      this._joined.add(room);
+      return r;
+    });
+  }
+
+  /**
+   * leave leaves room, the primary room or one joined (op 22); resolves on
+   * op 23 with {op, seq, status, room}, status NOT_MEMBER when the
+   * connection was not in it. The room is not joined again on reconnect.
+   */
+  leave(room) {
+    if (typeof room !== 'string' || room === '') {
+      return Promise.reject(new TypeError('goim: leave needs a room id'));
+    }
+    this._joined.delete(room);
+    return this._request(OP.LEAVE_ROOM, room, OP.LEAVE_ROOM_REPLY);
+  }
+
   /** sub adds push operations to the accept set; resolves on op 15. */
   sub(...ops) {
     return this._request(OP.SUB, ops.flat().join(','), OP.SUB_REPLY);
@@ -517,7 +620,7 @@ export class Client {
    * resolves on the server's acknowledgement (same op and seq).
    */
   send(op, body) {
-    const reserved = [OP.HEARTBEAT, OP.AUTH, OP.CHANGE_ROOM, OP.SUB, OP.UNSUB];
+    const reserved = [OP.HEARTBEAT, OP.AUTH, OP.CHANGE_ROOM, OP.SUB, OP.UNSUB, OP.JOIN_ROOM, OP.LEAVE_ROOM];
     if (!Number.isInteger(op) || reserved.includes(op)) {
       return Promise.reject(new TypeError(`goim: op ${op} cannot be sent with send`));
     }

@@ -23,6 +23,9 @@ const (
 	scenarioMids = "mids"
 	scenarioAll  = "all"
 	scenarioLone = "lone"
+	// scenarioFlood is push/keys to one connection from -concurrency
+	// callers; the run fails unless every accepted push arrived.
+	scenarioFlood = "flood"
 )
 
 // errUsage reports a bad command line.
@@ -77,9 +80,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("goim-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.scenario, "scenario", scenarioRoom, "idle, room, knee, keys, mids, all or lone")
+	fs.StringVar(&o.scenario, "scenario", scenarioRoom, "idle, room, knee, keys, mids, all, lone or flood")
 	fs.StringVar(&o.httpAddr, "http", "127.0.0.1:3111", "logic's HTTP push API, host:port")
-	fs.StringVar(&o.addr, "addr", "", "comet client address (default 127.0.0.1:3101 for tcp, 127.0.0.1:3102 for ws)")
+	fs.StringVar(&o.addr, "addr", "", "comet client address, or several comma-separated (clients spread round robin over them) (default 127.0.0.1:3101 for tcp, 127.0.0.1:3102 for ws)")
 	fs.StringVar(&o.transport, "transport", client.TransportTCP, "client transport: tcp or ws")
 	fs.IntVar(&o.conns, "conns", 1000, "client connections")
 	fs.IntVar(&o.localIPs, "local-ips", 8, "spread connections over source addresses 127.0.0.1..127.0.0.N (0: system's choice)")
@@ -136,7 +139,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 // others.
 func (o *options) check() error {
 	switch o.scenario {
-	case scenarioIdle, scenarioRoom, scenarioKnee, scenarioKeys, scenarioMids, scenarioAll, scenarioLone:
+	case scenarioIdle, scenarioRoom, scenarioKnee, scenarioKeys, scenarioMids, scenarioAll, scenarioLone, scenarioFlood:
 	default:
 		return fmt.Errorf("%w: unknown scenario %q", errUsage, o.scenario)
 	}
@@ -163,10 +166,13 @@ func (o *options) check() error {
 	case o.scenario == scenarioKnee && len(o.rates) == 0:
 		return fmt.Errorf("%w: knee needs -rates", errUsage)
 	}
-	for _, a := range []string{o.addr, o.httpAddr, o.serverPprof} {
+	for _, a := range append(strings.Split(o.addr, ","), o.httpAddr, o.serverPprof) {
 		if err := checkLoopback(a); err != nil {
 			return err
 		}
+	}
+	if o.scenario == scenarioFlood {
+		o.conns = 1
 	}
 	if o.scenario == scenarioLone && o.rate == 0 {
 		o.rate = 20

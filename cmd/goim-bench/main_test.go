@@ -147,6 +147,12 @@ func TestRunScenarios(t *testing.T) {
 		{[]string{"-scenario", "mids", "-addr", c.TCPAddr, "-count", "20", "-devices", "2", "-key-prefix", "m"}, 1, nil},
 		{[]string{"-scenario", "all", "-addr", c.TCPAddr, "-count", "5"}, 1, nil},
 		{[]string{"-scenario", "lone", "-addr", c.TCPAddr, "-rate", "100", "-duration", "100ms"}, 2, nil},
+		{[]string{"-scenario", "flood", "-addr", c.TCPAddr, "-concurrency", "50", "-count", "500"}, 1, func(r *report) string {
+			if run := r.Runs[0]; run.Conns != 1 || run.Expected != 500 || run.Delivered != 500 {
+				return fmt.Sprintf("flood: %d conns, %d of %d delivered", run.Conns, run.Delivered, run.Expected)
+			}
+			return ""
+		}},
 		{[]string{"-scenario", "knee", "-addr", c.TCPAddr, "-rates", "50,100", "-duration", "100ms", "-p99-bound", "1ns", "-keep-going"}, 2, func(r *report) string {
 			if !strings.HasPrefix(r.Knee, "failed first at 50 msg/s: p99") {
 				return "knee: " + r.Knee

@@ -140,6 +140,8 @@ func runScenario(ctx context.Context, o *options, pids []int, rep *report) error
 		return s.knee(ctx)
 	case scenarioLone:
 		return s.lone(ctx)
+	case scenarioFlood:
+		return s.flood(ctx)
 	}
 	return s.runOne(ctx, s.w, o.rate)
 }
@@ -154,7 +156,7 @@ func workload(o *options) bench.Workload {
 		Size:      o.size,
 	}
 	switch o.scenario {
-	case scenarioKeys, scenarioLone:
+	case scenarioKeys, scenarioLone, scenarioFlood:
 		w.Kind = bench.KindKeys
 	case scenarioMids:
 		w.Kind, w.Devices = bench.KindMids, o.devices
@@ -254,6 +256,22 @@ func (s *session) lone(ctx context.Context) error {
 	w := s.w
 	w.Kind = bench.KindRoom
 	return s.runOne(ctx, w, s.o.rate)
+}
+
+// errLost reports accepted pushes that did not arrive.
+var errLost = errors.New("accepted pushes lost")
+
+// flood pushes by key to the one connection and fails unless every push
+// answered with code 0 arrived.
+func (s *session) flood(ctx context.Context) error {
+	if err := s.runOne(ctx, s.w, s.o.rate); err != nil {
+		return err
+	}
+	r := s.rep.Runs[len(s.rep.Runs)-1]
+	if !r.AllDelivered() {
+		return fmt.Errorf("%w: %d of %d deliveries missing, %d pushes failed", errLost, r.Missing, r.Expected, r.Failed)
+	}
+	return nil
 }
 
 // sleep waits d unless ctx ends first.

@@ -46,7 +46,7 @@ func startServer(ctx context.Context, o *options) (*server, error) {
 		_ = cmd.Wait()
 		close(s.done)
 	}()
-	if err := s.waitReady(ctx, o.serverWait, o.addr, o.httpAddr); err != nil {
+	if err := s.waitReady(ctx, o.serverWait, append(strings.Split(o.addr, ","), o.httpAddr)...); err != nil {
 		s.stop()
 		return nil, err
 	}

@@ -1,6 +1,10 @@
 package cli
 
-import "github.com/goimx/goim/server"
+import (
+	"log/slog"
+
+	"github.com/goimx/goim/server"
+)
 
 // Flag prefixes of the all-in-one binary.
 const (
@@ -17,13 +21,24 @@ const (
 // each other in process, every RPC listener still serving the comets and
 // jobs of other processes. Unless -logic.tcp-port, -logic.ws-port or
 // -logic.wss-port are given, /goim/nodes/weighted advertises the ports of
-// -comet.tcp, -comet.ws and -comet.wss.
+// -comet.tcp, -comet.ws and -comet.wss. The RPC listeners default to
+// 127.0.0.1 (goim's ports): serving other processes' tiers is a choice,
+// and one that needs -cluster-secret-file (or -insecure-rpc) as the
+// separate binaries do.
 func (a *App) AllInOne() Start {
 	links := a.linksFlag()
 	lf := a.Logic(LogicPrefix)
 	cf := a.Comet(CometPrefix, false)
 	jf := a.Job(JobPrefix, false)
+	a.setDefault(lf.Name("rpc"), loopbackRPC(server.DefaultLogicRPCAddr))
+	a.setDefault(cf.Name("rpc"), loopbackRPC(server.DefaultCometRPCAddr))
+	a.setDefault(jf.Name("rpc"), loopbackRPC(server.DefaultJobRPCAddr))
 	return func(g *Group) error {
+		for _, check := range []func(*slog.Logger) error{lf.checkExposure, cf.checkExposure, jf.checkExposure} {
+			if err := check(g.Logger()); err != nil {
+				return err
+			}
+		}
 		n, err := server.Start(a.allInOneConfig(*links, lf, cf, jf), g.Logger())
 		if err != nil {
 			return err
@@ -66,4 +81,17 @@ func (a *App) linksFlag() *string {
 		return nil
 	})
 	return links
+}
+
+// loopbackRPC returns the default RPC listen address ":PORT" on
+// 127.0.0.1.
+func loopbackRPC(addr string) string { return "127.0.0.1" + addr }
+
+// setDefault changes the default of the registered flag name to value.
+func (a *App) setDefault(name, value string) {
+	f := a.fs.Lookup(name)
+	if err := f.Value.Set(value); err != nil {
+		panic("cli: default of -" + name + ": " + err.Error()) // a constant, checked by the tests
+	}
+	f.DefValue = value
 }

@@ -31,7 +31,10 @@ type App struct {
 	fs     *flag.FlagSet
 	common commonFlags
 	checks []func() error
-	drains <-chan os.Signal // SIGUSR1 from Main: drain the comet; nil in Run alone
+	getenv func(string) string // os.Getenv; the environment tests see
+	sec    *rpcSecurity        // the RPC security flags, once a tier registered them
+	reload chan struct{}       // a SIGHUP received by Main (never ready in Run alone)
+	drains <-chan os.Signal    // SIGUSR1 from Main: drain the comet; nil in Run alone
 }
 
 // NewApp returns an App named name (the binary's name, used in usage and
@@ -39,7 +42,8 @@ type App struct {
 // -log-level, -log-format, -debug-addr, -shutdown-timeout,
 // -stats-interval.
 func NewApp(name, about string) *App {
-	a := &App{name: name, about: about, fs: flag.NewFlagSet(name, flag.ContinueOnError)}
+	a := &App{name: name, about: about, fs: flag.NewFlagSet(name, flag.ContinueOnError), getenv: os.Getenv,
+		reload: make(chan struct{}, 1)}
 	a.common.register(flagger{fs: a.fs})
 	a.checks = append(a.checks, a.common.check)
 	return a
@@ -62,20 +66,34 @@ type Start func(g *Group) error
 
 // Main runs the App until SIGINT or SIGTERM and returns its exit status.
 // A second signal during the graceful stop kills the process the
-// default way. SIGUSR1 drains the App's comet (see comet.Comet.Drain).
+// default way. SIGHUP reloads what the tiers can reload (logic's token
+// secrets and API keys) and is logged; it never stops the process.
+// SIGUSR1 drains the App's comet (see comet.Comet.Drain).
 func (a *App) Main(args []string, stderr io.Writer, start Start) int {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	hups := make(chan os.Signal, 1)
+	signal.Notify(hups, syscall.SIGHUP)
+	defer signal.Stop(hups)
 	go func() {
-		select {
-		case s := <-sigs:
-			signal.Stop(sigs) // a second signal ends the process at once
-			a.common.stopping.Store(true)
-			cancel(fmt.Errorf("received %v", s))
-		case <-ctx.Done():
-			signal.Stop(sigs)
+		for {
+			select {
+			case s := <-sigs:
+				signal.Stop(sigs) // a second signal ends the process at once
+				a.common.stopping.Store(true)
+				cancel(fmt.Errorf("received %v", s))
+				return
+			case <-hups:
+				select {
+				case a.reload <- struct{}{}:
+				default: // a reload is already pending
+				}
+			case <-ctx.Done():
+				signal.Stop(sigs)
+				return
+			}
 		}
 	}()
 	drains, stopDrains := notifyDrain()
@@ -110,7 +128,7 @@ func (a *App) Run(ctx context.Context, args []string, stderr io.Writer, start St
 		return ExitFailure
 	}
 	stopDrain := watchDrain(ctx, g, a.drains)
-	code := g.wait(ctx, a.common.statsInterval)
+	code := g.wait(ctx, a.common.statsInterval, a.reload)
 	a.common.stopping.Store(true)
 	stopDrain()
 	stopping := time.Now()

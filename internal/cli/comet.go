@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"log/slog"
 	"math"
 	"time"
 
@@ -23,6 +24,7 @@ type CometFlags struct {
 // binary dials its own logic).
 func (a *App) Comet(prefix string, standalone bool) *CometFlags {
 	cf := &CometFlags{f: flagger{fs: a.fs, prefix: prefix}, standalone: standalone}
+	cf.rpc.sec = a.rpcSecurity()
 	cf.registerNode()
 	cf.registerListeners()
 	cf.registerLimits()
@@ -35,7 +37,8 @@ func (a *App) Comet(prefix string, standalone bool) *CometFlags {
 func (cf *CometFlags) registerNode() {
 	f, c := cf.f, &cf.cfg.Comet
 	if cf.standalone {
-		f.addr(&cf.cfg.LogicAddr, "logic", server.DefaultLogicDialAddr, false, "logic RPC address to dial (logic's -rpc)")
+		f.addrList(&cf.cfg.LogicAddr, "logic", server.DefaultLogicDialAddr, "logic RPC address to dial (logic's -rpc), or a comma-separated list of logic nodes sharing a Redis store: calls go to a live one, failing over to the next")
+		f.duration(&cf.cfg.RegisterWait, "register-wait", server.DefaultRegisterWait, math.MinInt64, "how long the comet waits for its first report to logic to succeed before it accepts clients (negative: no wait)")
 	}
 	f.str(&c.NodeID, "node-id", "", "node id in logic's registry and sessions (empty: hostname:port of -@rpc)")
 	f.list(&c.Addrs, "addrs", nil, nil, "comma-separated public client addresses (IPs or names) listed by /goim/nodes/weighted")
@@ -74,14 +77,19 @@ func (cf *CometFlags) registerLimits() {
 	f.integer(&c.Buckets, "buckets", comet.DefaultBuckets, 1, 1<<16, "connection shards (rounded up to a power of two)")
 	f.integer(&c.RoomWorkers, "room-workers", comet.DefaultRoomWorkers, 1, 1024, "room push workers per bucket")
 	f.integer(&c.RoomQueue, "room-queue", comet.DefaultRoomQueue, 1, 1<<24, "capacity of each room worker's queue")
+	f.integer(&c.ReadPollers, "read-pollers", 0, -1, 1024, "epoll pollers holding idle plain connections without a goroutine each, Linux only (0: one per 4 GOMAXPROCS; -1: none, a reader goroutine per connection)")
 	f.integer(&c.TimerShards, "timer-shards", 0, 0, 1<<16, "deadline timer shards (0: GOMAXPROCS)")
 	f.integer(&c.MaxBody, "max-body", protocol.DefaultMaxBody, 1, math.MaxInt32-protocol.HeaderLen, "largest packet body accepted from a client, in bytes")
 	f.integer(&c.WSMaxMessage, "ws-max-message", 0, 0, math.MaxInt32, "largest WebSocket message from a client (0: one packet, 16 + -@max-body)")
 	f.duration(&c.HandshakeTimeout, "handshake-timeout", comet.DefaultHandshakeTimeout, time.Millisecond, "closes connections that do not authenticate in time")
 	f.duration(&c.HeartbeatTimeout, "heartbeat-timeout", comet.DefaultHeartbeatTimeout, time.Millisecond, "heartbeat deadline when logic's auth answer gives none")
-	f.integer(&c.SendQueue, "send-queue", comet.DefaultSendQueue, 1, 1<<20, "pushed messages that may wait for one connection's writer")
+	f.integer(&c.SendQueueBytes, "send-queue-bytes", comet.DefaultSendQueueBytes, 1, 1<<30, "bytes that may wait for one connection's writer (each message counts its bytes plus 24); a message that does not fit is dropped for that client or closes it (-@slow-policy)")
+	f.integer(&c.SendQueue, "send-queue", 0, 0, 1<<20, "when positive, also the most messages that may wait for one connection's writer (0: no count, the byte bound alone)")
 	f.str(&cf.slow, "slow-policy", "drop", "when a connection's send queue is full: drop (the message, counted) or close (the connection)")
 	f.duration(&c.WriteTimeout, "write-timeout", comet.DefaultWriteTimeout, time.Millisecond, "bound on one write to a client")
+	f.integer(&c.MaxConnsPerIP, "max-conns-per-ip", comet.DefaultMaxConnsPerIP, math.MinInt32, math.MaxInt32, "open client connections allowed from one IP; one more is closed at once (negative: no limit; behind a proxy every client has its IP)")
+	f.integer(&c.AuthRatePerIP, "auth-rate-per-ip", comet.DefaultAuthRatePerIP, math.MinInt32, math.MaxInt32, "auth packets one client IP may send per second; one more closes its connection (negative: no limit)")
+	f.integer(&c.MsgRate, "msg-rate", comet.DefaultMsgRate, math.MinInt32, 65535, "packets one connection may send per second, auth aside (heartbeats, op 4, 12, 14, 16); one more closes it (negative: no limit)")
 }
 
 // Name returns the full name of the comet flag n (with the prefix).
@@ -126,9 +134,17 @@ func (cf *CometFlags) Config() server.CometConfig {
 // Start starts the comet tier the flags describe, dialing logic at
 // -logic, and adds it to g.
 func (cf *CometFlags) Start(g *Group) (*CometTier, error) {
+	if err := cf.checkExposure(g.Logger()); err != nil {
+		return nil, err
+	}
 	n, err := server.StartComet(cf.Config(), g.Logger())
 	if err != nil {
 		return nil, err
 	}
 	return g.addComet(n), nil
+}
+
+// checkExposure applies the RPC startup rule to -rpc.
+func (cf *CometFlags) checkExposure(logger *slog.Logger) error {
+	return cf.rpc.sec.checkExposure(cf.f.name("rpc"), cf.cfg.RPCAddr, logger)
 }

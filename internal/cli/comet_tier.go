@@ -52,7 +52,10 @@ func (t *CometTier) StatsAttrs() []any {
 	for _, n := range st.Closes {
 		closes += n
 	}
-	return []any{"conns", st.Conns, "tcp", st.TCPConns, "ws", st.WSConns, "rooms", st.Rooms, "ips", st.IPs,
+	return append([]any{"conns", st.Conns, "tcp", st.TCPConns, "ws", st.WSConns, "rooms", st.Rooms, "ips", st.IPs,
 		"accepted", st.Accepted, "pushes", st.Pushes, "enqueued", st.Enqueued, "key_misses", st.KeyMisses,
-		"drops", drops, "closes", closes}
+		"drops", drops, "closes", closes, "bad_batches", st.BadBatches,
+		"closes_ip_limit", st.Closes[comet.CloseIPLimit], "closes_auth_rate", st.Closes[comet.CloseAuthRate],
+		"closes_msg_rate", st.Closes[comet.CloseMsgRate], "closes_room_too_long", st.Closes[comet.CloseRoomTooLong]},
+		rpcStatsAttrs(t.Comet().RPCStats())...)
 }

@@ -20,6 +20,7 @@ import (
 func parseApp(t *testing.T, app *App, args ...string) {
 	t.Helper()
 	var out bytes.Buffer
+	app.getenv = func(string) string { return "" } // not the test's environment
 	if code, ok := app.parse(args, &out); !ok {
 		t.Fatalf("parse %v: status %d: %s", args, code, out.String())
 	}
@@ -80,13 +81,14 @@ func TestCometDefaults(t *testing.T) {
 	cf := app.Comet("", true)
 	parseApp(t, app)
 	want := server.CometConfig{
-		TCPAddrs: []string{":3101"}, WSAddr: ":3102", RPCAddr: ":3109", LogicAddr: "127.0.0.1:3119",
+		TCPAddrs: []string{":3101"}, WSAddr: ":3102", RPCAddr: ":3109", LogicAddr: "127.0.0.1:3119", RegisterWait: 5 * time.Second,
 		LogicClient: rpc.ClientConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MinBackoff: 50 * time.Millisecond, MaxBackoff: 5 * time.Second},
 		Comet: comet.Config{
 			Weight: 10, Buckets: 32, RoomWorkers: 2, RoomQueue: 1024, MaxBody: 4096,
 			HandshakeTimeout: 5 * time.Second, HeartbeatTimeout: 8 * time.Minute, RenewInterval: 10 * time.Minute,
-			SendQueue: 64, WriteTimeout: 10 * time.Second, LogicTimeout: 5 * time.Second, ReportInterval: 3 * time.Second,
+			SendQueueBytes: 1 << 20, WriteTimeout: 10 * time.Second, LogicTimeout: 5 * time.Second, ReportInterval: 3 * time.Second,
 			WSPath: "/sub", RPC: rpc.ServerConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MaxInflight: 1024},
+			MaxConnsPerIP: 1024, AuthRatePerIP: 128, MsgRate: 64,
 			DrainDuration: time.Minute,
 		},
 	}

@@ -101,9 +101,17 @@ func (g *Group) watch(name string, errc <-chan error) {
 	}, errTierStopped)
 }
 
+// Reloader is a Tier that can reload its configuration files on SIGHUP.
+type Reloader interface {
+	// Reload reads the tier's reloadable files again; on error the tier
+	// keeps what it had.
+	Reload() error
+}
+
 // wait blocks until ctx ends (ExitOK) or a serve loop fails
-// (ExitFailure), logging stats every interval (0: never).
-func (g *Group) wait(ctx context.Context, interval time.Duration) int {
+// (ExitFailure), logging stats every interval (0: never) and reloading
+// the tiers on each receive from reload.
+func (g *Group) wait(ctx context.Context, interval time.Duration, reload <-chan struct{}) int {
 	var tick <-chan time.Time
 	if interval > 0 {
 		t := time.NewTicker(interval)
@@ -120,7 +128,29 @@ func (g *Group) wait(ctx context.Context, interval time.Duration) int {
 			return ExitFailure
 		case <-tick:
 			g.logStats()
+		case <-reload:
+			g.reload()
 		}
+	}
+}
+
+// reload calls Reload on every tier that has it, logging the outcome.
+func (g *Group) reload() {
+	n := 0
+	for _, t := range g.Tiers() {
+		r, ok := t.(Reloader)
+		if !ok {
+			continue
+		}
+		n++
+		if err := r.Reload(); err != nil {
+			g.log.Error(t.Name()+": SIGHUP reload failed, keeping the files loaded before", "err", err)
+			continue
+		}
+		g.log.Info(t.Name() + ": SIGHUP reload done")
+	}
+	if n == 0 {
+		g.log.Info(g.name + ": SIGHUP received, nothing to reload")
 	}
 }
 

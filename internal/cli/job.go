@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"log/slog"
 	"math"
 	"time"
 
@@ -21,6 +22,7 @@ type JobFlags struct {
 // binary dials its own logic).
 func (a *App) Job(prefix string, standalone bool) *JobFlags {
 	jf := &JobFlags{f: flagger{fs: a.fs, prefix: prefix}, standalone: standalone}
+	jf.rpc.sec = a.rpcSecurity()
 	jf.register()
 	return jf
 }
@@ -31,7 +33,7 @@ func (jf *JobFlags) register() {
 	f.addr(&jf.cfg.RPCAddr, "rpc", server.DefaultJobRPCAddr, false, "listen address of the job RPC service that logic dials")
 	f.addr(&c.AdvertiseAddr, "advertise", "", false, "RPC address reported to logic, where logic dials this job (empty: the -@rpc address, an unspecified host becomes the host name, or 127.0.0.1 in goim)")
 	if jf.standalone {
-		f.addr(&jf.cfg.LogicAddr, "logic", server.DefaultLogicDialAddr, false, "logic RPC address to dial (logic's -rpc)")
+		f.addrList(&jf.cfg.LogicAddr, "logic", server.DefaultLogicDialAddr, "logic RPC address to dial (logic's -rpc), or a comma-separated list of logic nodes sharing a Redis store: calls go to a live one, failing over to the next")
 	}
 	f.str(&c.NodeID, "node-id", "", "node id in logic's registry (empty: hostname:port of -@rpc)")
 	f.integer(&c.BatchSize, "batch-size", job.DefaultBatchSize, 1, 1<<20, "most messages in one room batch (1: no batching)")
@@ -55,11 +57,19 @@ func (jf *JobFlags) Config() server.JobConfig {
 // Start starts the job tier the flags describe, dialing logic at -logic,
 // and adds it to g.
 func (jf *JobFlags) Start(g *Group) (*JobTier, error) {
+	if err := jf.checkExposure(g.Logger()); err != nil {
+		return nil, err
+	}
 	n, err := server.StartJob(jf.Config(), g.Logger())
 	if err != nil {
 		return nil, err
 	}
 	return g.addJob(n), nil
+}
+
+// checkExposure applies the RPC startup rule to -rpc.
+func (jf *JobFlags) checkExposure(logger *slog.Logger) error {
+	return jf.rpc.sec.checkExposure(jf.f.name("rpc"), jf.cfg.RPCAddr, logger)
 }
 
 // JobTier is a running job tier, as a Group drives it.
@@ -84,8 +94,11 @@ func (t *JobTier) Stats() any { return t.Job().Stats() }
 // StatsAttrs implements Tier.
 func (t *JobTier) StatsAttrs() []any {
 	s := t.Job().Stats()
-	return []any{"push_keys", s.PushKeys, "push_room", s.PushRoom, "push_all", s.PushAll,
+	return append([]any{"push_keys", s.PushKeys, "push_room", s.PushRoom, "push_all", s.PushAll,
 		"rejected", s.RejectedClosed + s.RejectedBad + s.RejectedUnknownComet,
 		"batches", s.Batches, "delivered_msgs", s.DeliveredMsgs, "dropped", s.Dropped(),
-		"rooms", s.Rooms, "comets", len(s.Comets)}
+		"rooms", s.Rooms, "comets", len(s.Comets)}, rpcStatsAttrs(t.Job().RPCStats())...)
 }
+
+// Name returns the full name of the job flag n (with the prefix).
+func (jf *JobFlags) Name(n string) string { return jf.f.name(n) }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"log/slog"
 	"math"
 	"time"
 
@@ -18,6 +19,7 @@ type LogicFlags struct {
 // Logic registers the logic tier's flags, each name prefixed by prefix.
 func (a *App) Logic(prefix string) *LogicFlags {
 	lf := &LogicFlags{f: flagger{fs: a.fs, prefix: prefix}}
+	lf.rpc.sec = a.rpcSecurity()
 	lf.register()
 	return lf
 }
@@ -48,6 +50,11 @@ func (lf *LogicFlags) register() {
 	f.str(&c.Redis, "redis", "", "Redis URL (redis://[user:password@]host:port/db) that holds sessions, online counts and the node registry, shared by every logic node of a cluster; empty keeps them in this process's memory (one logic node)")
 	f.duration(&c.RegistryRefresh, "registry-refresh", logic.DefaultRegistryRefresh, time.Millisecond, "with -@redis: how often this node reloads its copy of the node registry from Redis (also right after each report it takes)")
 	f.duration(&c.PushTimeout, "push-timeout", logic.DefaultPushTimeout, time.Millisecond, "how long a push waits for a job to accept it before answering -500")
+	f.str(&c.TokenSecretFile, "token-secret-file", "", "file of HS256 secrets, one per line, that sign client tokens: logic then accepts only signed tokens (empty: goim's unsigned JSON tokens, with a warning); reloaded on SIGHUP")
+	f.str(&c.APIKeysFile, "api-keys-file", "", "file of API keys, one per line: every /goim/push/* request (and the queries, unless -@public-queries) needs Authorization: Bearer KEY, else 401 (empty: no keys); reloaded on SIGHUP")
+	f.boolean(&c.PublicQueries, "public-queries", false, "with -@api-keys-file: leave /goim/online/* and the instances lists open without a key (/goim/nodes/weighted is always open)")
+	f.integer(&c.MaxPushTargets, "max-push-targets", logic.DefaultMaxPushTargets, 1, math.MaxInt32, "most keys, mids or rooms in one HTTP API request; more is a -400")
+	f.integer(&c.MaxHeaderBytes, "max-header-bytes", logic.DefaultMaxHeaderBytes, 4096, math.MaxInt32, "largest request line plus headers of an HTTP API request, query included (keep it above -@max-push-targets times the longest key)")
 	lf.rpc.register(f, true, true)
 }
 
@@ -69,11 +76,19 @@ func (lf *LogicFlags) Config() server.LogicConfig {
 
 // Start starts the logic tier the flags describe and adds it to g.
 func (lf *LogicFlags) Start(g *Group) (*LogicTier, error) {
+	if err := lf.checkExposure(g.Logger()); err != nil {
+		return nil, err
+	}
 	n, err := server.StartLogic(lf.Config(), g.Logger())
 	if err != nil {
 		return nil, err
 	}
 	return g.addLogic(n), nil
+}
+
+// checkExposure applies the RPC startup rule to -rpc.
+func (lf *LogicFlags) checkExposure(logger *slog.Logger) error {
+	return lf.rpc.sec.checkExposure(lf.f.name("rpc"), lf.cfg.RPCAddr, logger)
 }
 
 // LogicTier is a running logic tier, as a Group drives it.
@@ -92,17 +107,23 @@ func (g *Group) addLogic(n *server.LogicNode) *LogicTier {
 // Name implements Tier.
 func (t *LogicTier) Name() string { return "logic" }
 
+// Reload implements Reloader: logic's token secrets and API keys.
+func (t *LogicTier) Reload() error { return t.Logic().Reload() }
+
 // Stats implements Tier: logic.Stats, the counters since start and the
 // sessions, live nodes and rooms.
 func (t *LogicTier) Stats() any { return t.Logic().Stats() }
 
 // StatsAttrs implements Tier: the sizes, the accepted pushes by kind, the
-// failed pushes (-500), the bad requests (-400) and the RPC calls.
+// failed pushes (-500), the bad requests (-400, over a limit among them),
+// the requests without a valid API key (401), the RPC calls, and the RPC
+// server's counters.
 func (t *LogicTier) StatsAttrs() []any {
 	s := t.Logic().Stats()
-	return []any{"sessions", s.Sessions, "comets", s.Comets, "jobs", s.Jobs, "jobs_offline", s.JobsOffline,
+	return append([]any{"sessions", s.Sessions, "comets", s.Comets, "jobs", s.Jobs, "jobs_offline", s.JobsOffline,
 		"rooms", s.Rooms, "push_keys", s.Pushes.Keys, "push_mids", s.Pushes.Mids, "push_room", s.Pushes.Room,
 		"push_all", s.Pushes.All, "push_failed", s.PushFailures.Total(), "bad_requests", s.BadRequests,
 		"connects", s.Connects, "connects_refused", s.ConnectsRefused, "disconnects", s.Disconnects,
-		"heartbeats", s.Heartbeats, "store_ops", s.StoreOps, "store_errors", s.StoreErrors}
+		"heartbeats", s.Heartbeats, "store_ops", s.StoreOps, "store_errors", s.StoreErrors,
+		"unauthorized", s.Unauthorized, "over_limit", s.OverLimit}, rpcStatsAttrs(t.Logic().RPCStats())...)
 }

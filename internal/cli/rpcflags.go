@@ -20,6 +20,7 @@ type rpcFlags struct {
 	maxFrame   int
 	inflight   int
 	maxBackoff time.Duration
+	sec        *rpcSecurity // the App's secret and TLS, shared by its tiers
 }
 
 // register registers -rpc-max-frame, and -rpc-max-inflight when the tier
@@ -41,14 +42,26 @@ func (r *rpcFlags) register(f flagger, server, client bool) {
 
 // server returns the RPC server configuration.
 func (r *rpcFlags) server() rpc.ServerConfig {
-	return rpc.ServerConfig{MaxFrameSize: r.maxFrame, MaxInflight: r.inflight}
+	c := rpc.ServerConfig{MaxFrameSize: r.maxFrame, MaxInflight: r.inflight}
+	r.sec.apply(&c, nil)
+	return c
 }
 
 // client returns the RPC client configuration.
 func (r *rpcFlags) client() rpc.ClientConfig {
-	return rpc.ClientConfig{
+	c := rpc.ClientConfig{
 		MaxFrameSize: r.maxFrame,
 		MinBackoff:   min(50*time.Millisecond, r.maxBackoff),
 		MaxBackoff:   r.maxBackoff,
 	}
+	r.sec.apply(nil, &c)
+	return c
+}
+
+// rpcStatsAttrs returns the stats log attributes of a tier's RPC server:
+// the connections refused by the handshake, the listener's cap and the
+// idle deadline.
+func rpcStatsAttrs(s rpc.ServerStats) []any {
+	return []any{"rpc_conns", s.Conns, "rpc_auth_failures", s.AuthFailures,
+		"rpc_conns_refused", s.ConnsRefused, "rpc_idle_closed", s.IdleClosed, "rpc_bad_frames", s.BadFrames}
 }

@@ -64,7 +64,8 @@ func (b *syncBuffer) waitLogLine(t *testing.T, msg string) map[string]any {
 }
 
 // TestRunAllInOne runs the all-in-one App in process on loopback ports
-// chosen by the system, with TLS and the debug server, pushes to a secure
+// chosen by the system, with TLS, a cluster secret on the RPC links and
+// the debug server, pushes to a secure
 // WebSocket client, and stops it by cancelling its context; once with
 // each -links value.
 func TestRunAllInOne(t *testing.T) {
@@ -81,7 +82,8 @@ func runAllInOne(t *testing.T, links string) {
 		"-logic.http", "127.0.0.1:0", "-logic.rpc", "127.0.0.1:0",
 		"-comet.tcp", "127.0.0.1:0", "-comet.ws", "127.0.0.1:0", "-comet.wss", "127.0.0.1:0", "-comet.rpc", "127.0.0.1:0",
 		"-comet.cert", certFile, "-comet.key", keyFile, "-comet.report-interval", "50ms",
-		"-job.rpc", "127.0.0.1:0", "-job.comet-refresh", "50ms", "-job.report-interval", "50ms"}
+		"-job.rpc", "127.0.0.1:0", "-job.comet-refresh", "50ms", "-job.report-interval", "50ms",
+		"-cluster-secret-file", writeSecret(t, testSecret)}
 	var logs syncBuffer
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)

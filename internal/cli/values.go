@@ -65,6 +65,13 @@ func (f flagger) addr(p *string, n, def string, none bool, usage string) {
 	f.fs.Var(&addrValue{p: p, none: none}, f.name(n), f.usage(usage))
 }
 
+// addrList registers a comma-separated list of dial addresses, kept as
+// one string.
+func (f flagger) addrList(p *string, n, def, usage string) {
+	*p = def
+	f.fs.Var(&addrListValue{p: p}, f.name(n), f.usage(usage))
+}
+
 // list registers a comma-separated list; check, when not nil, checks
 // each item.
 func (f flagger) list(p *[]string, n string, def []string, check func(string) error, usage string) {
@@ -117,6 +124,40 @@ func (v *addrValue) Set(s string) error {
 		return err
 	}
 	*v.p = s
+	return nil
+}
+
+// addrListValue is a comma-separated list of dial addresses kept as one
+// string (server's LogicAddr): each item must be host:port; blanks around
+// items and empty items are dropped.
+type addrListValue struct {
+	p *string
+}
+
+func (v *addrListValue) typeName() string { return "addrs" }
+
+func (v *addrListValue) String() string {
+	if v == nil || v.p == nil {
+		return ""
+	}
+	return *v.p
+}
+
+func (v *addrListValue) Set(s string) error {
+	var out []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		if err := checkAddr(item, false); err != nil {
+			return fmt.Errorf("%q: %w", item, err)
+		}
+		out = append(out, item)
+	}
+	if len(out) == 0 {
+		return errors.New("no address")
+	}
+	*v.p = strings.Join(out, ",")
 	return nil
 }
 

@@ -15,4 +15,9 @@ var (
 	// ErrUnknownComet is returned for a push to keys on a comet that is not
 	// in logic's registry.
 	ErrUnknownComet = rpc.NewError(302, "job: unknown comet")
+	// ErrCometUnreachable is returned for a push to keys on a comet the
+	// job has no live link to (the comet died or cannot be dialled): the
+	// push cannot reach those keys, and the caller must not count them
+	// as delivered.
+	ErrCometUnreachable = rpc.NewError(303, "job: comet unreachable")
 )

@@ -20,7 +20,7 @@ func (f failingJob) Push(context.Context, *PushMsg) error { return f.err }
 // TestErrorsOverRPC checks that each sentinel the job returns matches with
 // errors.Is on the caller's side of a real RPC.
 func TestErrorsOverRPC(t *testing.T) {
-	for _, sentinel := range []*rpc.Error{ErrServerClosed, ErrBadPush, ErrUnknownComet} {
+	for _, sentinel := range []*rpc.Error{ErrServerClosed, ErrBadPush, ErrUnknownComet, ErrCometUnreachable} {
 		t.Run(sentinel.Error(), func(t *testing.T) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
@@ -42,7 +42,7 @@ func TestErrorsOverRPC(t *testing.T) {
 			if !errors.Is(err, sentinel) {
 				t.Fatalf("Push: %v does not match %v", err, sentinel)
 			}
-			for _, other := range []*rpc.Error{ErrServerClosed, ErrBadPush, ErrUnknownComet} {
+			for _, other := range []*rpc.Error{ErrServerClosed, ErrBadPush, ErrUnknownComet, ErrCometUnreachable} {
 				if other != sentinel && errors.Is(err, other) {
 					t.Errorf("Push: %v matches %v too", err, other)
 				}

@@ -5,6 +5,7 @@ package jobrpc
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -89,6 +90,20 @@ type Service interface {
 	Push(ctx context.Context, msg *PushMsg) error
 }
 
+// LinkedPusher is a Service that also says, for each push it takes, how
+// many comets it holds a live link to and will hand the push to: every
+// linked comet for a room push or a broadcast, the one comet of a keys
+// push. Logic answers that number as a room push's comets, so that a
+// comet that died and has not left the registry yet is not counted.
+// Job and Client implement it; over the RPC the number travels in the
+// push's reply (a job that sends none gives -1: unknown).
+type LinkedPusher interface {
+	Service
+	// PushLinked is Push, also returning the number of linked comets the
+	// push goes to (-1 when unknown).
+	PushLinked(ctx context.Context, msg *PushMsg) (comets int, err error)
+}
+
 // Client is the typed RPC client of one job node. It implements Service and
 // is safe for concurrent use.
 type Client struct {
@@ -109,6 +124,13 @@ func (c *Client) Close() error { return c.c.Close() }
 
 // Push implements Service: it returns once the job acknowledged the message.
 func (c *Client) Push(ctx context.Context, msg *PushMsg) error {
+	_, err := c.PushLinked(ctx, msg)
+	return err
+}
+
+// PushLinked implements LinkedPusher: Push, with the number of linked
+// comets the job's reply carries, or -1 when the reply has none.
+func (c *Client) PushLinked(ctx context.Context, msg *PushMsg) (int, error) {
 	bp, ok := c.bufs.Get().(*[]byte)
 	if !ok {
 		b := make([]byte, 0, 1024)
@@ -117,10 +139,22 @@ func (c *Client) Push(ctx context.Context, msg *PushMsg) error {
 	defer c.bufs.Put(bp)
 	buf := msg.Append((*bp)[:0])
 	*bp = buf[:0]
-	if _, err := c.c.Call(ctx, MethodPush, buf, nil); err != nil {
-		return fmt.Errorf("jobrpc: push %s to %s: %w", msg.Type, c.c.Addr(), err)
+	rp, ok := c.bufs.Get().(*[]byte)
+	if !ok {
+		b := make([]byte, 0, 1024)
+		rp = &b
 	}
-	return nil
+	defer c.bufs.Put(rp)
+	rep, err := c.c.Call(ctx, MethodPush, buf, (*rp)[:0])
+	*rp = rep[:0]
+	if err != nil {
+		return 0, fmt.Errorf("jobrpc: push %s to %s: %w", msg.Type, c.c.Addr(), err)
+	}
+	n, size := binary.Uvarint(rep)
+	if size <= 0 {
+		return -1, nil
+	}
+	return int(n), nil
 }
 
 // Register serves svc on s.
@@ -129,6 +163,13 @@ func Register(s *rpc.Server, svc Service) {
 		var msg PushMsg
 		if err := msg.Decode(p); err != nil {
 			return nil, fmt.Errorf("jobrpc: bad push: %w", err)
+		}
+		if lp, ok := svc.(LinkedPusher); ok {
+			n, err := lp.PushLinked(ctx, &msg)
+			if err != nil {
+				return nil, err
+			}
+			return binary.AppendUvarint(reply, uint64(max(n, 0))), nil
 		}
 		return reply, svc.Push(ctx, &msg)
 	})

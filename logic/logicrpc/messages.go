@@ -55,6 +55,7 @@ type ConnectReply struct {
 	Platform  string        // web, android, ios
 	Accepts   []int32       // ops this connection receives by key, mid and broadcast
 	Heartbeat time.Duration // deadline between two heartbeats (interval x allowed misses)
+	Rooms     []string      // additional rooms to join besides RoomID, as the token named them
 }
 
 // DisconnectReq tells logic that a connection closed. Logic removes the
@@ -175,7 +176,8 @@ func (m *ConnectReply) Append(b []byte) []byte {
 	b = rpc.AppendString(b, m.RoomID)
 	b = rpc.AppendString(b, m.Platform)
 	b = rpc.AppendInt32s(b, m.Accepts)
-	return rpc.AppendVarint(b, int64(m.Heartbeat))
+	b = rpc.AppendVarint(b, int64(m.Heartbeat))
+	return rpc.AppendStrings(b, m.Rooms)
 }
 
 // Decode decodes p into m.
@@ -187,6 +189,7 @@ func (m *ConnectReply) Decode(p []byte) error {
 	m.Platform = d.String()
 	m.Accepts = d.Int32s()
 	m.Heartbeat = time.Duration(d.Varint())
+	m.Rooms = d.Strings()
 	return d.Finish()
 }
 

@@ -32,7 +32,7 @@ func roundTripCases() []struct {
 	}{
 		{"connect", &ConnectReq{Server: "c1", ConnID: 7, Addr: "1.2.3.4:5", Token: []byte(`{"mid":1}`)}, new(ConnectReq)},
 		{"connect empty", &ConnectReq{}, new(ConnectReq)},
-		{"connect reply", &ConnectReply{Mid: -3, Key: "k", RoomID: "live://1", Platform: "web", Accepts: []int32{1000, -1}, Heartbeat: 90 * time.Second}, new(ConnectReply)},
+		{"connect reply", &ConnectReply{Mid: -3, Key: "k", RoomID: "live://1", Platform: "web", Accepts: []int32{1000, -1}, Heartbeat: 90 * time.Second, Rooms: []string{"live://2", "chat://3"}}, new(ConnectReply)},
 		{"disconnect", &DisconnectReq{Mid: 1 << 40, Key: "k", Server: "c1", ConnID: 1<<64 - 1}, new(DisconnectReq)},
 		{"disconnect reply", &DisconnectReply{Has: true}, new(DisconnectReply)},
 		{"heartbeat", &HeartbeatReq{Mid: 1, Key: "k", Server: "s", ConnID: 2}, new(HeartbeatReq)},

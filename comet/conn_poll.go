@@ -1,0 +1,101 @@
+package comet
+
+// Reader states of a connection (conn.rstate).
+const (
+	// readerActive: a goroutine owns the read side (the handshake
+	// goroutine, a reader goroutine, or one started by unpark).
+	readerActive uint32 = iota
+	// readerParked: the connection waits in its poller's epoll set and
+	// no goroutine reads it.
+	readerParked
+)
+
+// startReading starts the read side of c once its handshake succeeded,
+// on the handshake goroutine: it parks c in its poller when c has one,
+// else starts the reader goroutine. The read side holds one count of
+// cm.wg, taken here, until the connection is torn down.
+func (c *conn) startReading() {
+	c.cm.wg.Add(1)
+	if c.poll == nil {
+		go c.readLoop()
+		return
+	}
+	if c.ws != nil && c.ws.Buffered() > 0 {
+		go c.readFn() // the client sent more right behind the upgrade
+		return
+	}
+	if !c.park() {
+		go c.readFn()
+	}
+}
+
+// readParked is the goroutine unpark starts: it reads and handles
+// packets while bytes are at hand, then parks c again and ends, or tears
+// c down when reading fails. A packet that arrives in pieces is waited
+// for with a blocking read, as on the reader goroutine: the wait is
+// bounded by the heartbeat deadline, which closes the socket.
+func (c *conn) readParked() {
+	for {
+		if err := c.readOne(); err != nil {
+			c.finish(err)
+			c.poll.forget(c)
+			c.cm.wg.Done()
+			return
+		}
+		if c.ws != nil && c.ws.Buffered() > 0 {
+			continue // the next frame is read ahead already: epoll would not report it
+		}
+		if c.park() {
+			return
+		}
+	}
+}
+
+// readOne reads one packet (one WebSocket data message) and handles it.
+func (c *conn) readOne() error {
+	if c.ws != nil {
+		return c.serveMessage(c.ws.ReadMessage(c.rbuf[:0]))
+	}
+	if err := c.waitPacket(); err != nil {
+		return err
+	}
+	return c.serveOne()
+}
+
+// park hands the read side of c to its poller. It reports false when the
+// caller still owns the read side and must go on reading (the descriptor
+// is closing, so the next read fails and tears c down); true means the
+// poller, or a goroutine started by unpark, owns it now, and the caller
+// must not touch c's reader fields any more.
+//
+// The state is set before arming, so an event can only find c parked;
+// close closes the socket before it unparks, so a park that comes after
+// an unpark that found nothing to take fails to arm and keeps the read
+// side.
+func (c *conn) park() bool {
+	c.rstate.Store(readerParked)
+	if c.raw.Control(c.armFn) == nil {
+		return true // armed, or the arm failed and started a reader
+	}
+	return !c.rstate.CompareAndSwap(readerParked, readerActive)
+}
+
+// arm registers or re-arms fd in c's poller; it runs inside
+// RawConn.Control, which keeps fd from being closed meanwhile. Once the
+// registration is armed a reader may start at once, so on success
+// nothing of c is touched after it; when arming fails (the epoll set is
+// full or stopped) a reader goroutine is started instead.
+func (c *conn) arm(fd uintptr) {
+	if err := c.poll.arm(c, int(fd)); err != nil {
+		c.unpark()
+	}
+}
+
+// unpark starts a reader goroutine for c if c is parked. It never blocks:
+// the poller calls it on an event, close after closing the socket (the
+// epoll set drops a closed descriptor without an event).
+func (c *conn) unpark() {
+	if c.rstate.CompareAndSwap(readerParked, readerActive) {
+		go c.readFn()
+	}
+}

@@ -1,0 +1,195 @@
+//go:build linux
+
+package comet
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"syscall"
+)
+
+// pollEvents are the events a parked connection waits for: bytes to read
+// or the peer's close (EPOLLERR and EPOLLHUP are always reported). The
+// registration is one-shot: an event disarms it until the connection
+// parks again, so one event starts at most one reader.
+const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
+
+// pollBatch is the number of events one epoll_wait returns at most.
+const pollBatch = 256
+
+// stopID is the event data of a poller's stop pipe; connection ids are
+// never 0 (they start at the comet's start time in nanoseconds).
+const stopID = 0
+
+// errPollerStopped is returned by arm once the poller stopped.
+var errPollerStopped = errors.New("comet: poller stopped")
+
+// poller is one epoll set holding parked connections (see conn.park) and
+// the goroutine waiting on it. The event data of a connection is its id,
+// which the poller maps back to the connection: an event outliving its
+// connection (the descriptor closed and reused) finds no entry, or an
+// entry that is not parked, and is dropped.
+type poller struct {
+	epfd int
+	stop [2]int // pipe; a byte written to stop[1] ends run
+
+	// mu guards conns and closed.
+	mu     sync.Mutex
+	conns  map[uint64]*conn // registered connections, by id
+	closed bool             // run ended; epfd is closed
+}
+
+// newPoller returns a poller with its epoll set and stop pipe.
+func newPoller() (*poller, error) {
+	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("comet: epoll_create1: %w", err)
+	}
+	p := &poller{epfd: epfd, conns: make(map[uint64]*conn)}
+	if err := syscall.Pipe2(p.stop[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); err != nil {
+		_ = syscall.Close(epfd)
+		return nil, fmt.Errorf("comet: pipe2: %w", err)
+	}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN}
+	setEventID(&ev, stopID)
+	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, p.stop[0], &ev); err != nil {
+		p.closeFDs()
+		return nil, fmt.Errorf("comet: epoll_ctl of the stop pipe: %w", err)
+	}
+	return p, nil
+}
+
+// setEventID stores id as the event's data (the 64 bits of epoll_data).
+func setEventID(ev *syscall.EpollEvent, id uint64) {
+	ev.Fd = int32(uint32(id))
+	ev.Pad = int32(uint32(id >> 32))
+}
+
+// eventID returns the id stored by setEventID.
+func eventID(ev *syscall.EpollEvent) uint64 {
+	return uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+}
+
+// run waits for events and wakes the connections they name, until the
+// stop pipe is written or epoll_wait fails. It closes the poller's
+// descriptors when it returns.
+func (p *poller) run() error {
+	defer p.shut()
+	events := make([]syscall.EpollEvent, pollBatch)
+	for {
+		n, err := syscall.EpollWait(p.epfd, events, -1)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("comet: epoll_wait: %w", err)
+		}
+		for i := range events[:n] {
+			id := eventID(&events[i])
+			if id == stopID {
+				return nil
+			}
+			p.wake(id)
+		}
+		// The readers just started sit in this P's run queue; let them
+		// run before epoll_wait blocks the thread, or they would wait
+		// until the runtime takes the P from the blocked thread.
+		runtime.Gosched()
+	}
+}
+
+// wake starts a reader for the connection id if it is parked.
+func (p *poller) wake(id uint64) {
+	p.mu.Lock()
+	c := p.conns[id]
+	p.mu.Unlock()
+	if c != nil {
+		c.unpark()
+	}
+}
+
+// stopWait makes run return. Connections still registered are not woken:
+// the comet stops pollers only after every connection finished.
+func (p *poller) stopWait() {
+	_, _ = syscall.Write(p.stop[1], []byte{0})
+}
+
+// shut marks the poller closed and closes its descriptors.
+func (p *poller) shut() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	p.closeFDs()
+}
+
+// closeFDs closes the epoll set and the stop pipe.
+func (p *poller) closeFDs() {
+	_ = syscall.Close(p.epfd)
+	_ = syscall.Close(p.stop[0])
+	_ = syscall.Close(p.stop[1])
+}
+
+// arm registers c's descriptor fd (first call) or re-arms its one-shot
+// registration. It runs inside RawConn.Control, which keeps fd open
+// until it returns.
+func (p *poller) arm(c *conn, fd int) error {
+	ev := syscall.EpollEvent{Events: pollEvents}
+	setEventID(&ev, c.id)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return errPollerStopped
+	}
+	if c.pollAdded {
+		return syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, fd, &ev)
+	}
+	if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		return err
+	}
+	c.pollAdded = true
+	p.conns[c.id] = c
+	return nil
+}
+
+// forget drops c from the poller once it finished. Its descriptor is
+// closed by then, which removed it from the epoll set.
+func (p *poller) forget(c *conn) {
+	p.mu.Lock()
+	delete(p.conns, c.id)
+	p.mu.Unlock()
+}
+
+// pollers is the set of pollers of a comet; connections are spread over
+// them by id.
+type pollers struct {
+	ps []*poller
+}
+
+// newPollers returns n pollers, or nil when n < 1.
+func newPollers(n int) (*pollers, error) {
+	if n < 1 {
+		return nil, nil
+	}
+	s := &pollers{}
+	for range n {
+		p, err := newPoller()
+		if err != nil {
+			s.closeAll()
+			return nil, err
+		}
+		s.ps = append(s.ps, p)
+	}
+	return s, nil
+}
+
+// closeAll closes the descriptors of pollers that never ran.
+func (s *pollers) closeAll() {
+	for _, p := range s.ps {
+		p.closeFDs()
+	}
+}
+
+// of returns the poller of connection id.
+func (s *pollers) of(id uint64) *poller { return s.ps[id%uint64(len(s.ps))] }
