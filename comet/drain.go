@@ -76,16 +76,21 @@ func (cm *Comet) drain(conns []*conn, d time.Duration) {
 		cm.closeDrained(conns[closed:upto])
 		closed = upto
 	}
-	late := cm.authedConns()
-	cm.closeDrained(late)
-	cm.logger.Info("comet: drained", "conns", len(conns), "late", len(late))
+	late := cm.closeDrained(cm.authedConns())
+	cm.logger.Info("comet: drained", "conns", len(conns), "late", late)
 }
 
 // closeDrained closes conns with CloseDrain, WebSocket clients with a
-// close frame whose writes share one deadline.
-func (cm *Comet) closeDrained(conns []*conn) {
+// close frame whose writes share one deadline, and returns how many were
+// not closing yet.
+func (cm *Comet) closeDrained(conns []*conn) int {
 	deadline := time.Now().Add(closeFrameTimeout)
+	n := 0
 	for _, c := range conns {
+		if c.closeReason() == CloseNone {
+			n++
+		}
 		c.closeWithFrame(CloseDrain, deadline)
 	}
+	return n
 }
