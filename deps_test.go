@@ -31,11 +31,11 @@ var allowed = map[string][]string{
 	"job/jobrpc":     {"rpc"},
 	"client":         {"protocol", "bufio", "websocket"},
 	"comet":          {"protocol", "bufio", "timer", "websocket", "rpc", "comet/cometrpc", "logic/logicrpc", "metrics"},
-	"logic":          {"rpc", "logic/logicrpc", "job/jobrpc"},
+	"logic":          {"rpc", "logic/logicrpc", "job/jobrpc", "comet/cometrpc"},
 	"job":            {"protocol", "rpc", "job/jobrpc", "comet/cometrpc", "logic/logicrpc", "metrics"},
 	"metrics":        nil,
 	"server":         {"rpc", "comet", "logic", "job", "comet/cometrpc", "logic/logicrpc", "job/jobrpc", "metrics"},
-	"internal/cli":   {"protocol", "rpc", "comet", "logic", "job", "server"},
+	"internal/cli":   {"protocol", "rpc", "comet", "logic", "job", "server", "comet/cometrpc"},
 
 	"internal/leaktest": nil,
 	"internal/testcert": nil,

@@ -66,7 +66,7 @@ func TestBadPackets(t *testing.T) {
 				c.expectClosed()
 				testwait.For(t, waitTimeout, "close count", func() bool { return s.cm.Stats().Closes[tt.wantWhy] == 1 })
 				testwait.For(t, waitTimeout, "log line", func() bool {
-					return hasLine(s.log.String(), "level=INFO", "connection closed", tt.wantWhy.String(), tt.wantLog)
+					return hasLine(s.log.String(), "level=DEBUG", "connection closed", tt.wantWhy.String(), tt.wantLog)
 				})
 				if n := bystander.heartbeat(); n != 0 {
 					t.Errorf("bystander heartbeat = %d", n)

@@ -69,6 +69,8 @@ type Comet struct {
 	reported atomic.Bool
 	// latency is the end-to-end push latency (Stats.PushLatency).
 	latency *metrics.Histogram
+	// draining is set once by the first Drain.
+	draining atomic.Bool
 	// counts holds the online count per room from the last report: the
 	// cluster-wide count when logic knows it, else this node's.
 	counts atomic.Pointer[map[string]int32]

@@ -136,6 +136,10 @@ type Config struct {
 	// packets sent before auth); one more closes it (CloseMsgRate). Zero
 	// means 64; negative means no limit; at most 65535.
 	MsgRate int
+
+	// DrainDuration spreads the closes of a drain (Drain) over this
+	// long. Zero means DefaultDrainDuration.
+	DrainDuration time.Duration
 	// MaxRooms caps the rooms one connection is in: its primary room
 	// (the token's room_id, op 12), which is always allowed, and up to
 	// MaxRooms-1 additional ones (the token's rooms, op 20). A join over
@@ -166,6 +170,7 @@ const (
 	DefaultMaxConnsPerIP    = 1024
 	DefaultAuthRatePerIP    = 128
 	DefaultMsgRate          = 64
+	DefaultDrainDuration    = 60 * time.Second
 	DefaultMaxRooms         = 16
 	maxMsgRate              = math.MaxUint16 // conn.msgs counts to it
 )
@@ -197,6 +202,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	cfg.WSMaxMessage = cmp.Or(cfg.WSMaxMessage, protocol.HeaderLen+cfg.MaxBody)
 	cfg.MaxConnsPerIP = cmp.Or(cfg.MaxConnsPerIP, DefaultMaxConnsPerIP)
 	cfg.AuthRatePerIP = cmp.Or(cfg.AuthRatePerIP, DefaultAuthRatePerIP)
+	cfg.DrainDuration = cmp.Or(cfg.DrainDuration, DefaultDrainDuration)
 	cfg.MsgRate = min(cmp.Or(cfg.MsgRate, DefaultMsgRate), maxMsgRate)
 	cfg.MaxRooms = cmp.Or(cfg.MaxRooms, DefaultMaxRooms)
 	return cfg, nil
@@ -223,6 +229,7 @@ func (cfg *Config) check() error {
 		{"WriteTimeout", cfg.WriteTimeout < 0, cfg.WriteTimeout},
 		{"LogicTimeout", cfg.LogicTimeout < 0, cfg.LogicTimeout},
 		{"WSMaxMessage", cfg.WSMaxMessage < 0, cfg.WSMaxMessage},
+		{"DrainDuration", cfg.DrainDuration < 0, cfg.DrainDuration},
 	} {
 		if f.neg {
 			return fmt.Errorf("%w: %s %v is negative", ErrConfig, f.name, f.v)

@@ -26,8 +26,9 @@ func TestConfigDefaults(t *testing.T) {
 		LogicTimeout: DefaultLogicTimeout, ReportInterval: DefaultReportInterval, WSPath: DefaultWSPath,
 		WSMaxMessage:  protocol.HeaderLen + protocol.DefaultMaxBody,
 		MaxConnsPerIP: DefaultMaxConnsPerIP, AuthRatePerIP: DefaultAuthRatePerIP, MsgRate: DefaultMsgRate,
-		MaxRooms:    DefaultMaxRooms,
-		ReadPollers: (runtime.GOMAXPROCS(0) + 3) / 4,
+		MaxRooms:      DefaultMaxRooms,
+		ReadPollers:   (runtime.GOMAXPROCS(0) + 3) / 4,
+		DrainDuration: DefaultDrainDuration,
 	}
 	if c.NodeID == "" || !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults\n got %+v\nwant %+v", c, want)

@@ -175,6 +175,8 @@ func wsCloseCode(reason CloseReason) (uint16, string) {
 	switch reason {
 	case CloseShutdown:
 		return websocket.CloseGoingAway, "server shutting down"
+	case CloseDrain:
+		return websocket.CloseGoingAway, "server draining: reconnect"
 	case CloseReplaced:
 		return websocket.ClosePolicyViolation, "replaced by a newer connection"
 	case CloseAuthRefused:

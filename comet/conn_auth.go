@@ -161,6 +161,9 @@ func (c *conn) finish(err error) {
 	reason := c.closeReason()
 	if reason == CloseNone {
 		reason = classify(err)
+		if reason == CloseClient && !c.authed.Load() {
+			reason = CloseNoAuth
+		}
 		switch reason {
 		case CloseProtocol, CloseAuthRefused:
 			c.closeGracefully(reason)

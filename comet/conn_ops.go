@@ -181,14 +181,11 @@ func (c *conn) reply(p *protocol.Packet, op int32, body []byte) error {
 	return c.writePacket(rp.Append(buf.Bytes()[:0]))
 }
 
-// logClose writes the one log line of a connection's close: at debug
-// level for ordinary departures, info otherwise.
+// logClose writes the one log line of a connection's close, at debug
+// level whatever the reason: a busy comet closes connections all the
+// time, and Stats.Closes counts them by reason.
 func (c *conn) logClose(reason CloseReason, err error) {
-	level := slog.LevelInfo
-	switch reason {
-	case CloseClient, CloseReplaced, CloseShutdown:
-		level = slog.LevelDebug
-	}
+	const level = slog.LevelDebug // one line per connection: Stats.Closes counts them all
 	ctx := context.Background()
 	if !c.cm.logger.Enabled(ctx, level) {
 		return

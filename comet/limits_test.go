@@ -51,7 +51,7 @@ func TestConnsPerIP(t *testing.T) {
 	dialTCP(t, s.tcp).expectClosed()
 	testwait.For(t, waitTimeout, "refusal counted", func() bool { return s.cm.Stats().Closes[CloseIPLimit] == 1 })
 	open[1].nc.Close()
-	testwait.For(t, waitTimeout, "close of the second", func() bool { return s.cm.Stats().Closes[CloseClient] == 1 })
+	testwait.For(t, waitTimeout, "close of the second", func() bool { return s.cm.Stats().Closes[CloseNoAuth] == 1 })
 	c := dialTCP(t, s.tcp)
 	c.auth(token{Key: "later"})
 	open[0].heartbeat()

@@ -25,6 +25,8 @@ const (
 	CloseMsgRate                      // the connection sent more than Config.MsgRate packets in a second
 	CloseRoomTooLong                  // op 12 or the auth's rooms named a room id over 256 bytes
 	CloseTooManyRooms                 // the auth token named more rooms than Config.MaxRooms allows
+	CloseDrain                        // the comet is draining (Drain): the client should reconnect elsewhere
+	CloseNoAuth                       // the client closed the connection before it authenticated (a load balancer's health check, a port scan)
 	numCloseReasons
 )
 
@@ -46,6 +48,8 @@ var closeReasonNames = [numCloseReasons]string{
 	CloseMsgRate:          "message rate limit",
 	CloseRoomTooLong:      "room id too long",
 	CloseTooManyRooms:     "too many rooms",
+	CloseDrain:            "drain",
+	CloseNoAuth:           "closed before auth",
 }
 
 // String returns the reason in words, e.g. "heartbeat timeout".

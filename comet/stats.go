@@ -37,6 +37,9 @@ type Stats struct {
 	// oldest message in it; pushes without a stamp are not observed.
 	PushLatency metrics.Snapshot
 
+	Draining bool   // a drain started (Drain); the node reports itself offline
+	Drained  uint64 // connections closed by drains (also Closes[CloseDrain])
+
 	Drops  map[DropReason]uint64  // messages not queued, by reason (zero counts left out)
 	Closes map[CloseReason]uint64 // closed connections, by reason (zero counts left out)
 }
@@ -69,6 +72,8 @@ func (cm *Comet) Stats() Stats {
 		}
 	}
 	st.Rooms = len(rooms)
+	st.Draining = cm.draining.Load()
+	st.Drained = cm.closes[CloseDrain].Load()
 	for r := range cm.closes {
 		if n := cm.closes[r].Load(); n > 0 {
 			st.Closes[CloseReason(r)] = n

@@ -37,6 +37,9 @@ func TestHelp(t *testing.T) {
 			}
 		}
 	}
+	if out, status := run(t, "goim-client", "-h"); status != 0 || !strings.Contains(out, "-key") || strings.Contains(out, "help requested") {
+		t.Errorf("goim-client -h: exit status %d, want 0 and the flags:\n%s", status, out)
+	}
 	if out, _ := run(t, "goim", "-h"); strings.Contains(out, "-comet.logic ") || strings.Contains(out, "-job.logic ") {
 		t.Errorf("goim -h offers a logic address to dial; its tiers dial their own logic:\n%s", out)
 	}

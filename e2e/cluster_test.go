@@ -26,6 +26,8 @@ const (
 	// room-order burst, so that a test client starved of CPU on a loaded
 	// machine is not treated as a slow reader whose messages are dropped.
 	sendQueue = "1024"
+	// drainDuration paces a comet's drain (SIGUSR1) in the tests.
+	drainDuration = "500ms"
 )
 
 // cometNode is one comet of a cluster, as clients and the tests see it.
@@ -111,7 +113,8 @@ func (c *cluster) logicArgs() []string {
 func (c *cluster) cometArgs(n *cometNode) []string {
 	return append(commonArgs(), "-logic", c.logicRPC, "-node-id", n.id, "-addrs", n.addrs,
 		"-tcp", n.tcp, "-ws", n.ws, "-rpc", n.rpc,
-		"-report-interval", reportInterval, "-rpc-max-backoff", rpcMaxBackoff, "-send-queue", sendQueue)
+		"-report-interval", reportInterval, "-rpc-max-backoff", rpcMaxBackoff, "-send-queue", sendQueue,
+		"-drain-duration", drainDuration)
 }
 
 // jobArgs are the flags of the job process.

@@ -14,7 +14,7 @@ import (
 )
 
 // binaries are the commands the tests run, by name.
-var binaries = []string{"goim", "comet", "logic", "job"}
+var binaries = []string{"goim", "comet", "logic", "job", "goim-client"}
 
 // binDir is where TestMain built the binaries. It is set once, before
 // any test runs, and only read afterwards.

@@ -315,13 +315,13 @@ func (f *fixture) testNodesWeighted(t *testing.T) {
 		addrs = append(addrs, n.addrs)
 		hosts = append(hosts, host+".goim.io")
 	}
-	tcpPort, wsPort := float64(3101), float64(3102)
-	if f.c.allInOne { // logic advertises its own comet's ports
-		tcpPort, wsPort = float64(portOf(f.c.comets[0].tcp)), float64(portOf(f.c.comets[0].ws))
+	tcpPort, wsPort, wssPort := float64(3101), float64(3102), float64(3103)
+	if f.c.allInOne { // logic advertises its own comet's ports; no certificate: no WSS
+		tcpPort, wsPort, wssPort = float64(portOf(f.c.comets[0].tcp)), float64(portOf(f.c.comets[0].ws)), 0
 	}
 	for _, platform := range []string{"android", "web"} {
 		want := map[string]any{
-			"domain": "conn.goim.io", "tcp_port": tcpPort, "ws_port": wsPort, "wss_port": float64(3103),
+			"domain": "conn.goim.io", "tcp_port": tcpPort, "ws_port": wsPort, "wss_port": wssPort,
 			"heartbeat": float64(30), "heartbeat_max": float64(3),
 			"backoff": map[string]any{"max_delay": float64(300), "base_delay": float64(3), "factor": 1.8, "jitter": 0.3},
 		}

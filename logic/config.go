@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/goimx/goim/comet/cometrpc"
 	"github.com/goimx/goim/job/jobrpc"
 	"github.com/goimx/goim/logic/logicrpc"
 	"github.com/goimx/goim/rpc"
@@ -104,7 +105,9 @@ type Config struct {
 	// web platform gets. "" means DefaultHostDomain.
 	HostDomain string
 	// TCPPort, WSPort and WSSPort are the client ports advertised by
-	// /nodes/weighted. 0 means DefaultTCPPort, DefaultWSPort, DefaultWSSPort.
+	// /nodes/weighted. 0 means DefaultTCPPort, DefaultWSPort, DefaultWSSPort;
+	// negative means the comets do not offer that transport (WSS without a
+	// certificate): the port is advertised as 0.
 	TCPPort, WSPort, WSSPort int
 	// Backoff is the reconnect backoff advertised by /nodes/weighted.
 	Backoff Backoff
@@ -122,8 +125,13 @@ type Config struct {
 	// io.Closer is closed when the node leaves. nil means
 	// jobrpc.NewClient(node.RPCAddr, JobClient, logger).
 	DialJob func(node logicrpc.NodeInfo) (jobrpc.Service, error)
-	// JobClient configures the RPC clients to job nodes.
+	// JobClient configures the RPC clients to job nodes, and the one-off
+	// client of an admin drain to a comet (the cluster's RPC settings).
 	JobClient rpc.ClientConfig
+	// DialComet returns the client used to drain a comet and a function
+	// that closes it. Nil means an RPC client to node.RPCAddr with
+	// JobClient.
+	DialComet func(node logicrpc.NodeInfo) (cometrpc.Drainer, func())
 	// RPCServer configures the logic RPC server.
 	RPCServer rpc.ServerConfig
 	// Now is the clock for session and node expiry. nil means time.Now.
@@ -218,9 +226,6 @@ func (c *Config) check() error {
 		{"SessionShards", c.SessionShards < 0, c.SessionShards},
 		{"NodeTTL", c.NodeTTL < 0, c.NodeTTL},
 		{"RegionFactor", c.RegionFactor < 0, c.RegionFactor},
-		{"TCPPort", c.TCPPort < 0, c.TCPPort},
-		{"WSPort", c.WSPort < 0, c.WSPort},
-		{"WSSPort", c.WSSPort < 0, c.WSSPort},
 		{"PushTimeout", c.PushTimeout < 0, c.PushTimeout},
 		{"RegistryRefresh", c.RegistryRefresh < 0, c.RegistryRefresh},
 		{"MaxPushTargets", c.MaxPushTargets < 0, c.MaxPushTargets},

@@ -32,9 +32,6 @@ func TestConfigDefaults(t *testing.T) {
 		{Config{SessionShards: -1}, "SessionShards"},
 		{Config{NodeTTL: -1}, "NodeTTL"},
 		{Config{RegionFactor: -1}, "RegionFactor"},
-		{Config{TCPPort: -1}, "TCPPort"},
-		{Config{WSPort: -1}, "WSPort"},
-		{Config{WSSPort: -1}, "WSSPort"},
 		{Config{PushTimeout: -1}, "PushTimeout"},
 	} {
 		l, err := New(tt.cfg, discardLogger())

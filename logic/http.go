@@ -49,6 +49,9 @@ func (l *Logic) newHandler() http.Handler {
 	mux.Handle("/goim/nodes/weighted", l.allow(http.MethodGet, l.handleNodesWeighted)) // public: clients call it
 	query("/goim/nodes/instances", l.handleNodesInstances)
 	query("/nodes/instances", l.handleNodesInstances)
+	post("/goim/admin/comets/{id}/drain", l.handleDrainComet)
+	query("/goim/admin/stats", l.handleAdminStats)
+	mux.Handle("/{$}", l.allow(http.MethodGet, l.handleStatusPage)) // public: the page holds no data
 	for path, h := range l.cfg.Handlers {
 		mux.Handle(path, h)
 	}

@@ -82,9 +82,9 @@ func (l *Logic) nodesWeighted(ctx context.Context, region string, web bool) Node
 	}
 	return NodesWeighted{
 		Domain:       c.DefaultDomain,
-		TCPPort:      c.TCPPort,
-		WSPort:       c.WSPort,
-		WSSPort:      c.WSSPort,
+		TCPPort:      max(c.TCPPort, 0), // negative: not offered
+		WSPort:       max(c.WSPort, 0),
+		WSSPort:      max(c.WSSPort, 0),
 		Heartbeat:    int(c.Heartbeat.Seconds()),
 		HeartbeatMax: c.HeartbeatMax,
 		Nodes:        nodes,

@@ -28,7 +28,7 @@ type Instance struct {
 // InstanceMetadata is an Instance's metadata; as in goim every value is a
 // string.
 type InstanceMetadata struct {
-	Addrs     string `json:"addrs"` // client addresses, comma-separated
+	Addrs     string `json:"addrs,omitempty"` // client addresses, comma-separated; omitted when the comet has none (no -addrs)
 	ConnCount string `json:"conn_count"`
 	IPCount   string `json:"ip_count"`
 	Offline   string `json:"offline"` // "true" or "false"

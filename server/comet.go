@@ -94,6 +94,10 @@ func startComet(cfg CometConfig, logger *slog.Logger, loopback bool, d *directLi
 	if obs != nil {
 		obs.comet.Store(t)
 	}
+	if cfg.TLSSelfSigned && cfg.CertFile == "" {
+		logger.Warn("comet: TLS WITH A SELF-SIGNED CERTIFICATE made at start: for development only; " +
+			"clients must skip verification (goim-client -insecure); use -cert and -key in production")
+	}
 	logger.Info("comet: started", t.startAttrs(t.cm.Config())...)
 	return t, nil
 }

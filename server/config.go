@@ -85,6 +85,11 @@ type CometConfig struct {
 	// TLSConfig, when not nil, is used for the TLS listeners instead of
 	// CertFile and KeyFile.
 	TLSConfig *tls.Config
+	// TLSSelfSigned, without CertFile or TLSConfig, gives the TLS
+	// listeners a certificate generated in memory at start
+	// (SelfSignedTLS), so WSS listens on DefaultCometWSSAddr: for
+	// development only; the start logs a warning.
+	TLSSelfSigned bool
 	// RPCAddr is the listener of the comet RPC service, which jobs dial.
 	// Empty means DefaultCometRPCAddr; a comet always has one.
 	RPCAddr string
@@ -130,6 +135,13 @@ func (c CometConfig) withDefaults() (CometConfig, error) {
 	}
 	if c.TLSConfig == nil && (c.CertFile != "" || c.KeyFile != "") {
 		tlsCfg, err := LoadTLS(c.CertFile, c.KeyFile)
+		if err != nil {
+			return c, err
+		}
+		c.TLSConfig = tlsCfg
+	}
+	if c.TLSConfig == nil && c.TLSSelfSigned {
+		tlsCfg, err := SelfSignedTLS(hostname())
 		if err != nil {
 			return c, err
 		}

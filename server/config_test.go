@@ -74,7 +74,9 @@ func TestFollowCometPorts(t *testing.T) {
 	}{
 		{"follow", [3]int{}, []string{"-", ":4101"}, ":4102", ":4103", [3]int{4101, 4102, 4103}},
 		{"given", [3]int{1, 2, 443}, []string{":4101"}, ":4102", ":4103", [3]int{1, 2, 443}},
-		{"no fixed port", [3]int{}, []string{"-"}, ":0", "", [3]int{}},
+		{"no fixed port", [3]int{}, []string{":0"}, ":0", ":0", [3]int{}},
+		{"no listener", [3]int{}, []string{"-"}, "-", "", [3]int{-1, -1, -1}},
+		{"no listener, port given", [3]int{0, 0, 443}, []string{":4101"}, ":4102", "", [3]int{4101, 4102, 443}},
 	}
 	for _, tt := range tests {
 		l := LogicConfig{}

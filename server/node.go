@@ -61,10 +61,12 @@ func Start(cfg Config, logger *slog.Logger) (*Node, error) {
 }
 
 // followCometPorts sets logic's advertised client ports that are zero to
-// the ports of the comet's listen addresses (none where an address has no
-// fixed port: logic's default then stays).
+// the ports of the comet's listen addresses (c with its defaults applied):
+// -1 (not offered, advertised as 0) where the comet has no such listener,
+// and none where an address has no fixed port (logic's default then
+// stays).
 func followCometPorts(l *LogicConfig, c *CometConfig) {
-	tcp := ""
+	tcp := NoListen
 	for _, a := range c.TCPAddrs {
 		if a != NoListen {
 			tcp = a
@@ -72,14 +74,17 @@ func followCometPorts(l *LogicConfig, c *CometConfig) {
 		}
 	}
 	lc := &l.Logic
-	if lc.TCPPort == 0 {
-		lc.TCPPort = portOfAddr(tcp)
-	}
-	if lc.WSPort == 0 {
-		lc.WSPort = portOfAddr(c.WSAddr)
-	}
-	if lc.WSSPort == 0 {
-		lc.WSSPort = portOfAddr(c.WSSAddr)
+	for _, p := range []struct {
+		port *int
+		addr string
+	}{{&lc.TCPPort, tcp}, {&lc.WSPort, c.WSAddr}, {&lc.WSSPort, c.WSSAddr}} {
+		switch {
+		case *p.port != 0:
+		case p.addr == "" || p.addr == NoListen:
+			*p.port = -1
+		default:
+			*p.port = portOfAddr(p.addr)
+		}
 	}
 }
 

@@ -60,7 +60,11 @@ func checkHandshakeOutcome(t *testing.T, data []byte, answer string, req Request
 			t.Fatalf("refused (%v) with answer %q", err, answer)
 		}
 	default:
-		if answer != "" || !errors.Is(err, io.ErrUnexpectedEOF) {
+		wantErr := io.ErrUnexpectedEOF
+		if len(data) == 0 {
+			wantErr = io.EOF
+		}
+		if answer != "" || !errors.Is(err, wantErr) {
 			t.Fatalf("error %v with answer %q", err, answer)
 		}
 	}

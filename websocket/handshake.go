@@ -36,6 +36,8 @@ var errHeadTooLarge = io.ErrShortBuffer
 // CRLF CRLF). It returns the head's length including the blank line and the
 // number of bytes read, which may go past the head. It reads at most
 // len(buf) bytes and fails with errHeadTooLarge when the head does not fit.
+// A peer that closes before sending a byte gives io.EOF, one that closes
+// within the head io.ErrUnexpectedEOF.
 func readHead(r io.Reader, buf []byte) (headLen, n int, err error) {
 	for n < len(buf) {
 		m, rerr := r.Read(buf[n:])
@@ -45,8 +47,8 @@ func readHead(r io.Reader, buf []byte) (headLen, n int, err error) {
 			return from + i + 4, n, nil
 		}
 		if rerr != nil {
-			if rerr == io.EOF {
-				rerr = io.ErrUnexpectedEOF
+			if rerr == io.EOF && n > 0 {
+				rerr = io.ErrUnexpectedEOF // a head cut short; EOF alone: the peer sent nothing
 			}
 			return 0, n, rerr
 		}

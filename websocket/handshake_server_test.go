@@ -245,11 +245,18 @@ func TestServerHandshakeAccepts(t *testing.T) {
 }
 
 func TestServerHandshakeReadErrors(t *testing.T) {
-	for _, req := range []string{"", "GET /sub HTTP/1.1\r\nHost: x\r\n"} {
+	for _, tt := range []struct {
+		req  string
+		want error
+	}{
+		{"", io.EOF}, // a connect-and-close: a health check, not a protocol error
+		{"GET /sub HTTP/1.1\r\nHost: x\r\n", io.ErrUnexpectedEOF},
+	} {
+		req := tt.req
 		rw := &handshakeRW{r: strings.NewReader(req)}
 		_, _, err := ServerHandshake(rw, make([]byte, 4096), nil)
-		if !errors.Is(err, io.ErrUnexpectedEOF) {
-			t.Errorf("request %q: err = %v, want io.ErrUnexpectedEOF", req, err)
+		if !errors.Is(err, tt.want) || (tt.want == io.EOF && errors.Is(err, io.ErrUnexpectedEOF)) {
+			t.Errorf("request %q: err = %v, want %v", req, err, tt.want)
 		}
 		if rw.w.Len() != 0 {
 			t.Errorf("request %q: answered %q to a closed connection", req, rw.w.String())

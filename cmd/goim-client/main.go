@@ -28,12 +28,16 @@ import (
 	"unicode/utf8"
 
 	"github.com/goimx/goim/client"
+	"github.com/goimx/goim/websocket"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return // -h: the flags were printed; exit 0 like goim -h
+		}
 		fmt.Fprintln(os.Stderr, "goim-client:", err)
 		os.Exit(1)
 	}
@@ -123,7 +127,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			if errors.Is(err, client.ErrClosed) && ctx.Err() != nil {
 				return nil
 			}
-			return err
+			return closedWhy(err)
 		}
 		line = appendLine(line[:0], m)
 		if _, err := out.Write(line); err != nil {
@@ -164,4 +168,29 @@ func printable(body []byte) bool {
 		}
 	}
 	return true
+}
+
+// tcpCloseHint lists why a comet closes a TCP connection, which carries
+// no close reason.
+const tcpCloseHint = "the server closed the connection without a reason (TCP has none); " +
+	"usually another client authenticated with the same -key and replaced this one " +
+	"(use a distinct -key per client), or the comet is draining or stopping, " +
+	"or no heartbeat arrived in time"
+
+// closedWhy explains err, the error that ended reading: the reason a
+// WebSocket server gave in its close frame, or the usual reasons when a
+// TCP server closed the connection.
+func closedWhy(err error) error {
+	var ce *websocket.CloseError
+	switch {
+	case errors.As(err, &ce):
+		why := ce.Reason
+		if why == "" {
+			why = "no reason given"
+		}
+		return fmt.Errorf("closed by the server (WebSocket close %d: %s): %w", ce.Code, why, err)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%s: %w", tcpCloseHint, err)
+	}
+	return err
 }

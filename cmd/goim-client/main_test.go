@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -14,6 +16,7 @@ import (
 	"github.com/goimx/goim/bufio"
 	"github.com/goimx/goim/client"
 	"github.com/goimx/goim/protocol"
+	"github.com/goimx/goim/websocket"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -99,8 +102,8 @@ func TestRun(t *testing.T) {
 	}()
 	var out bytes.Buffer
 	err = run(context.Background(), []string{"-addr", ln.Addr().String(), "-mid", "9", "-accepts", "1000,1001", "-heartbeat", "0"}, &out)
-	if !errors.Is(err, io.EOF) {
-		t.Fatalf("run = %v, want io.EOF at the server's hang-up", err)
+	if !errors.Is(err, io.EOF) || !strings.Contains(err.Error(), "same -key") {
+		t.Fatalf("run = %v, want io.EOF at the server's hang-up, explained", err)
 	}
 	want := "op=1000 seq=0 body=hi\nop=1001 seq=0\nop=3 seq=2 online=5\n"
 	if out.String() != want {
@@ -108,5 +111,27 @@ func TestRun(t *testing.T) {
 	}
 	if tok := <-token; tok.Mid != 9 || len(tok.Accepts) != 2 {
 		t.Errorf("token %+v", tok)
+	}
+}
+
+// TestClosedWhy: the reason of a WebSocket close frame is printed; a TCP
+// hang-up lists the usual reasons; other errors stay as they are.
+func TestClosedWhy(t *testing.T) {
+	other := errors.New("client: read: connection reset by peer")
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("client: read: %w", &websocket.CloseError{Code: 1008, Reason: "replaced by a newer connection"}),
+			"closed by the server (WebSocket close 1008: replaced by a newer connection)"},
+		{&websocket.CloseError{Code: 1000}, "(WebSocket close 1000: no reason given)"},
+		{fmt.Errorf("client: read: %w", io.EOF), "another client authenticated with the same -key"},
+		{other, other.Error()},
+	}
+	for _, tt := range tests {
+		got := closedWhy(tt.err)
+		if !strings.Contains(got.Error(), tt.want) || !errors.Is(got, tt.err) {
+			t.Errorf("closedWhy(%v) = %v, want it to contain %q and wrap the error", tt.err, got, tt.want)
+		}
 	}
 }

@@ -234,4 +234,5 @@ func Register(s *rpc.Server, svc Service) {
 		}
 		return rpc.AppendStrings(reply, rooms), nil
 	})
+	registerDrain(s, svc)
 }

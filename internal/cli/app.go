@@ -34,6 +34,7 @@ type App struct {
 	getenv func(string) string // os.Getenv; the environment tests see
 	sec    *rpcSecurity        // the RPC security flags, once a tier registered them
 	reload chan struct{}       // a SIGHUP received by Main (never ready in Run alone)
+	drains <-chan os.Signal    // SIGUSR1 from Main: drain the comet; nil in Run alone
 }
 
 // NewApp returns an App named name (the binary's name, used in usage and
@@ -67,6 +68,7 @@ type Start func(g *Group) error
 // A second signal during the graceful stop kills the process the
 // default way. SIGHUP reloads what the tiers can reload (logic's token
 // secrets and API keys) and is logged; it never stops the process.
+// SIGUSR1 drains the App's comet (see comet.Comet.Drain).
 func (a *App) Main(args []string, stderr io.Writer, start Start) int {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
@@ -80,6 +82,7 @@ func (a *App) Main(args []string, stderr io.Writer, start Start) int {
 			select {
 			case s := <-sigs:
 				signal.Stop(sigs) // a second signal ends the process at once
+				a.common.stopping.Store(true)
 				cancel(fmt.Errorf("received %v", s))
 				return
 			case <-hups:
@@ -93,6 +96,9 @@ func (a *App) Main(args []string, stderr io.Writer, start Start) int {
 			}
 		}
 	}()
+	drains, stopDrains := notifyDrain()
+	defer stopDrains()
+	a.drains = drains
 	return a.Run(ctx, args, stderr, start)
 }
 
@@ -121,7 +127,10 @@ func (a *App) Run(ctx context.Context, args []string, stderr io.Writer, start St
 		g.close()
 		return ExitFailure
 	}
+	stopDrain := watchDrain(ctx, g, a.drains)
 	code := g.wait(ctx, a.common.statsInterval, a.reload)
+	a.common.stopping.Store(true)
+	stopDrain()
 	stopping := time.Now()
 	g.shutdown(a.common.shutdownTimeout)
 	debug.close()

@@ -49,6 +49,7 @@ func (cf *CometFlags) registerNode() {
 	f.str(&c.Version, "node-version", "", "version string reported to logic")
 	f.int32(&c.Weight, "weight", comet.DefaultWeight, 1, math.MaxInt32, "weight in logic's balancer: this node's share of new clients")
 	f.boolean(&c.Offline, "offline", false, "start reported as offline: logic directs no new clients here")
+	f.duration(&c.DrainDuration, "drain-duration", comet.DefaultDrainDuration, time.Millisecond, "a drain (SIGUSR1 or logic's POST /goim/admin/comets/<id>/drain) closes the clients paced over this long")
 	f.duration(&c.ReportInterval, "report-interval", comet.DefaultReportInterval, time.Millisecond, "period of the report to logic (counts, liveness); keep it well under logic's node-ttl")
 	f.duration(&c.LogicTimeout, "logic-timeout", comet.DefaultLogicTimeout, time.Millisecond, "bound on each call to logic (auth, renewal, disconnect, report)")
 	f.duration(&c.RenewInterval, "renew-interval", comet.DefaultRenewInterval, math.MinInt64, "how often at most a heartbeat renews the session with logic (negative: never)")
@@ -64,6 +65,7 @@ func (cf *CometFlags) registerListeners() {
 	f.addr(&c.TCPTLSAddr, "tcp-tls", "", true, "TCP-over-TLS client listen address (empty: none; needs -@cert and -@key)")
 	f.str(&c.CertFile, "cert", "", "PEM certificate file of the TLS listeners")
 	f.str(&c.KeyFile, "key", "", "PEM private key file of the TLS listeners")
+	f.boolean(&c.TLSSelfSigned, "tls-self-signed", false, "development only: without -@cert, give the TLS listeners (WSS on "+server.DefaultCometWSSAddr+") a self-signed certificate made at start")
 	f.addr(&c.RPCAddr, "rpc", server.DefaultCometRPCAddr, false, "listen address of the comet RPC service that jobs dial")
 	f.addr(&c.Comet.RPCAdvertise, "rpc-advertise", "", false, "RPC address reported to logic, where jobs dial this comet (empty: the -@rpc address, an unspecified host becomes the host name, or 127.0.0.1 in goim)")
 	f.str(&c.Comet.WSPath, "ws-path", comet.DefaultWSPath, "the only WebSocket path accepted")
@@ -103,10 +105,10 @@ func (cf *CometFlags) check() error {
 		return usageErr(cf.f.name("slow-policy"), "%q is not drop or close", cf.slow)
 	case (c.CertFile == "") != (c.KeyFile == ""):
 		return usageErr(cf.f.name("cert"), "-%s and -%s go together", cf.f.name("cert"), cf.f.name("key"))
-	case c.CertFile == "" && c.WSSAddr != "" && c.WSSAddr != server.NoListen:
-		return usageErr(cf.f.name("wss"), "needs -%s and -%s", cf.f.name("cert"), cf.f.name("key"))
-	case c.CertFile == "" && c.TCPTLSAddr != "" && c.TCPTLSAddr != server.NoListen:
-		return usageErr(cf.f.name("tcp-tls"), "needs -%s and -%s", cf.f.name("cert"), cf.f.name("key"))
+	case c.CertFile == "" && !c.TLSSelfSigned && c.WSSAddr != "" && c.WSSAddr != server.NoListen:
+		return usageErr(cf.f.name("wss"), "needs -%s and -%s (or -%s for development)", cf.f.name("cert"), cf.f.name("key"), cf.f.name("tls-self-signed"))
+	case c.CertFile == "" && !c.TLSSelfSigned && c.TCPTLSAddr != "" && c.TCPTLSAddr != server.NoListen:
+		return usageErr(cf.f.name("tcp-tls"), "needs -%s and -%s (or -%s for development)", cf.f.name("cert"), cf.f.name("key"), cf.f.name("tls-self-signed"))
 	case len(c.TCPAddrs) == 0:
 		return usageErr(cf.f.name("tcp"), "empty (use %s for no TCP listener)", server.NoListen)
 	case c.RPCAddr == server.NoListen:

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,6 +24,7 @@ type commonFlags struct {
 	debugAddr       string
 	shutdownTimeout time.Duration
 	statsInterval   time.Duration
+	stopping        atomic.Bool // set when the binary starts stopping: quiets link warnings
 }
 
 // register registers the common flags, unprefixed.
@@ -47,14 +49,17 @@ func (c *commonFlags) check() error {
 	return nil
 }
 
-// logger returns the slog logger the flags ask for, writing to w.
+// logger returns the slog logger the flags ask for, writing to w; once
+// stopping is set it logs warnings about RPC links at debug
+// (stopQuietHandler).
 func (c *commonFlags) logger(w io.Writer) *slog.Logger {
 	level, _ := parseLevel(c.logLevel) // checked by check
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if c.logFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(stopQuietHandler{h: h, stopping: &c.stopping})
 }
 
 // parseLevel parses a -log-level value.

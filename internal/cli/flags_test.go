@@ -89,6 +89,7 @@ func TestCometDefaults(t *testing.T) {
 			SendQueueBytes: 1 << 20, WriteTimeout: 10 * time.Second, LogicTimeout: 5 * time.Second, ReportInterval: 3 * time.Second,
 			WSPath: "/sub", RPC: rpc.ServerConfig{MaxFrameSize: rpc.DefaultMaxFrameSize, MaxInflight: 1024},
 			MaxConnsPerIP: 1024, AuthRatePerIP: 128, MsgRate: 64, MaxRooms: 16,
+			DrainDuration: time.Minute,
 		},
 	}
 	if diff := cmp.Diff(want, cf.Config(), cmpopts.IgnoreUnexported(comet.Config{})); diff != "" {

@@ -39,9 +39,9 @@ func (lf *LogicFlags) register() {
 	f.float(&c.RegionFactor, "region-factor", logic.DefaultRegionFactor, 1, "weight multiplier of comets in the caller's region in /goim/nodes/weighted (1: none)")
 	f.str(&c.DefaultDomain, "domain", logic.DefaultDomain, "domain answered by /goim/nodes/weighted, and its only node when no comet is live")
 	f.str(&c.HostDomain, "host-domain", logic.DefaultHostDomain, "suffix appended to a comet's host name for web clients in /goim/nodes/weighted")
-	f.integer(&c.TCPPort, "tcp-port", logic.DefaultTCPPort, 1, 65535, "comet TCP port advertised by /goim/nodes/weighted")
-	f.integer(&c.WSPort, "ws-port", logic.DefaultWSPort, 1, 65535, "comet WebSocket port advertised by /goim/nodes/weighted")
-	f.integer(&c.WSSPort, "wss-port", logic.DefaultWSSPort, 1, 65535, "comet secure WebSocket port advertised by /goim/nodes/weighted")
+	f.integer(&c.TCPPort, "tcp-port", logic.DefaultTCPPort, 0, 65535, "comet TCP port advertised by /goim/nodes/weighted (0: not offered)")
+	f.integer(&c.WSPort, "ws-port", logic.DefaultWSPort, 0, 65535, "comet WebSocket port advertised by /goim/nodes/weighted (0: not offered)")
+	f.integer(&c.WSSPort, "wss-port", logic.DefaultWSSPort, 0, 65535, "comet secure WebSocket port advertised by /goim/nodes/weighted (0: not offered, the comets have no certificate)")
 	b := &c.Backoff
 	f.int32(&b.MaxDelay, "backoff-max-delay", 300, 1, math.MaxInt32, "client reconnect backoff advertised by /goim/nodes/weighted: longest delay in seconds")
 	f.int32(&b.BaseDelay, "backoff-base-delay", 3, 1, math.MaxInt32, "client reconnect backoff: first delay in seconds")
@@ -64,6 +64,11 @@ func (lf *LogicFlags) Name(n string) string { return lf.f.name(n) }
 // Config returns the logic tier's configuration the flags describe.
 func (lf *LogicFlags) Config() server.LogicConfig {
 	c := lf.cfg
+	for _, p := range []*int{&c.Logic.TCPPort, &c.Logic.WSPort, &c.Logic.WSSPort} {
+		if *p == 0 {
+			*p = -1 // not offered: advertised as 0 (logic.Config's zero means the default)
+		}
+	}
 	c.Logic.JobClient = lf.rpc.client()
 	c.Logic.RPCServer = lf.rpc.server()
 	return c
