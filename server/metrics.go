@@ -96,6 +96,8 @@ func collectComet(w *metrics.Writer, cm *comet.Comet, logicLinks []logicrpc.Link
 	w.Histogram("goim_comet_push_latency_seconds",
 		"End-to-end push latency: from logic accepting the push (logic's clock) to the write that carried it to a client socket (this comet's clock); one observation per send-queue write, with its oldest message.",
 		s.PushLatency, 1e-9)
+	w.Gauge("goim_comet_draining", "Whether a drain started (1): the comet reports itself offline and closes its clients over -drain-duration.", boolValue(s.Draining))
+	w.Counter("goim_comet_drained_total", "Client connections closed by drains.", s.Drained)
 	w.Gauge("goim_comet_logic_reported", "Whether the comet's last report to logic succeeded (1): logic lists it.", boolValue(s.Reported))
 	w.Family("goim_comet_rpc_link_up", metrics.TypeGauge, "Whether the comet's RPC link to a peer is up (1) or down (0), by peer.")
 	for _, l := range logicLinks {
