@@ -33,8 +33,8 @@ type Token struct {
 	Accepts  []int32 `json:"accepts"`
 	// Rooms names rooms to join besides RoomID, the primary room
 	// (docs/protocol.md, "Several rooms per connection"); not in goim.
-	Rooms []string `json:"rooms"`
-	Resume           // room_seq, room_epoch: optional (token_resume.go)
+	Rooms  []string `json:"rooms"`
+	Resume          // room_seq, room_epoch: optional (token_resume.go)
 }
 
 // ParseToken decodes and checks an auth token. Errors wrap logicrpc.ErrBadToken and
