@@ -35,7 +35,9 @@ var allowed = map[string][]string{
 	"job":            {"protocol", "rpc", "job/jobrpc", "comet/cometrpc", "logic/logicrpc", "metrics"},
 	"metrics":        nil,
 	"server":         {"rpc", "comet", "logic", "job", "comet/cometrpc", "logic/logicrpc", "job/jobrpc", "metrics"},
-	"internal/cli":   {"protocol", "rpc", "comet", "logic", "job", "server", "comet/cometrpc"},
+	"internal/cli":   {"protocol", "rpc", "comet", "logic", "job", "server", "comet/cometrpc", "internal/demo"},
+	"client/js":      nil,
+	"internal/demo":  {"client/js"},
 
 	"internal/leaktest": nil,
 	"internal/testcert": nil,

@@ -210,7 +210,8 @@ func TestBrowserCodec(t *testing.T) {
 // and, when the server closes its connection (another client takes its
 // key), reconnects after the advertised backoff and receives later pushes.
 // It is in a second room named by its token and joins a third with
-// join(), which it joins again after the reconnect, until leave().
+// join(), which it joins again after the reconnect, until leave(). Being
+// in several rooms, it cannot resume: the reconnect reports a gap.
 func TestBrowserClient(t *testing.T) {
 	t.Parallel()
 	br := chromium.ForTest(t)
@@ -221,9 +222,10 @@ func TestBrowserClient(t *testing.T) {
 	tk := token(7, key, "live://"+room, browserOp)
 	tk.Rooms = []string{"live://jsx"}
 	tok, _ := json.Marshal(tk)
-	// The token is a function, called on every (re)connect.
+	// The token is a function, called on every (re)connect; resume adds
+	// room_seq and room_epoch to the object it returns.
 	b.eval(t, fmt.Sprintf(`harness.tokenCalls = [];
-		harness.start({nodesURL: '/goim/nodes/weighted?platform=test',
+		harness.start({nodesURL: '/goim/nodes/weighted?platform=test', resume: true,
 			token: (info) => { harness.tokenCalls.push(info); return %s; }})`, tok), nil)
 	b.wait(t, 15*time.Second, "harness.count('open') === 1")
 	// Heartbeats every second, as advertised (the default is 30s): three
@@ -295,14 +297,25 @@ func TestBrowserClient(t *testing.T) {
 		Reason string  `json:"reason"`
 	}
 	b.eval(t, "harness.states", &states)
-	var calls []struct{ Attempt, RoomSeq int }
+	var calls []struct{ Attempt, RoomSeq, RoomEpoch int }
 	b.eval(t, "harness.tokenCalls", &calls)
-	// roomSeq is the room number of the last room push the page saw, of
-	// whichever room: j2, the second push to live://js3 (a packet does not
-	// say its room, which is why resume covers a connection's primary room
-	// and an app in several rooms numbers them itself; docs/client.md).
-	if len(calls) != 2 || calls[1].Attempt != 0 || calls[1].RoomSeq != 2 {
-		t.Errorf("token function called with %+v, want twice (connect, reconnect), attempt 0 and roomSeq 2", calls)
+	// The page is in several rooms and a packet does not say its room, so
+	// the client does not track the primary room's number: roomSeq and
+	// roomEpoch stay 0 (resume covers a connection in its primary room
+	// only; TestBrowserResume).
+	if len(calls) != 2 || calls[1].Attempt != 0 || calls[1].RoomSeq != 0 || calls[1].RoomEpoch != 0 {
+		t.Errorf("token function called with %+v, want twice (connect, reconnect), attempt 0, roomSeq and roomEpoch 0", calls)
+	}
+	// With resume on, a connection in several rooms cannot resume: the
+	// reconnect's auth reply says resumed: false, and a gap event tells
+	// the app so.
+	var gaps []struct {
+		RoomID  string `json:"room_id"`
+		Resumed bool   `json:"resumed"`
+	}
+	b.eval(t, "harness.gaps", &gaps)
+	if len(gaps) != 1 || gaps[0].RoomID != "live://"+room || gaps[0].Resumed {
+		t.Errorf("gap events %+v, want one, for live://%s, resumed false", gaps, room)
 	}
 	for _, s := range states {
 		if s.State == "reconnecting" && (s.Delay < 800 || s.Delay > 1200) {

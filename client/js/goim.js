@@ -38,16 +38,29 @@
 //     'rejoined' event follows), so a signed token need not change;
 //   - close(): stops for good.
 //
-// Not supported by the server yet, so not offered here (the API leaves room
-// for them): resuming a room after a reconnect (a per-room sequence number
-// in the seq field of room pushes, sent back as "room_seq"/"room_epoch" in
-// the auth token). What exists for
-// them: every message event carries the packet's seq; roomSeq holds the
-// last non-zero seq of a pushed packet (0 while the server sends none);
-// the token option may be a function of { attempt, roomSeq }, called on
-// each (re)connect, so that an app can add resume fields once the server
-// reads them. Until then a message pushed while the client is away is lost
-// to it, as with goim.
+//   - resuming the primary room (the token's room_id) after a reconnect
+//     (docs/protocol.md, "Room sequence numbers and resume"): every room
+//     push carries the room's sequence number in its seq; the client keeps
+//     roomEpoch and roomSeq, the primary room's epoch and last number, from
+//     the auth reply and from room pushes while the connection is in that
+//     one room. With the option resume: true and a token object (or a
+//     token function returning an object) the client adds "room_seq" and
+//     "room_epoch" to the token on every connect; the server answers with
+//     a JSON auth reply, kept in client.auth and passed to an 'auth'
+//     event ({room_id, room_epoch, room_seq, resumed}; null for goim's
+//     empty reply), then sends the missed messages, in order, before the
+//     live ones. A token function gets { attempt, roomSeq, roomEpoch } to
+//     put them into a signed token itself. When a reconnect could not
+//     resume (resumed: false: the room's history no longer covers the gap,
+//     or the room restarted) a 'gap' event (the auth reply) tells the app
+//     to fetch the room's state from its backend. A connection in several
+//     rooms cannot tell which room a push came from (a packet does not say
+//     it), so there the numbers are not tracked and a reconnect reports a
+//     'gap'; changeRoom starts the numbers again.
+//
+//   const c = new Client({ nodesURL: '/goim/nodes/weighted', resume: true,
+//     token: { mid: 123, key: 'k1', room_id: 'live://1000', accepts: [1000] } });
+//   c.on('gap', () => refetchRoom());
 
 /** Operations of the client protocol (docs/protocol.md). */
 export const OP = Object.freeze({
@@ -196,7 +209,7 @@ export class Message {
   constructor(p) {
     /** The packet's operation (the push's operation). */
     this.op = p.op;
-    /** The packet's seq: 0 for goim pushes (see roomSeq in the header comment). */
+    /** The packet's seq: a room push's room sequence number, else 0 (see resume in the header comment). */
     this.seq = p.seq;
     /** The packet's protocol version. */
     this.ver = p.ver;
@@ -227,9 +240,11 @@ export const DEFAULTS = Object.freeze({
 /**
  * Client is one logical connection to a goim comet that reconnects by
  * itself until close(). Events (on/off): 'state' (state, info), 'message'
- * (Message), 'online' (count), 'rejoined' (rooms: the rooms joined with
- * join() that the server took back after a reconnect), 'error' (Error;
- * the client carries on).
+ * (Message), 'online' (count), 'auth' (the auth reply: {room_id,
+ * room_epoch, room_seq, resumed}, or null for an empty reply), 'gap' (the
+ * auth reply of a reconnect that could not resume the primary room),
+ * 'rejoined' (rooms: the rooms joined with join() that the server took
+ * back after a reconnect), 'error' (Error; the client carries on).
  */
 export class Client {
   /**
@@ -240,8 +255,10 @@ export class Client {
    *   platform, else "web". Its heartbeat, heartbeat_max and backoff are used
    *   unless the options below set them.
    * @param {object|string|function} options.token auth token: an object (sent as
-   *   JSON), a JSON string, or a function ({attempt, roomSeq}) => object|string
-   *   called on every (re)connect.
+   *   JSON), a JSON string, or a function ({attempt, roomSeq, roomEpoch}) =>
+   *   object|string called on every (re)connect.
+   * @param {boolean} [options.resume] add room_seq and room_epoch to a token
+   *   object on every connect, resuming the primary room; default false.
    * @param {boolean} [options.secure] wss:// and wss_port for nodes; default: the
    *   page is https.
    * @param {string} [options.path] WebSocket path for nodes; default /sub.
@@ -271,8 +288,14 @@ export class Client {
     this._lastRecv = 0;
     /** Online count of the last heartbeat reply (-1 before the first). */
     this.online = -1;
-    /** Last non-zero seq of a pushed packet; 0 while the server sends none. */
+    /** Last room sequence number of the primary room; 0: none known. */
     this.roomSeq = 0;
+    /** Epoch of roomSeq (docs/protocol.md); 0: none known. */
+    this.roomEpoch = 0;
+    /** The last auth reply: {room_id, room_epoch, room_seq, resumed}, or null. */
+    this.auth = null;
+    this._opened = 0; // successful auths so far
+    this._tokenRooms = 0; // rooms besides room_id in the token last sent
     this._joined = new Set(); // rooms joined with join() and not left: joined again on reconnect
   }
 
@@ -405,8 +428,50 @@ export class Client {
 
   _token() {
     let tok = this._opt.token;
-    if (typeof tok === 'function') tok = tok({ attempt: this._attempt, roomSeq: this.roomSeq });
-    return typeof tok === 'string' ? tok : JSON.stringify(tok);
+    if (typeof tok === 'function') {
+      tok = tok({ attempt: this._attempt, roomSeq: this.roomSeq, roomEpoch: this.roomEpoch });
+    }
+    if (typeof tok !== 'string' && this._opt.resume) {
+      tok = { ...tok, room_seq: this.roomSeq, room_epoch: this.roomEpoch };
+    }
+    const s = typeof tok === 'string' ? tok : JSON.stringify(tok);
+    this._tokenRooms = 0;
+    try {
+      const rooms = JSON.parse(s)?.rooms;
+      if (Array.isArray(rooms)) this._tokenRooms = rooms.length;
+    } catch {
+      // not JSON (a signed token): its rooms are unknown here
+    }
+    return s;
+  }
+
+  // _oneRoom reports whether the connection is in its primary room only,
+  // so that a room push's seq is the primary room's number.
+  _oneRoom() {
+    return this._tokenRooms === 0 && this._joined.size === 0;
+  }
+
+  // _authReply reads the auth reply's body: JSON with the primary room's
+  // epoch and number when the token asked to resume, else empty.
+  _authReply(body) {
+    let r = null;
+    if (body.length > 0) {
+      try {
+        r = JSON.parse(decoder.decode(body));
+      } catch (e) {
+        this._emit('error', new ProtocolError('auth reply: ' + e.message));
+      }
+    }
+    if (r && typeof r.room_epoch === 'number') {
+      this.roomEpoch = r.room_epoch;
+      // Resumed: the missed messages follow and advance roomSeq one by
+      // one. Not resumed: live messages follow the reply's number.
+      if (!r.resumed) this.roomSeq = r.room_seq;
+    } else {
+      r = null;
+    }
+    this.auth = r;
+    return r;
   }
 
   _open(url) {
@@ -456,7 +521,7 @@ export class Client {
       for (const p of packets) {
         if (p.op === OP.AUTH_REPLY && this._state === STATE.CONNECTING) {
           this._cancel(authTimer);
-          this._authed(url);
+          this._authed(url, this._authReply(p.body));
         } else {
           this._packet(p);
         }
@@ -476,13 +541,16 @@ export class Client {
     return this._seq;
   }
 
-  _authed(url) {
+  _authed(url, reply) {
     this._attempt = 0;
+    const reconnect = this._opened++ > 0;
     const n = this._nodes ?? {};
     const hb = this._opt.heartbeat ?? (n.heartbeat > 0 ? n.heartbeat * 1000 : DEFAULTS.heartbeat);
     const misses = this._opt.heartbeatMax ?? (n.heartbeat_max > 0 ? n.heartbeat_max : DEFAULTS.heartbeatMax);
     this._setState(STATE.OPEN, { url });
     this._beat(this._ws, hb, misses);
+    this._emit('auth', reply);
+    if (reconnect && this._opt.resume && !reply?.resumed) this._emit('gap', reply);
     this._rejoin();
   }
 
@@ -536,7 +604,13 @@ export class Client {
       req.resolve({ op: p.op, seq: p.seq });
       return;
     }
-    if (p.seq !== 0) this.roomSeq = p.seq;
+    if (p.seq !== 0) {
+      if (this._oneRoom()) {
+        this.roomSeq = p.seq >>> 0; // room numbers are unsigned
+      } else {
+        this.roomSeq = this.roomEpoch = 0; // which room's number it is is unknown
+      }
+    }
     this._emit('message', new Message(p));
   }
 
@@ -573,7 +647,10 @@ export class Client {
 
   /** changeRoom moves the connection to room ('' leaves it); resolves on op 13. */
   changeRoom(room) {
-    return this._request(OP.CHANGE_ROOM, room, OP.CHANGE_ROOM_REPLY);
+    return this._request(OP.CHANGE_ROOM, room, OP.CHANGE_ROOM_REPLY).then((r) => {
+      this.roomSeq = this.roomEpoch = 0; // a new primary room, numbered afresh
+      return r;
+    });
   }
 
   /**

@@ -2,7 +2,10 @@ package cli
 
 import (
 	"log/slog"
+	"maps"
+	"net/http"
 
+	"github.com/goimx/goim/internal/demo"
 	"github.com/goimx/goim/server"
 )
 
@@ -57,6 +60,11 @@ func (a *App) AllInOne() Start {
 func (a *App) allInOneConfig(links string, lf *LogicFlags, cf *CometFlags, jf *JobFlags) server.Config {
 	cfg := server.Config{Logic: lf.Config(), Comet: cf.Config(), Job: jf.Config(), Links: server.Links(links)}
 	lc := &cfg.Logic.Logic
+	lc.Handlers = maps.Clone(lc.Handlers)
+	if lc.Handlers == nil {
+		lc.Handlers = make(map[string]http.Handler)
+	}
+	lc.Handlers[demo.Path] = demo.Handler()
 	for _, p := range []struct {
 		flag string
 		port *int
