@@ -94,7 +94,7 @@ func (s *session) dialFirst(ctx context.Context) (*client.Conn, error) {
 func (s *session) redial(ctx context.Context, why error) (*client.Conn, error) {
 	for retry := 0; ; retry++ {
 		d := s.info.Backoff.RandomDelay(retry, s.o.maxBackoff)
-		fmt.Fprintf(s.log, "goim-client: connection lost (%s); reconnecting in %v\n", shortWhy(why), d.Round(time.Millisecond))
+		fmt.Fprintf(s.log, "goim-client: connection lost: %s; reconnecting in %v\n", shortWhy(why), d.Round(time.Millisecond))
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
@@ -167,14 +167,14 @@ func (s *session) print(ctx context.Context, c *client.Conn) error {
 }
 
 // shortWhy is the one-line reason of a reconnect: the WebSocket close
-// code and reason, "EOF" for a TCP hang-up, else the error.
+// code and reason, "the server closed the connection (EOF)" for a TCP hang-up, else the error.
 func shortWhy(err error) string {
 	var ce *websocket.CloseError
 	switch {
 	case errors.As(err, &ce):
 		return fmt.Sprintf("WebSocket close %d: %s", ce.Code, cmp.Or(ce.Reason, "no reason given"))
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "EOF (the server closed the connection)"
+		return "the server closed the connection (EOF)"
 	}
 	return err.Error()
 }

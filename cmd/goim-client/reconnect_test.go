@@ -91,7 +91,7 @@ func TestRunReconnect(t *testing.T) {
 	lines := bufio.NewScanner(pr)
 	want := []string{
 		"op=1000 seq=0 body=conn 1",
-		fmt.Sprintf("reconnected to 127.0.0.1:%d after EOF (the server closed the connection)", port),
+		fmt.Sprintf("reconnected to 127.0.0.1:%d after the server closed the connection (EOF)", port),
 		"op=1000 seq=0 body=conn 2",
 	}
 	for _, w := range want {
@@ -175,8 +175,8 @@ func TestShortWhy(t *testing.T) {
 		err  error
 		want string
 	}{
-		{fmt.Errorf("client: read: %w", io.EOF), "EOF (the server closed the connection)"},
-		{io.ErrUnexpectedEOF, "EOF (the server closed the connection)"},
+		{fmt.Errorf("client: read: %w", io.EOF), "the server closed the connection (EOF)"},
+		{io.ErrUnexpectedEOF, "the server closed the connection (EOF)"},
 		{fmt.Errorf("client: read: %w", &websocket.CloseError{Code: 1001, Reason: "draining"}), "WebSocket close 1001: draining"},
 		{&websocket.CloseError{Code: 1000}, "WebSocket close 1000: no reason given"},
 		{other, other.Error()},
