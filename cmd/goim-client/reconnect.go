@@ -167,7 +167,8 @@ func (s *session) print(ctx context.Context, c *client.Conn) error {
 }
 
 // shortWhy is the one-line reason of a reconnect: the WebSocket close
-// code and reason, "the server closed the connection (EOF)" for a TCP hang-up, else the error.
+// code and reason, "the server closed the connection (EOF)" for a TCP
+// hang-up, else the error.
 func shortWhy(err error) string {
 	var ce *websocket.CloseError
 	switch {

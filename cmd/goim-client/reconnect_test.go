@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,11 +10,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	gbufio "github.com/goimx/goim/bufio"
+	"github.com/goimx/goim/bufio"
 	"github.com/goimx/goim/client"
+	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/protocol"
 	"github.com/goimx/goim/websocket"
 )
@@ -31,7 +32,7 @@ func fakeComet(ln net.Listener, tokens chan<- client.Token, hangUp func(n int) b
 		}
 		go func() {
 			defer nc.Close()
-			r := gbufio.NewReaderSize(nc, 4112)
+			r := bufio.NewReaderSize(nc, 4112)
 			var p protocol.Packet
 			if err := p.ReadFrom(r, 0); err != nil {
 				return
@@ -81,29 +82,22 @@ func TestRunReconnect(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pr, pw := io.Pipe()
+	var out syncBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-nodes", srv.URL + "/goim/nodes/weighted", "-key", "k1", "-mid", "5",
-			"-heartbeat", "0", "-max-backoff", "50ms"}, pw)
-		pw.Close()
+			"-heartbeat", "0", "-max-backoff", "50ms"}, &out)
 	}()
-	lines := bufio.NewScanner(pr)
-	want := []string{
-		"op=1000 seq=0 body=conn 1",
-		fmt.Sprintf("reconnected to 127.0.0.1:%d after the server closed the connection (EOF)", port),
-		"op=1000 seq=0 body=conn 2",
-	}
-	for _, w := range want {
-		if !lines.Scan() {
-			t.Fatalf("output ended before %q: %v", w, lines.Err())
-		}
-		if got := lines.Text(); got != w {
-			t.Fatalf("line %q, want %q", got, w)
-		}
+	want := "op=1000 seq=0 body=conn 1\n" +
+		fmt.Sprintf("reconnected to 127.0.0.1:%d after the server closed the connection (EOF)\n", port) +
+		"op=1000 seq=0 body=conn 2\n"
+	testwait.For(t, 5*time.Second, "the reconnect and the second connection's message", func() bool {
+		return len(out.String()) >= len(want)
+	})
+	if got := out.String(); got != want {
+		t.Fatalf("output %q, want %q", got, want)
 	}
 	cancel()
-	go io.Copy(io.Discard, pr)
 	select {
 	case err := <-done:
 		if err != nil {
@@ -117,6 +111,25 @@ func TestRunReconnect(t *testing.T) {
 			t.Errorf("token %+v, want key k1 mid 5 on every connection", tok)
 		}
 	}
+}
+
+// syncBuffer is a strings.Builder safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex // guards b
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// String returns what was written so far.
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // TestRunNoReconnect: with -reconnect=false the run ends at the first
@@ -156,7 +169,7 @@ func TestRunAuthRefusedOnRedial(t *testing.T) {
 				continue
 			}
 			var p protocol.Packet
-			p.ReadFrom(gbufio.NewReaderSize(nc, 4112), 0)
+			p.ReadFrom(bufio.NewReaderSize(nc, 4112), 0)
 			reply := protocol.Packet{Ver: 1, Op: protocol.OpAuthReply, Seq: p.Seq}
 			nc.Write(reply.Append(nil))
 			nc.Close()
