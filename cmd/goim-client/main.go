@@ -6,10 +6,18 @@
 //
 //	goim-client [-transport tcp|ws|wss|tcp+tls] [-addr host:port] [-mid 123]
 //	            [-key k] [-room live://1000] [-accepts 1000,1001] [-heartbeat 30s]
+//	            [-nodes http://127.0.0.1:3111/goim/nodes/weighted] [-reconnect=true]
+//	            [-max-backoff 0]
 //
 // Each line is "op=OP seq=SEQ" followed by "online=N" for heartbeat
 // replies or "body=BODY" for messages with a body (printed as is when it is
 // printable UTF-8, else quoted).
+//
+// With -nodes, the client asks logic's /goim/nodes/weighted where to
+// connect (unless -addr is given) and, when the connection ends for any
+// reason but Ctrl-C or an auth refusal, asks again and redials the first
+// node listed after the advertised backoff, printing
+// "reconnected to HOST:PORT after REASON".
 package main
 
 import (
@@ -51,11 +59,22 @@ var defaultPorts = map[string]string{
 	client.TransportWSS: "3103",
 }
 
-// parseFlags turns the command line into a client.Config.
-func parseFlags(args []string, stderr io.Writer) (client.Config, error) {
+// options are the command line: the connection's configuration and how
+// to reconnect.
+type options struct {
+	cfg        client.Config
+	nodes      string        // URL of logic's /goim/nodes/weighted; "" means none
+	reconnect  bool          // reconnect through nodes when the connection ends
+	addrSet    bool          // -addr was given: the first dial uses it, not nodes
+	maxBackoff time.Duration // cap on each reconnect wait; 0 means none
+}
+
+// parseFlags turns the command line into options.
+func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("goim-client", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var cfg client.Config
+	var o options
+	cfg := &o.cfg
 	fs.StringVar(&cfg.Transport, "transport", client.TransportTCP, "transport: tcp, ws, wss or tcp+tls")
 	fs.StringVar(&cfg.Addr, "addr", "", "comet address host:port or ws:// URL (default 127.0.0.1 and the transport's default port)")
 	fs.Int64Var(&cfg.Token.Mid, "mid", 0, "user id (0: anonymous)")
@@ -66,28 +85,39 @@ func parseFlags(args []string, stderr io.Writer) (client.Config, error) {
 	fs.DurationVar(&cfg.Heartbeat, "heartbeat", 30*time.Second, "heartbeat interval (0: none)")
 	fs.StringVar(&cfg.LocalAddr, "local", "", "local IP address to connect from")
 	insecure := fs.Bool("insecure", false, "skip TLS certificate verification (tcp+tls, wss)")
+	fs.StringVar(&o.nodes, "nodes", "", "URL of logic's /goim/nodes/weighted (e.g. http://127.0.0.1:3111/goim/nodes/weighted): "+
+		"where to connect when -addr is not given, and where to reconnect")
+	fs.BoolVar(&o.reconnect, "reconnect", true, "with -nodes: reconnect when the connection ends (not after Ctrl-C or an auth refusal)")
+	fs.DurationVar(&o.maxBackoff, "max-backoff", 0, "longest wait before a reconnect, below the advertised backoff (0: the advertised one)")
 	if err := fs.Parse(args); err != nil {
-		return cfg, err
+		return o, err
 	}
 	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.maxBackoff < 0 {
+		return o, fmt.Errorf("-max-backoff %v is negative", o.maxBackoff)
+	}
+	if o.nodes == "" {
+		o.reconnect = false // nowhere to ask
 	}
 	ops, err := parseOps(*accepts)
 	if err != nil {
-		return cfg, err
+		return o, err
 	}
 	cfg.Token.Accepts = ops
+	o.addrSet = cfg.Addr != ""
 	if cfg.Addr == "" {
 		port, ok := defaultPorts[cfg.Transport]
 		if !ok {
-			return cfg, fmt.Errorf("unknown transport %q", cfg.Transport)
+			return o, fmt.Errorf("unknown transport %q", cfg.Transport)
 		}
 		cfg.Addr = "127.0.0.1:" + port
 	}
 	if *insecure {
 		cfg.TLSConfig = &tls.Config{InsecureSkipVerify: true}
 	}
-	return cfg, nil
+	return o, nil
 }
 
 // parseOps parses "1000,1001" into operations; "" gives none.
@@ -104,36 +134,6 @@ func parseOps(s string) ([]int32, error) {
 		ops = append(ops, int32(n))
 	}
 	return ops, nil
-}
-
-// run connects and prints messages to out until the connection ends or
-// ctx is cancelled (which ends it cleanly).
-func run(ctx context.Context, args []string, out io.Writer) error {
-	cfg, err := parseFlags(args, os.Stderr)
-	if err != nil {
-		return err
-	}
-	c, err := client.Dial(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { c.Close() })
-	defer stop()
-	var line []byte
-	for {
-		m, err := c.Read()
-		if err != nil {
-			if errors.Is(err, client.ErrClosed) && ctx.Err() != nil {
-				return nil
-			}
-			return closedWhy(err)
-		}
-		line = appendLine(line[:0], m)
-		if _, err := out.Write(line); err != nil {
-			return err
-		}
-	}
 }
 
 // appendLine appends the printed form of m and a newline to b.

@@ -20,18 +20,28 @@ import (
 )
 
 func TestParseFlags(t *testing.T) {
+	const nodes = "http://127.0.0.1:3111/goim/nodes/weighted"
 	tests := []struct {
 		args    []string
-		want    client.Config
+		want    options
 		wantErr bool
 	}{
-		{args: nil, want: client.Config{Transport: "tcp", Addr: "127.0.0.1:3101", Token: client.Token{Platform: "web"}, Heartbeat: 30e9}},
+		{args: nil, want: options{cfg: client.Config{Transport: "tcp", Addr: "127.0.0.1:3101", Token: client.Token{Platform: "web"}, Heartbeat: 30e9}}},
 		{
 			args: []string{"-transport", "ws", "-mid", "7", "-key", "k", "-room", "live://1", "-accepts", "1000, 1001", "-heartbeat", "0"},
-			want: client.Config{Transport: "ws", Addr: "127.0.0.1:3102",
-				Token: client.Token{Mid: 7, Key: "k", RoomID: "live://1", Platform: "web", Accepts: []int32{1000, 1001}}},
+			want: options{cfg: client.Config{Transport: "ws", Addr: "127.0.0.1:3102",
+				Token: client.Token{Mid: 7, Key: "k", RoomID: "live://1", Platform: "web", Accepts: []int32{1000, 1001}}}},
 		},
-		{args: []string{"-addr", "ws://h:1/sub", "-transport", ""}, want: client.Config{Addr: "ws://h:1/sub", Token: client.Token{Platform: "web"}, Heartbeat: 30e9}},
+		{args: []string{"-addr", "ws://h:1/sub", "-transport", ""},
+			want: options{addrSet: true, cfg: client.Config{Addr: "ws://h:1/sub", Token: client.Token{Platform: "web"}, Heartbeat: 30e9}}},
+		{args: []string{"-nodes", nodes, "-max-backoff", "200ms"},
+			want: options{nodes: nodes, reconnect: true, maxBackoff: 200e6,
+				cfg: client.Config{Transport: "tcp", Addr: "127.0.0.1:3101", Token: client.Token{Platform: "web"}, Heartbeat: 30e9}}},
+		{args: []string{"-nodes", nodes, "-reconnect=false"},
+			want: options{nodes: nodes, cfg: client.Config{Transport: "tcp", Addr: "127.0.0.1:3101", Token: client.Token{Platform: "web"}, Heartbeat: 30e9}}},
+		{args: []string{"-reconnect"}, // no -nodes: nowhere to reconnect to
+			want: options{cfg: client.Config{Transport: "tcp", Addr: "127.0.0.1:3101", Token: client.Token{Platform: "web"}, Heartbeat: 30e9}}},
+		{args: []string{"-max-backoff", "-1s"}, wantErr: true},
 		{args: []string{"-accepts", "x"}, wantErr: true},
 		{args: []string{"-transport", "udp"}, wantErr: true},
 		{args: []string{"extra"}, wantErr: true},
@@ -48,7 +58,7 @@ func TestParseFlags(t *testing.T) {
 			t.Errorf("parseFlags(%q): %v", tt.args, err)
 			continue
 		}
-		if diff := cmp.Diff(tt.want, got); diff != "" {
+		if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(options{})); diff != "" {
 			t.Errorf("parseFlags(%q) (-want +got):\n%s", tt.args, diff)
 		}
 	}
