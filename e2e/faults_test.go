@@ -37,8 +37,9 @@ const (
 	// ended may still be counted for it: the job learns the comet died
 	// when its RPC connection to the comet breaks, which on loopback is
 	// the moment the clients see theirs break; the job's reader may need
-	// a moment to be scheduled on a loaded machine.
-	linkGrace = 250 * time.Millisecond
+	// a moment to be scheduled on a loaded machine (250ms proved too
+	// short with other test binaries busy on both cores).
+	linkGrace = time.Second
 	// faultPhase is the time between two steps of the fault sequence.
 	faultPhase = 1500 * time.Millisecond
 	// pushEvery is the pause between two pushes of one pusher.
