@@ -195,36 +195,32 @@ func (l *Logic) sendKeys(ctx context.Context, sc *pushScratch, now time.Time, op
 }
 
 func (l *Logic) pushRoom(ctx context.Context, sc *pushScratch, op int32, room string, msg []byte) (PushResult, error) {
-	ctx, cancel := l.withPushTimeout(ctx)
-	defer cancel()
 	sc.msg = jobrpc.PushMsg{Type: jobrpc.PushRoom, Op: op, Room: room, Msg: msg, Stamp: sc.accepted}
-	linked, err := l.sendJob(ctx, l.cfg.Now(), room, &sc.msg)
-	if err != nil {
-		return PushResult{}, err
-	}
-	return PushResult{Comets: l.fanoutComets(linked)}, nil
-}
-
-// fanoutComets is the comets count of a room push or broadcast: the live
-// comets of the registry, or fewer when the job said it holds a live link
-// to fewer (a comet that died and has not left the registry yet).
-func (l *Logic) fanoutComets(linked int) int {
-	n := l.reg.cometCount(l.cfg.Now())
-	if linked >= 0 {
-		n = min(n, linked)
-	}
-	return n
+	return l.pushFanout(ctx, room, &sc.msg)
 }
 
 func (l *Logic) pushAll(ctx context.Context, sc *pushScratch, op, speed int32, msg []byte) (PushResult, error) {
+	sc.msg = jobrpc.PushMsg{Type: jobrpc.PushAll, Op: op, Speed: speed, Msg: msg, Stamp: sc.accepted}
+	return l.pushFanout(ctx, routeAll, &sc.msg)
+}
+
+// pushFanout hands a room push or broadcast to the job that route hashes
+// to. Its comets count is the live comets of the registry, or fewer when
+// the job said it holds a live link to fewer (a comet that died and has
+// not left the registry yet).
+func (l *Logic) pushFanout(ctx context.Context, route string, msg *jobrpc.PushMsg) (PushResult, error) {
 	ctx, cancel := l.withPushTimeout(ctx)
 	defer cancel()
-	sc.msg = jobrpc.PushMsg{Type: jobrpc.PushAll, Op: op, Speed: speed, Msg: msg, Stamp: sc.accepted}
-	linked, err := l.sendJob(ctx, l.cfg.Now(), routeAll, &sc.msg)
+	now := l.cfg.Now()
+	linked, err := l.sendJob(ctx, now, route, msg)
 	if err != nil {
 		return PushResult{}, err
 	}
-	return PushResult{Comets: l.fanoutComets(linked)}, nil
+	n := l.reg.cometCount(now)
+	if linked >= 0 {
+		n = min(n, linked)
+	}
+	return PushResult{Comets: n}, nil
 }
 
 // sendJob hands msg to the job live at now that routing key route hashes
