@@ -130,9 +130,14 @@ func NewFleet(cfg FleetConfig) *Fleet {
 
 // LoopbackIPs returns the n source addresses 127.0.0.1 ... 127.0.0.n
 // (n at most 254).
-func LoopbackIPs(n int) []string {
-	ips := make([]string, 0, n)
-	for i := 1; i <= min(n, 254); i++ {
+func LoopbackIPs(n int) []string { return LoopbackIPRange(1, n) }
+
+// LoopbackIPRange returns the n source addresses 127.0.0.first ...
+// 127.0.0.(first+n-1), leaving out those above 127.0.0.254.
+func LoopbackIPRange(first, n int) []string {
+	first = max(first, 1)
+	var ips []string
+	for i := first; i < first+n && i <= 254; i++ {
 		ips = append(ips, fmt.Sprintf("127.0.0.%d", i))
 	}
 	return ips
@@ -262,10 +267,23 @@ func (f *Fleet) deliver(m *member, op int32, body []byte, now time.Time) {
 // BeginRound starts a new round: from now on only messages stamped with
 // the returned round's ID are counted (in it), others are stale.
 func (f *Fleet) BeginRound() *Round {
-	r := &Round{ID: f.rounds.Add(1), Hist: NewHistogram(), Start: time.Now()}
+	return f.beginRound(f.rounds.Add(1))
+}
+
+// beginRound starts round id (a Group's member takes its ids from the
+// Group).
+func (f *Fleet) beginRound(id uint32) *Round {
+	f.rounds.Store(id)
+	r := &Round{ID: id, Hist: NewHistogram(), Start: time.Now()}
 	f.cur.Store(r)
 	return r
 }
+
+// StartRound is BeginRound, for Receivers.
+func (f *Fleet) StartRound() (*Round, error) { return f.BeginRound(), nil }
+
+// Collect does nothing: a Fleet's rounds are counted as messages arrive.
+func (f *Fleet) Collect(*Round) error { return nil }
 
 // Conn returns connection i, nil if it is not open or is read by the
 // epoll reader.

@@ -210,6 +210,21 @@ func TestLoopbackIPs(t *testing.T) {
 	if len(LoopbackIPs(0)) != 0 {
 		t.Error("LoopbackIPs(0) not empty")
 	}
+	ranges := []struct {
+		first, n  int
+		want      int
+		low, high string
+	}{
+		{5, 4, 4, "127.0.0.5", "127.0.0.8"},
+		{250, 10, 5, "127.0.0.250", "127.0.0.254"},
+		{0, 2, 2, "127.0.0.1", "127.0.0.2"},
+	}
+	for _, r := range ranges {
+		ips := LoopbackIPRange(r.first, r.n)
+		if len(ips) != r.want || ips[0] != r.low || ips[len(ips)-1] != r.high {
+			t.Errorf("LoopbackIPRange(%d, %d) = %q", r.first, r.n, ips)
+		}
+	}
 }
 
 // BenchmarkFleetReceive compares the readers: each op writes one stamped

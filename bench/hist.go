@@ -76,6 +76,27 @@ func (h *Histogram) Record(hint int, d time.Duration) {
 	}
 }
 
+// Merge adds the values counted in s (a snapshot of another Histogram,
+// or the difference of two) to h. Like Record it is safe for concurrent
+// use.
+func (h *Histogram) Merge(s *HistSnapshot) {
+	sh := &h.shards[0]
+	for i, n := range s.Counts {
+		if n != 0 {
+			sh.counts[i].Add(n)
+		}
+	}
+	sh.sum.Add(uint64(max(s.Sum, 0)))
+	sh.n.Add(s.N)
+	v := uint64(max(s.Max, 0))
+	for {
+		m := h.max.Load()
+		if v <= m || h.max.CompareAndSwap(m, v) {
+			return
+		}
+	}
+}
+
 // Count returns how many values were recorded, cheaply (it reads one
 // counter per shard).
 func (h *Histogram) Count() uint64 {

@@ -12,7 +12,8 @@ type IdleProc struct {
 	Name        string  `json:"name"`
 	RSSBeforeMB float64 `json:"rss_before_mb"`
 	RSSAfterMB  float64 `json:"rss_after_mb"`
-	KBPerConn   float64 `json:"kb_per_conn"` // RSS growth / connections, in KiB
+	PSSAfterMB  float64 `json:"pss_after_mb"` // RSS with shared pages (the executable's) split among their processes
+	KBPerConn   float64 `json:"kb_per_conn"`  // RSS growth / connections, in KiB
 	FDs         int     `json:"fds"`
 }
 
@@ -27,11 +28,12 @@ type IdleResult struct {
 	Procs          []IdleProc `json:"procs"`
 }
 
-// MeasureIdle samples the RSS of the processes pids, connects the fleet,
-// waits settle (so the servers' collector and scavenger can run; the
-// fleet's heartbeats continue), samples again, and returns the growth per
-// connection. The fleet stays connected; the caller closes it.
-func MeasureIdle(ctx context.Context, f *Fleet, pids []int, settle time.Duration) (IdleResult, error) {
+// MeasureIdle samples the RSS of the processes pids, connects the
+// receivers, waits settle (so the servers' collector and scavenger can
+// run; the connections' heartbeats continue), samples again, and returns
+// the growth per connection. The connections stay open; the caller closes
+// them.
+func MeasureIdle(ctx context.Context, f Receivers, pids []int, settle time.Duration) (IdleResult, error) {
 	before := sampleProcs(pids)
 	start := time.Now()
 	err := f.Connect(ctx)
@@ -47,6 +49,9 @@ func MeasureIdle(ctx context.Context, f *Fleet, pids []int, settle time.Duration
 	case <-t.C:
 	}
 	after := sampleProcs(pids)
+	if err := f.Collect(nil); err != nil {
+		return res, err
+	}
 	res.Lost = f.Lost()
 	for _, pid := range pids {
 		b, okb := before[pid]
@@ -54,7 +59,7 @@ func MeasureIdle(ctx context.Context, f *Fleet, pids []int, settle time.Duration
 		if !okb || !oka {
 			continue
 		}
-		p := IdleProc{Pid: pid, Name: a.Name, RSSBeforeMB: mb(b.RSS), RSSAfterMB: mb(a.RSS), FDs: a.FDs}
+		p := IdleProc{Pid: pid, Name: a.Name, RSSBeforeMB: mb(b.RSS), RSSAfterMB: mb(a.RSS), PSSAfterMB: mb(a.PSS), FDs: a.FDs}
 		if res.Conns > 0 {
 			p.KBPerConn = float64(a.RSS-b.RSS) / float64(res.Conns) / 1024
 		}

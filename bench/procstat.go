@@ -25,6 +25,7 @@ type ProcSample struct {
 	Name string        // comm, the executable's name
 	At   time.Time     // when it was read
 	RSS  int64         // resident set size in bytes (VmRSS)
+	PSS  int64         // proportional set size in bytes (pages shared with other processes split among them); 0 when unreadable
 	HWM  int64         // peak resident set size in bytes (VmHWM)
 	CPU  time.Duration // user + system CPU time consumed so far
 	FDs  int           // open file descriptors; -1 when unreadable
@@ -59,10 +60,28 @@ func ReadProc(pid int) (ProcSample, error) {
 	if s.CPU, err = readCPU(dir + "/stat"); err != nil {
 		return s, err
 	}
+	s.PSS = readPSS(dir + "/smaps_rollup")
 	if ents, err := os.ReadDir(dir + "/fd"); err == nil {
 		s.FDs = len(ents)
 	}
 	return s, nil
+}
+
+// readPSS returns the Pss of a /proc/<pid>/smaps_rollup file in bytes, 0
+// when it is unreadable (older kernels, other users' processes).
+func readPSS(path string) int64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	for line := range bytes.Lines(b) {
+		if value, ok := bytes.CutPrefix(line, []byte("Pss:")); ok {
+			if fields := strings.Fields(string(value)); len(fields) > 0 {
+				return kbField(fields)
+			}
+		}
+	}
+	return 0
 }
 
 // kbField parses "123 kB" into bytes.

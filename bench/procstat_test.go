@@ -18,6 +18,9 @@ func TestReadProcSelf(t *testing.T) {
 	if before.RSS <= 0 || before.HWM < before.RSS || before.Thrs <= 0 || before.FDs <= 0 || before.Name == "" {
 		t.Fatalf("implausible sample %+v", before)
 	}
+	if _, err := os.Stat("/proc/self/smaps_rollup"); err == nil && (before.PSS <= 0 || before.PSS > before.RSS) {
+		t.Errorf("PSS %d with RSS %d", before.PSS, before.RSS)
+	}
 	spin := time.Now().Add(30 * time.Millisecond)
 	for time.Now().Before(spin) { // burn some CPU
 	}

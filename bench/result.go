@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -131,7 +133,7 @@ func sampleProcs(pids []int) map[int]ProcSample {
 
 // procResults pairs samples taken before and after a run.
 func procResults(before, after map[int]ProcSample) []ProcResult {
-	var out []ProcResult
+	out := make([]ProcResult, 0, len(before))
 	for pid, b := range before {
 		a, ok := after[pid]
 		if !ok {
@@ -148,6 +150,9 @@ func procResults(before, after map[int]ProcSample) []ProcResult {
 			Threads:    a.Thrs,
 		})
 	}
+	slices.SortFunc(out, func(a, b ProcResult) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), a.Pid-b.Pid)
+	})
 	return out
 }
 
@@ -199,6 +204,27 @@ func writeProcTable(w io.Writer, results []Result) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	for _, r := range results {
+		writeProcTotals(&b, r)
+	}
 	_, err := io.WriteString(w, "\n"+b.String())
 	return err
+}
+
+// writeProcTotals writes one line per process name that r sampled more
+// than once: the processes' RSS and CPU summed.
+func writeProcTotals(w io.Writer, r Result) {
+	for i := 0; i < len(r.Procs); {
+		j := i
+		var rss, cpu float64
+		for ; j < len(r.Procs) && r.Procs[j].Name == r.Procs[i].Name; j++ {
+			rss += r.Procs[j].RSSEndMB
+			cpu += r.Procs[j].CPUPercent
+		}
+		if j-i > 1 {
+			fmt.Fprintf(w, "%s %s at %s/s: all %d %s: RSS %.1f MB at the end, CPU %.0f %% of one core\n",
+				r.Scenario, r.Kind, rateString(r.Rate), j-i, r.Procs[i].Name, rss, cpu)
+		}
+		i = j
+	}
 }

@@ -57,7 +57,7 @@ type Progress struct {
 
 // run is the state of one Run.
 type run struct {
-	f        *Fleet
+	f        Receivers
 	w        Workload
 	cfg      RunConfig
 	round    *Round
@@ -68,11 +68,11 @@ type run struct {
 	short    atomic.Uint64 // keys/mids pushes that found fewer connections than asked
 }
 
-// Run pushes w's messages to the fleet f through the push API as cfg
+// Run pushes w's messages to the receivers f through the push API as cfg
 // says, waits for the deliveries to drain, and returns what happened. The
-// fleet must be connected with w's tokens (FleetConfig.Token = w.Token,
-// Op = w.Op).
-func Run(ctx context.Context, f *Fleet, w Workload, cfg RunConfig) (Result, error) {
+// receivers must be connected with w's tokens (FleetConfig.Token =
+// w.Token, Op = w.Op).
+func Run(ctx context.Context, f Receivers, w Workload, cfg RunConfig) (Result, error) {
 	w = w.withDefaults()
 	if err := w.check(); err != nil {
 		return Result{}, err
@@ -86,14 +86,21 @@ func Run(ctx context.Context, f *Fleet, w Workload, cfg RunConfig) (Result, erro
 	rn := &run{f: f, w: w, cfg: cfg, load: NewLoad(cfg.Load), perPush: uint64(w.PerPush(f.Connected()))}
 	before := sampleProcs(cfg.Procs)
 	rn.stale = f.Stale()
-	rn.round = f.BeginRound()
+	round, err := f.StartRound()
+	if err != nil {
+		return Result{}, err
+	}
+	rn.round = round
 	stopProgress := rn.startProgress()
 	send, closeConns := rn.sender()
 	ls := rn.load.Run(ctx, send)
 	closeConns()
-	received, lastAt := rn.round.WaitReceived(ctx, rn.expected.Load(), cfg.Drain)
+	_, lastAt := rn.round.WaitReceived(ctx, rn.expected.Load(), cfg.Drain)
 	stopProgress()
-	res := rn.result(ls, received, lastAt)
+	if err := f.Collect(rn.round); err != nil {
+		return Result{}, err
+	}
+	res := rn.result(ls, rn.round.Received(), lastAt)
 	res.Procs = procResults(before, sampleProcs(cfg.Procs))
 	return res, nil
 }

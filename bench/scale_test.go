@@ -16,8 +16,8 @@ import (
 
 // TestScaleScript runs bench/scale.sh scaled down: static builds of the
 // comet, logic, job and goim-bench binaries, one logic, one job and four
-// comet processes, 8,000 clients spread over them; every room and
-// push/all message must reach every client. Its work happens in child
+// comet processes, 8,000 clients spread over them from two generator
+// processes; every room and push/all message must reach every client. Its work happens in child
 // processes, so it is left out of race-detector runs, where its load
 // would only starve the timing-sensitive tests of the packages tested
 // alongside.
@@ -40,35 +40,45 @@ func TestScaleScript(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, b)
 	}
 	run := exec.CommandContext(ctx, "sh", "scale.sh")
-	run.Env = append(os.Environ(), "BIN="+bin, "OUT="+out, "COMETS=4", "CONNS=8000",
+	run.Env = append(os.Environ(), "BIN="+bin, "OUT="+out, "COMETS=4", "GENERATORS=2", "CONNS=8000",
 		"RATE=5", "DURATION=2s", "SETTLE=1s", "BASE="+freeBase(t))
 	b, err := run.CombinedOutput()
 	t.Logf("scale.sh:\n%s", b)
 	if err != nil {
 		t.Fatalf("scale.sh: %v", err)
 	}
-	for _, name := range []string{"room", "all"} {
-		res := readRuns(t, filepath.Join(out, name+".json"))
-		if len(res) != 1 || !res[0].AllDelivered() || res[0].Conns != 8000 {
-			t.Errorf("%s: %+v, want one run with 8000 connections, all delivered", name, res)
+	rep := readReport(t, filepath.Join(out, "scale.json"))
+	if rep.Idle == nil || rep.Idle.Conns != 8000 || rep.Idle.Lost != 0 {
+		t.Errorf("idle: %+v, want 8000 connections, none lost", rep.Idle)
+	}
+	if len(rep.Runs) != 2 {
+		t.Fatalf("%d runs, want room and all", len(rep.Runs))
+	}
+	for i, kind := range []string{KindRoom, KindAll} {
+		if r := rep.Runs[i]; r.Kind != kind || !r.AllDelivered() || r.Conns != 8000 {
+			t.Errorf("%s: %+v, want 8000 connections, all delivered", kind, r)
 		}
 	}
 }
 
-// readRuns returns the runs of a goim-bench JSON report.
-func readRuns(t *testing.T, path string) []Result {
+// scaleReport is what TestScaleScript reads of a goim-bench JSON report.
+type scaleReport struct {
+	Idle *IdleResult `json:"idle"`
+	Runs []Result    `json:"runs"`
+}
+
+// readReport reads a goim-bench JSON report.
+func readReport(t *testing.T, path string) scaleReport {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep struct {
-		Runs []Result `json:"runs"`
-	}
+	var rep scaleReport
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	return rep.Runs
+	return rep
 }
 
 // freeBase returns a BASE for scale.sh whose ports (BASE..BASE+2 and

@@ -26,7 +26,17 @@ const (
 	// scenarioFlood is push/keys to one connection from -concurrency
 	// callers; the run fails unless every accepted push arrived.
 	scenarioFlood = "flood"
+	// scenarioScale is idle, then room and all at -rate on the same
+	// connections: a large run connects once.
+	scenarioScale = "scale"
+	// scenarioMember is one of the processes of -generators: it holds
+	// -conns connections and answers its parent over stdin and stdout.
+	scenarioMember = "member"
 )
+
+// maxGenerators bounds -generators: each takes at least one source
+// address of 127.0.0.1-254.
+const maxGenerators = 254
 
 // errUsage reports a bad command line.
 var errUsage = errors.New("bad usage")
@@ -39,6 +49,9 @@ type options struct {
 	transport   string
 	conns       int
 	localIPs    int
+	ipFirst     int
+	generators  int
+	midBase     int64
 	dialers     int
 	heartbeat   time.Duration
 	rate        float64
@@ -80,12 +93,15 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("goim-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.scenario, "scenario", scenarioRoom, "idle, room, knee, keys, mids, all, lone or flood")
+	fs.StringVar(&o.scenario, "scenario", scenarioRoom, "idle, room, knee, keys, mids, all, lone, flood or scale (member: internal, one process of -generators)")
 	fs.StringVar(&o.httpAddr, "http", "127.0.0.1:3111", "logic's HTTP push API, host:port")
 	fs.StringVar(&o.addr, "addr", "", "comet client address, or several comma-separated (clients spread round robin over them) (default 127.0.0.1:3101 for tcp, 127.0.0.1:3102 for ws)")
 	fs.StringVar(&o.transport, "transport", client.TransportTCP, "client transport: tcp or ws")
 	fs.IntVar(&o.conns, "conns", 1000, "client connections")
-	fs.IntVar(&o.localIPs, "local-ips", 8, "spread connections over source addresses 127.0.0.1..127.0.0.N (0: system's choice)")
+	fs.IntVar(&o.localIPs, "local-ips", 8, "spread connections over source addresses 127.0.0.1..127.0.0.N (0: system's choice); with -generators, each takes its share of them")
+	fs.IntVar(&o.ipFirst, "local-ip-first", 1, "the first source address of -local-ips is 127.0.0.N")
+	fs.IntVar(&o.generators, "generators", 1, "spread -conns over this many generator processes (copies of this program), each under the open-file limit, all counted in one round (idle, room, knee, all and scale)")
+	fs.Int64Var(&o.midBase, "mid-base", 1, "connection i is user BASE + i/devices")
 	fs.IntVar(&o.dialers, "dialers", 64, "connections dialed at once")
 	fs.StringVar(&o.reader, "reader", bench.ReaderConn, "how connections are read: conn (the client library, a goroutine each) or epoll (raw sockets read by a few epoll workers; Linux)")
 	fs.DurationVar(&o.heartbeat, "heartbeat", 30*time.Second, "client heartbeat interval (0: none)")
@@ -139,9 +155,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 // others.
 func (o *options) check() error {
 	switch o.scenario {
-	case scenarioIdle, scenarioRoom, scenarioKnee, scenarioKeys, scenarioMids, scenarioAll, scenarioLone, scenarioFlood:
+	case scenarioIdle, scenarioRoom, scenarioKnee, scenarioKeys, scenarioMids, scenarioAll, scenarioLone, scenarioFlood, scenarioScale, scenarioMember:
 	default:
 		return fmt.Errorf("%w: unknown scenario %q", errUsage, o.scenario)
+	}
+	if err := o.checkGenerators(); err != nil {
+		return err
 	}
 	if o.reader != bench.ReaderEpoll && o.reader != bench.ReaderConn {
 		return fmt.Errorf("%w: reader %q (epoll or conn)", errUsage, o.reader)
@@ -161,8 +180,10 @@ func (o *options) check() error {
 		return fmt.Errorf("%w: -rate, -duration and -count must not be negative, -concurrency positive", errUsage)
 	case o.duration == 0 && o.count == 0 && o.scenario != scenarioIdle:
 		return fmt.Errorf("%w: -duration or -count must bound the run", errUsage)
-	case o.localIPs < 0 || o.localIPs > 254:
-		return fmt.Errorf("%w: -local-ips must be 0..254", errUsage)
+	case o.localIPs < 0 || o.ipFirst < 1 || o.ipFirst+o.localIPs-1 > 254:
+		return fmt.Errorf("%w: -local-ips and -local-ip-first must name addresses within 127.0.0.1-254", errUsage)
+	case o.midBase < 1:
+		return fmt.Errorf("%w: -mid-base must be positive", errUsage)
 	case o.scenario == scenarioKnee && len(o.rates) == 0:
 		return fmt.Errorf("%w: knee needs -rates", errUsage)
 	}
@@ -179,6 +200,25 @@ func (o *options) check() error {
 	}
 	o.label = orString(o.label, o.scenario)
 	return nil
+}
+
+// checkGenerators validates -generators.
+func (o *options) checkGenerators() error {
+	switch {
+	case o.generators < 1 || o.generators > maxGenerators:
+		return fmt.Errorf("%w: -generators must be 1..%d", errUsage, maxGenerators)
+	case o.generators == 1:
+		return nil
+	case o.conns < o.generators:
+		return fmt.Errorf("%w: -conns %d is fewer than -generators %d", errUsage, o.conns, o.generators)
+	case o.localIPs > 0 && o.localIPs < o.generators:
+		return fmt.Errorf("%w: -local-ips %d: each of -generators %d needs a source address of its own", errUsage, o.localIPs, o.generators)
+	}
+	switch o.scenario {
+	case scenarioIdle, scenarioRoom, scenarioKnee, scenarioAll, scenarioScale:
+		return nil
+	}
+	return fmt.Errorf("%w: -generators runs idle, room, knee, all and scale, not %s", errUsage, o.scenario)
 }
 
 // checkLoopback refuses an address (host:port or ws:// URL; empty is

@@ -16,6 +16,13 @@
 //	all    broadcast to every connection
 //	lone   keys, then room, at a low -rate (default 20/s): latency of a
 //	       lone push on an idle system
+//	scale  idle, then room and all at -rate, on the same connections
+//
+// -generators N spreads -conns over N processes (copies of goim-bench,
+// -scenario member, driven over their stdin and stdout), each on source
+// addresses of its own and under the open-file limit, for idle, room,
+// knee, all and scale: the latencies they measure are merged into one
+// report.
 //
 // -rate 0 is a closed loop: -concurrency callers push as fast as they are
 // answered (e.g. HTTP push requests/s). Every push carries its send time,

@@ -27,9 +27,17 @@ import (
 // connections, and exits on SIGTERM.
 const fakeServerEnv = "GOIM_BENCH_FAKE_SERVER"
 
+// asMainEnv turns the test binary into goim-bench itself, for the member
+// processes that -generators starts (copies of the running program).
+const asMainEnv = "GOIM_BENCH_AS_MAIN"
+
 func TestMain(m *testing.M) {
 	if addrs := os.Getenv(fakeServerEnv); addrs != "" {
 		os.Exit(fakeServer(strings.Split(addrs, ",")))
+	}
+	if os.Getenv(asMainEnv) != "" {
+		main()
+		os.Exit(0)
 	}
 	leaktest.Main(m, 10*time.Second, "github.com/goimx/goim/")
 }
@@ -105,6 +113,26 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-addr", "localhost:3101", "-http", "[::1]:3111", "-server-pprof", "127.0.0.9:6060"}, false, nil},
 		{[]string{"-addr", "ws://127.0.0.1:3102/sub", "-transport", "ws"}, false, nil},
 		{[]string{"extra"}, true, nil},
+		{[]string{"-local-ip-first", "250", "-local-ips", "8"}, true, nil},
+		{[]string{"-local-ip-first", "0"}, true, nil},
+		{[]string{"-mid-base", "0"}, true, nil},
+		{[]string{"-generators", "0"}, true, nil},
+		{[]string{"-generators", "255", "-conns", "1000", "-local-ips", "0"}, true, nil},
+		{[]string{"-generators", "2", "-scenario", "keys"}, true, nil},
+		{[]string{"-generators", "2", "-conns", "1"}, true, nil},
+		{[]string{"-generators", "9", "-local-ips", "8"}, true, nil},
+		{[]string{"-generators", "52", "-conns", "1000000", "-local-ips", "208", "-scenario", "all"}, false, func(o *options) string {
+			args := strings.Join(memberArgs(o, 51), " ")
+			// 1,000,000 = 52 x 19,230 + 40: the last member has no extra
+			// connection and starts at connection 51 x 19,230 + 40 =
+			// 980,770, user 1 + 980,770/2 (two devices per user).
+			for _, want := range []string{"-conns 19230 ", "-local-ips 4 ", "-local-ip-first 205 ", "-key-prefix bench-g51 ", "-mid-base 490386 "} {
+				if !strings.Contains(args, want) {
+					return fmt.Sprintf("member 51: %s lacks %q", args, want)
+				}
+			}
+			return ""
+		}},
 	}
 	for _, tt := range tests {
 		o, err := parseFlags(tt.args, io.Discard)
@@ -196,6 +224,56 @@ func TestRunScenarios(t *testing.T) {
 		}
 		if tt.runs > 0 && !strings.Contains(errOut.String(), "conns") {
 			t.Errorf("%q: no progress line in %q", tt.args, errOut.String())
+		}
+	}
+}
+
+// TestRunGenerators spreads the connections over member processes:
+// every push must reach every connection of every member, and the
+// members' pids are sampled.
+func TestRunGenerators(t *testing.T) {
+	t.Setenv(asMainEnv, "1") // the members are copies of the test binary
+	c, err := bench.StartCluster(bench.ClusterConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	base := []string{"-http", c.HTTPAddr, "-addr", c.TCPAddr, "-conns", "11", "-generators", "3", "-local-ips", "6",
+		"-progress", "0", "-json", "-", "-drain", "2s", "-reader", "epoll"}
+	tests := []struct {
+		args []string
+		runs int
+	}{
+		{[]string{"-scenario", "idle", "-settle", "10ms"}, 0},
+		{[]string{"-scenario", "room", "-count", "5"}, 1},
+		{[]string{"-scenario", "all", "-rate", "50", "-count", "5"}, 1},
+		{[]string{"-scenario", "scale", "-settle", "10ms", "-rate", "50", "-count", "5", "-pause", "10ms"}, 2},
+	}
+	for _, tt := range tests {
+		var out, errOut bytes.Buffer
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err := run(ctx, append(append([]string{}, base...), tt.args...), &out, &errOut)
+		cancel()
+		if err != nil {
+			t.Fatalf("%q: %v\n%s", tt.args, err, errOut.String())
+		}
+		var r report
+		if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+			t.Fatalf("%q: %v\n%s", tt.args, err, out.String())
+		}
+		if len(r.Pids) != 4 { // the generator and its three members
+			t.Errorf("%q: pids %v, want 4", tt.args, r.Pids)
+		}
+		if len(r.Runs) != tt.runs {
+			t.Fatalf("%q: %d runs, want %d", tt.args, len(r.Runs), tt.runs)
+		}
+		if (tt.runs == 0 || tt.args[1] == "scale") && (r.Idle == nil || r.Idle.Conns != 11 || len(r.Idle.Procs) != 4) {
+			t.Errorf("%q: idle %+v", tt.args, r.Idle)
+		}
+		for _, res := range r.Runs {
+			if !res.AllDelivered() || res.Conns != 11 || res.Expected != 55 {
+				t.Errorf("%q: %d connections, delivered %d of %d, failed %d (%s)", tt.args, res.Conns, res.Delivered, res.Expected, res.Failed, res.FirstErr)
+			}
 		}
 	}
 }

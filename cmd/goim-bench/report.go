@@ -32,10 +32,18 @@ type report struct {
 	Machine machine           `json:"machine"`
 	Pids    []int             `json:"pids,omitempty"`
 	Idle    *bench.IdleResult `json:"idle,omitempty"`
+	Connect *connectResult    `json:"connect,omitempty"`
 	Runs    []bench.Result    `json:"runs,omitempty"`
 	Knee    string            `json:"knee,omitempty"`
 	Drops   []serverDrops     `json:"server_drops,omitempty"`
 	Error   string            `json:"error,omitempty"`
+}
+
+// connectResult is how the connections of a push scenario were opened.
+type connectResult struct {
+	Conns   int     `json:"conns"`
+	Seconds float64 `json:"seconds"`
+	PerSec  float64 `json:"per_sec"`
 }
 
 // newReport starts a report, recording the machine.
@@ -64,6 +72,9 @@ func (r *report) write(o *options) error {
 	var b bytes.Buffer
 	if r.Idle != nil {
 		writeIdle(&b, r.Idle)
+	}
+	if c := r.Connect; c != nil {
+		fmt.Fprintf(&b, "connected %d in %.1fs (%.0f/s)\n", c.Conns, c.Seconds, c.PerSec)
 	}
 	if len(r.Runs) > 0 {
 		if err := bench.WriteTable(&b, r.Runs); err != nil {
@@ -100,16 +111,57 @@ func (r *report) write(o *options) error {
 	return os.WriteFile(o.jsonOut, js, 0o644)
 }
 
-// writeIdle prints the idle scenario's table.
+// writeIdle prints the idle scenario's table, then one line per process
+// name seen more than once, summing its processes.
 func writeIdle(w io.Writer, res *bench.IdleResult) {
-	fmt.Fprintf(w, "idle: %d %s connections, connected in %.1fs, settled %.0fs, %d lost\n",
-		res.Conns, res.Transport, res.ConnectSeconds, res.SettleSeconds, res.Lost)
+	fmt.Fprintf(w, "idle: %d %s connections, connected in %.1fs (%.0f/s), settled %.0fs, %d lost\n",
+		res.Conns, res.Transport, res.ConnectSeconds, perSecond(res.Conns, res.ConnectSeconds), res.SettleSeconds, res.Lost)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "pid\tname\tRSS before MB\tRSS after MB\tKB/conn\tfds\t")
+	fmt.Fprintln(tw, "pid\tname\tRSS before MB\tRSS after MB\tPSS after MB\tKB/conn\tfds\t")
+	type total struct {
+		n                  int
+		before, after, pss float64
+	}
+	totals := map[string]*total{}
+	var names []string
 	for _, p := range res.Procs {
-		fmt.Fprintf(tw, "%d\t%s\t%.1f\t%.1f\t%.2f\t%d\t\n", p.Pid, p.Name, p.RSSBeforeMB, p.RSSAfterMB, p.KBPerConn, p.FDs)
+		fmt.Fprintf(tw, "%d\t%s\t%.1f\t%.1f\t%.1f\t%.2f\t%d\t\n", p.Pid, p.Name, p.RSSBeforeMB, p.RSSAfterMB, p.PSSAfterMB, p.KBPerConn, p.FDs)
+		t := totals[p.Name]
+		if t == nil {
+			t = &total{}
+			totals[p.Name] = t
+			names = append(names, p.Name)
+		}
+		t.n++
+		t.before += p.RSSBeforeMB
+		t.after += p.RSSAfterMB
+		t.pss += p.PSSAfterMB
 	}
 	tw.Flush()
+	for _, name := range names {
+		t := totals[name]
+		if t.n < 2 {
+			continue
+		}
+		fmt.Fprintf(w, "all %d %s: RSS %.1f -> %.1f MB (%.2f KB per connection of the run, bases included), PSS after %.1f MB (%.2f KB per connection)\n",
+			t.n, name, t.before, t.after, kbPerConn(t.after, res.Conns), t.pss, kbPerConn(t.pss, res.Conns))
+	}
+}
+
+// kbPerConn returns megabytes spread over conns connections, in KiB each.
+func kbPerConn(megabytes float64, conns int) float64 {
+	if conns <= 0 {
+		return 0
+	}
+	return megabytes * 1024 / float64(conns)
+}
+
+// perSecond returns n per the seconds given, 0 when none passed.
+func perSecond(n int, seconds float64) float64 {
+	if seconds <= 0 {
+		return 0
+	}
+	return float64(n) / seconds
 }
 
 // writePlot writes the knee's SVG plot when -svg is set.
@@ -150,7 +202,7 @@ func progressFunc(o *options) func(bench.Progress) {
 
 // connectProgress prints the connection count every -progress until the
 // returned function is called.
-func connectProgress(o *options, f *bench.Fleet) (stop func()) {
+func connectProgress(o *options, f bench.Receivers) (stop func()) {
 	if o.progress <= 0 {
 		return func() {}
 	}
@@ -167,7 +219,7 @@ func connectProgress(o *options, f *bench.Fleet) (stop func()) {
 			case <-done:
 				return
 			case <-t.C:
-				fmt.Fprintf(o.stderr, "[%6.1fs] connecting %d of %d, lost %d\n", time.Since(start).Seconds(), f.Connected(), f.Len(), f.Lost())
+				fmt.Fprintf(o.stderr, "[%6.1fs] connecting %d of %d, lost %d\n", time.Since(start).Seconds(), f.Connected(), o.conns, f.Lost())
 			}
 		}
 	}()

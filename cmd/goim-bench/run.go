@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"strconv"
 	"time"
 
 	"github.com/goimx/goim/bench"
@@ -28,16 +30,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o.stdout, o.stderr = stdout, stderr
 	ctx, cancel := context.WithTimeout(ctx, o.maxTime)
 	defer cancel()
-	limit, err := bench.RaiseFileLimit()
-	if err != nil {
-		return fmt.Errorf("raise the open-file limit: %w", err)
+	if err := checkFileLimit(o); err != nil {
+		return err
 	}
-	need := uint64(o.conns + fdReserve)
-	if o.scenario != scenarioIdle {
-		need += uint64(o.concurrency)
-	}
-	if need > limit {
-		return fmt.Errorf("%d connections need about %d descriptors, the limit is %d (run several generators)", o.conns, need, limit)
+	if o.scenario == scenarioMember {
+		return runMember(ctx, o, os.Stdin, stdout)
 	}
 	srv, err := startServer(ctx, o)
 	if err != nil {
@@ -64,6 +61,105 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return rep.write(o)
 }
 
+// checkFileLimit raises the open-file limit and fails if this process's
+// share of the connections would not fit in it.
+func checkFileLimit(o *options) error {
+	limit, err := bench.RaiseFileLimit()
+	if err != nil {
+		return fmt.Errorf("raise the open-file limit: %w", err)
+	}
+	need := uint64(fdReserve + 3*o.generators) // each member's pipes
+	if o.generators == 1 {
+		need += uint64(o.conns)
+	}
+	if o.scenario != scenarioIdle && o.scenario != scenarioMember {
+		need += uint64(o.concurrency)
+	}
+	if need > limit {
+		return fmt.Errorf("%d connections need about %d descriptors, the limit is %d (spread them with -generators)", o.conns, need, limit)
+	}
+	return nil
+}
+
+// runMember is the main of one of the processes of -generators: it holds
+// its connections and answers its parent's commands on in and out.
+func runMember(ctx context.Context, o *options, in io.Reader, out io.Writer) error {
+	f := bench.NewFleet(fleetConfig(o, workload(o)))
+	defer f.Close()
+	return bench.ServeMember(ctx, f, in, out)
+}
+
+// fleetConfig returns the configuration of this process's fleet.
+func fleetConfig(o *options, w bench.Workload) bench.FleetConfig {
+	return bench.FleetConfig{
+		Addr:      o.addr,
+		Transport: o.transport,
+		N:         o.conns,
+		LocalIPs:  bench.LoopbackIPRange(o.ipFirst, o.localIPs),
+		Dialers:   o.dialers,
+		Heartbeat: o.heartbeat,
+		Token:     w.Token,
+		Op:        w.Op,
+		Reader:    o.reader,
+	}
+}
+
+// receivers returns the connections of the run: a fleet in this process,
+// or a group of -generators member processes.
+func receivers(o *options, w bench.Workload) (bench.Receivers, []int, error) {
+	if o.generators == 1 {
+		return bench.NewFleet(fleetConfig(o, w)), nil, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, nil, fmt.Errorf("find this program for -generators: %w", err)
+	}
+	var cmds []*exec.Cmd
+	for k := range o.generators {
+		cmd := exec.Command(exe, memberArgs(o, k)...)
+		cmd.Stderr = o.stderr
+		cmds = append(cmds, cmd)
+	}
+	g, err := bench.StartGroup(cmds)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g, g.Pids(), nil
+}
+
+// memberArgs returns the command line of member k of -generators: its
+// share of the connections, source addresses, keys and users of its own.
+func memberArgs(o *options, k int) []string {
+	per, extra := o.conns/o.generators, o.conns%o.generators
+	n, first := per, k*per+min(k, extra) // connections before member k
+	if k < extra {
+		n++
+	}
+	ips, ipFirst := 0, o.ipFirst
+	if o.localIPs > 0 {
+		ips = o.localIPs / o.generators
+		ipFirst += k * ips
+	}
+	return []string{
+		"-scenario", scenarioMember,
+		"-addr", o.addr,
+		"-transport", o.transport,
+		"-conns", strconv.Itoa(n),
+		"-local-ips", strconv.Itoa(ips),
+		"-local-ip-first", strconv.Itoa(ipFirst),
+		"-dialers", strconv.Itoa(o.dialers),
+		"-reader", o.reader,
+		"-heartbeat", o.heartbeat.String(),
+		"-op", strconv.Itoa(o.op),
+		"-room-type", o.roomType,
+		"-room", o.room,
+		"-key-prefix", fmt.Sprintf("%s-g%d", o.keyPrefix, k),
+		"-mid-base", strconv.FormatInt(o.midBase+int64(first/o.devices), 10),
+		"-devices", strconv.Itoa(o.devices),
+		"-max-time", o.maxTime.String(),
+	}
+}
+
 // serverPids returns the pids to sample: -pids, the processes named by
 // -procname, and the -server-cmd process.
 func serverPids(o *options, srv *server) ([]int, error) {
@@ -84,10 +180,10 @@ func serverPids(o *options, srv *server) ([]int, error) {
 	return append(pids, os.Getpid()), nil // the generator's own share
 }
 
-// session is one scenario's run: its options, fleet and report.
+// session is one scenario's run: its options, receivers and report.
 type session struct {
 	o    *options
-	f    *bench.Fleet
+	f    bench.Receivers
 	w    bench.Workload
 	pids []int
 	rep  *report
@@ -101,37 +197,17 @@ func runScenario(ctx context.Context, o *options, pids []int, rep *report) error
 		return err
 	}
 	w := workload(o)
-	f := bench.NewFleet(bench.FleetConfig{
-		Addr:      o.addr,
-		Transport: o.transport,
-		N:         o.conns,
-		LocalIPs:  bench.LoopbackIPs(o.localIPs),
-		Dialers:   o.dialers,
-		Heartbeat: o.heartbeat,
-		Token:     w.Token,
-		Op:        w.Op,
-		Reader:    o.reader,
-	})
-	defer f.Close()
-	s := &session{o: o, f: f, w: w, pids: pids, rep: rep, prof: prof}
-	stop := connectProgress(o, f)
-	if o.scenario == scenarioIdle {
-		res, err := bench.MeasureIdle(ctx, f, pids, o.settle)
-		stop()
-		res.Scenario, res.Transport = o.label, o.transport
-		rep.Idle = &res
-		if err == nil {
-			err = prof.heap(ctx, o.label)
-		}
-		return err
-	}
-	start := time.Now()
-	err = f.Connect(ctx)
-	stop()
+	f, memberPids, err := receivers(o, w)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.stderr, "connected %d in %.1fs\n", f.Connected(), time.Since(start).Seconds())
+	defer f.Close()
+	pids = append(pids, memberPids...) // the generators' share
+	rep.Pids = pids
+	s := &session{o: o, f: f, w: w, pids: pids, rep: rep, prof: prof}
+	if err := s.connect(ctx); err != nil || o.scenario == scenarioIdle {
+		return err
+	}
 	if err := bench.Warmup(ctx, f, w, o.httpAddr, o.serverWait); err != nil {
 		return err
 	}
@@ -142,8 +218,50 @@ func runScenario(ctx context.Context, o *options, pids []int, rep *report) error
 		return s.lone(ctx)
 	case scenarioFlood:
 		return s.flood(ctx)
+	case scenarioScale:
+		return s.scale(ctx)
 	}
 	return s.runOne(ctx, s.w, o.rate)
+}
+
+// connect opens the connections: for idle and scale, measuring the
+// servers' memory before and after (settled); otherwise timing it.
+func (s *session) connect(ctx context.Context) error {
+	o := s.o
+	stop := connectProgress(o, s.f)
+	if o.scenario == scenarioIdle || o.scenario == scenarioScale {
+		res, err := bench.MeasureIdle(ctx, s.f, s.pids, o.settle)
+		stop()
+		res.Scenario, res.Transport = o.label, o.transport
+		s.rep.Idle = &res
+		if err == nil {
+			err = s.prof.heap(ctx, o.label)
+		}
+		return err
+	}
+	start := time.Now()
+	err := s.f.Connect(ctx)
+	stop()
+	if err != nil {
+		return err
+	}
+	took := time.Since(start).Seconds()
+	s.rep.Connect = &connectResult{Conns: s.f.Connected(), Seconds: took, PerSec: perSecond(s.f.Connected(), took)}
+	return nil
+}
+
+// scale runs the room, then push/all, at -rate on the connections idle
+// measured.
+func (s *session) scale(ctx context.Context) error {
+	if err := s.runOne(ctx, s.w, s.o.rate); err != nil {
+		return err
+	}
+	if !sleep(ctx, s.o.pause) {
+		return ctx.Err()
+	}
+	w := s.w
+	w.Kind = bench.KindAll
+	return s.runOne(ctx, w, s.o.rate)
 }
 
 // workload returns the workload of the options' scenario.
@@ -153,6 +271,7 @@ func workload(o *options) bench.Workload {
 		RoomType:  o.roomType,
 		Room:      o.room,
 		KeyPrefix: o.keyPrefix,
+		MidBase:   o.midBase,
 		Size:      o.size,
 	}
 	switch o.scenario {
