@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/goimx/goim/bench"
@@ -114,10 +115,11 @@ func receivers(o *options, w bench.Workload) (bench.Receivers, []int, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("find this program for -generators: %w", err)
 	}
+	stderr := &lockedWriter{w: o.stderr} // one writer, several copying goroutines
 	var cmds []*exec.Cmd
 	for k := range o.generators {
 		cmd := exec.Command(exe, memberArgs(o, k)...)
-		cmd.Stderr = o.stderr
+		cmd.Stderr = stderr
 		cmds = append(cmds, cmd)
 	}
 	g, err := bench.StartGroup(cmds)
@@ -125,6 +127,19 @@ func receivers(o *options, w bench.Workload) (bench.Receivers, []int, error) {
 		return nil, nil, err
 	}
 	return g, g.Pids(), nil
+}
+
+// lockedWriter serializes the writes of several goroutines to w.
+type lockedWriter struct {
+	mu sync.Mutex // guards w
+	w  io.Writer
+}
+
+// Write writes p to w, alone.
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // memberArgs returns the command line of member k of -generators: its
