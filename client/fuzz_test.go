@@ -2,7 +2,9 @@ package client
 
 import (
 	"bytes"
+	"net"
 	"testing"
+	"time"
 
 	"github.com/goimx/goim/protocol"
 	"github.com/goimx/goim/websocket"
@@ -67,5 +69,39 @@ func FuzzReadStream(f *testing.F) {
 			}
 		}
 		t.Fatalf("Read returned more messages than the stream has bytes")
+	})
+}
+
+// FuzzNodes feeds arbitrary answers of /goim/nodes/weighted to the
+// parser, then asks the result for every transport's address and a few
+// backoff delays: nothing may panic, an address must be host:port, and a
+// delay must lie within 0 and its limit.
+func FuzzNodes(f *testing.F) {
+	f.Add([]byte(`{"code":0,"data":{"domain":"goim.io","tcp_port":3101,"ws_port":3102,"wss_port":3103,"heartbeat":240,"heartbeat_max":3,"nodes":["10.0.0.1","10.0.0.2"],"backoff":{"max_delay":300,"base_delay":3,"factor":1.8,"jitter":0.3}}}`))
+	f.Add([]byte(`{"code":0,"data":{"nodes":["10.0.0.1:4101"],"tcp_port":0}}`))
+	f.Add([]byte(`{"code":-500,"message":"down"}`))
+	f.Add([]byte(`{"code":0,"data":{"nodes":[],"backoff":{"max_delay":-1,"base_delay":2147483647,"factor":1e308,"jitter":-5}}}`))
+	f.Add([]byte(`{"code":0,"data":null}`))
+	f.Add([]byte(`[`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		info, err := parseNodes(body)
+		if err != nil {
+			return
+		}
+		for _, tr := range []string{TransportTCP, TransportTLS, TransportWS, TransportWSS, "nope"} {
+			if addr, ok := info.Addr(tr); ok {
+				if _, _, err := net.SplitHostPort(addr); err != nil {
+					t.Fatalf("Addr(%s) = %q: %v", tr, addr, err)
+				}
+			}
+		}
+		for _, n := range []int{-1, 0, 1, 10, 1000} {
+			for _, r := range []float64{0, 0.5, 0.999} {
+				const limit = time.Minute
+				if d := info.Backoff.Delay(n, r, limit); d < 0 || d > limit {
+					t.Fatalf("Delay(%d, %v, %v) = %v with %+v", n, r, limit, d, info.Backoff)
+				}
+			}
+		}
 	})
 }

@@ -49,6 +49,12 @@ func Nodes(ctx context.Context, hc *http.Client, url string) (NodesInfo, error) 
 	if resp.StatusCode != http.StatusOK {
 		return info, fmt.Errorf("client: nodes: HTTP %d: %.200s", resp.StatusCode, body)
 	}
+	return parseNodes(body)
+}
+
+// parseNodes decodes the JSON answer of /goim/nodes/weighted.
+func parseNodes(body []byte) (NodesInfo, error) {
+	var info NodesInfo
 	var answer struct {
 		Code    int             `json:"code"`
 		Message string          `json:"message"`
