@@ -96,7 +96,9 @@
 // that the server drops, on a connection it has written nothing to for
 // ClientConfig.PingInterval (10s), so quiet links stay up. Each listener
 // serves at most ServerConfig.MaxConns connections (1024 by default,
-// counting those in their handshake); one accepted over it is closed at
-// once and counted in ConnsRefused. CheckExposure is the startup rule for
+// counting those in their handshake), and at most
+// ServerConfig.MaxHandshakesPerIP (16) of one remote IP in their
+// handshake; one accepted over either is closed at once and counted in
+// ConnsRefused. CheckExposure is the startup rule for
 // a listener reachable from other machines without authentication.
 package rpc

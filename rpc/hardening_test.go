@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"github.com/goimx/goim/internal/testwait"
+	"net"
 	"runtime"
 	"testing"
 	"time"
@@ -164,4 +165,68 @@ func TestShutdownDuringHandshake(t *testing.T) {
 		t.Fatalf("Shutdown = %v", err)
 	}
 	expectClosed(t, nc)
+}
+
+// TestHandshakesPerIP: connections of one IP stalled in their handshake
+// hold at most MaxHandshakesPerIP slots; one more from that IP is closed
+// at accept and counted, while a peer of another IP still links.
+func TestHandshakesPerIP(t *testing.T) {
+	s := startServer(t, "", ServerConfig{Secret: secretA, HandshakeTimeout: time.Minute, MaxHandshakesPerIP: 2}, nil, func(s *Server) { s.Handle(1, echo) })
+	stall := func() net.Conn {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+		nc, err := d.Dial("tcp", s.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		nc.Write([]byte(authMagic)) // a hello begun, never finished
+		return nc
+	}
+	stalled := []net.Conn{stall(), stall()}
+	testwait.For(t, 10*time.Second, "two handshakes under way", func() bool { return s.Stats().Conns == 2 })
+	expectClosed(t, stall())
+	if st := s.Stats(); st.ConnsRefused != 1 {
+		t.Fatalf("stats %+v: want 1 refused", st)
+	}
+	c := newTestClient(t, s.addr, ClientConfig{Secret: secretA}) // from 127.0.0.1
+	if _, err := c.Call(testCtx(t), 1, nil, nil); err != nil {
+		t.Fatalf("a peer of another IP: %v", err)
+	}
+	stalled[0].Close()
+	testwait.For(t, 10*time.Second, "a slot given back", func() bool { return s.Stats().Conns == 2 })
+	nc := stall()
+	testwait.For(t, 10*time.Second, "the new handshake under way", func() bool { return s.Stats().Conns == 3 })
+	if st := s.Stats(); st.ConnsRefused != 1 {
+		t.Errorf("stats %+v: want still 1 refused", st)
+	}
+	nc.Close()
+}
+
+func TestHandshakeSlots(t *testing.T) {
+	h := newHandshakeSlots(2)
+	a := &net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 1}
+	mapped := &net.TCPAddr{IP: net.ParseIP("::ffff:10.0.0.1"), Port: 2}
+	b := &net.TCPAddr{IP: net.IPv4(10, 0, 0, 2), Port: 3}
+	r1, ok1 := h.take(a)
+	r2, ok2 := h.take(mapped) // the same IP, IPv4-mapped
+	_, ok3 := h.take(a)
+	_, okB := h.take(b)
+	if !ok1 || !ok2 || ok3 || !okB {
+		t.Fatalf("take: %v %v %v %v, want true true false true", ok1, ok2, ok3, okB)
+	}
+	r1()
+	r1() // a second release gives nothing back
+	if _, ok := h.take(a); !ok {
+		t.Fatal("no slot after a release")
+	}
+	if _, ok := h.take(a); ok {
+		t.Fatal("a double release freed two slots")
+	}
+	r2()
+	if _, ok := h.take(&net.UnixAddr{Name: "x", Net: "unix"}); !ok {
+		t.Error("a non-TCP address was limited")
+	}
+	if _, ok := newHandshakeSlots(-1).take(a); !ok {
+		t.Error("no limit refused")
+	}
 }

@@ -55,6 +55,14 @@ type ServerConfig struct {
 	// accepted over it is closed at once and counted in ConnsRefused. 0
 	// means DefaultMaxConns; negative means no cap.
 	MaxConns int
+	// MaxHandshakesPerIP caps the connections from one remote IP that may
+	// be in their handshake at once on one listener, so that a peer that
+	// cannot authenticate holds at most this many of MaxConns (each for
+	// up to HandshakeTimeout) while the other tiers' links keep coming
+	// up; a connection accepted over it is closed at once and counted in
+	// ConnsRefused. Tiers link with one or a few connections each. 0
+	// means DefaultMaxHandshakesPerIP; negative means no cap.
+	MaxHandshakesPerIP int
 }
 
 // Defaults of the ServerConfig fields left zero.
@@ -62,6 +70,9 @@ const (
 	DefaultHandshakeTimeout = 5 * time.Second
 	DefaultIdleTimeout      = 30 * time.Second
 	DefaultMaxConns         = 1024
+	// DefaultMaxHandshakesPerIP leaves room for every tier of a machine
+	// to redial at once.
+	DefaultMaxHandshakesPerIP = 16
 )
 
 // Handler serves one method. req is valid only during the call. The handler
@@ -97,7 +108,7 @@ type ServerStats struct {
 	Panics        uint64 // handler panics recovered
 	BadFrames     uint64 // connections closed for an oversized or malformed frame
 	AuthFailures  uint64 // connections closed for failing the TLS or secret handshake
-	ConnsRefused  uint64 // connections closed at accept: MaxConns were open on their listener
+	ConnsRefused  uint64 // connections closed at accept: MaxConns were open on their listener, or MaxHandshakesPerIP of their IP were in their handshake
 	IdleClosed    uint64 // connections closed after IdleTimeout without a byte
 	BytesIn       uint64 // bytes read after the handshakes
 }
@@ -148,6 +159,9 @@ func NewServer(cfg ServerConfig, logger *slog.Logger) *Server {
 	}
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.MaxHandshakesPerIP == 0 {
+		cfg.MaxHandshakesPerIP = DefaultMaxHandshakesPerIP
 	}
 	if cfg.MaxConns == 0 {
 		cfg.MaxConns = DefaultMaxConns
@@ -218,6 +232,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		delay    time.Duration
 		open     atomic.Int64 // connections of ln now open
 		refusing bool         // the last connection was refused: log only the first of a run
+		slots    = newHandshakeSlots(s.cfg.MaxHandshakesPerIP)
 	)
 	for {
 		nc, err := ln.Accept()
@@ -246,9 +261,20 @@ func (s *Server) Serve(ln net.Listener) error {
 			refusing = true
 			continue
 		}
+		release, ok := slots.take(nc.RemoteAddr())
+		if !ok {
+			s.refused.Add(1)
+			nc.Close()
+			if !refusing {
+				s.logger.Warn("rpc: too many connections of one IP in their handshake; refusing them", "addr", ln.Addr().String(),
+					"remote", nc.RemoteAddr().String(), "max_handshakes_per_ip", s.cfg.MaxHandshakesPerIP)
+			}
+			refusing = true
+			continue
+		}
 		refusing = false
 		open.Add(1)
-		s.startConn(nc, &open)
+		s.startConn(nc, &open, release)
 	}
 }
 
@@ -288,13 +314,14 @@ func (s *Server) removeListener(ln net.Listener) {
 
 // startConn starts serving nc, or closes it if the server is closing.
 // open counts the connections of nc's listener; the connection takes one
-// off when it ends.
-func (s *Server) startConn(nc net.Conn, open *atomic.Int64) {
-	c := newServerConn(s, nc, open)
+// off when it ends. release gives back its handshake slot.
+func (s *Server) startConn(nc net.Conn, open *atomic.Int64, release func()) {
+	c := newServerConn(s, nc, open, release)
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
 		open.Add(-1)
+		release()
 		nc.Close()
 		return
 	}

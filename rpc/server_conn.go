@@ -40,19 +40,20 @@ type serverCall struct {
 // itself and hands calls to worker goroutines; the connWriter batches what
 // the workers write.
 type serverConn struct {
-	s      *Server
-	conn   net.Conn      // as accepted: Close closes it
-	rw     net.Conn      // what frames travel on: conn, or the TLS connection over it
-	open   *atomic.Int64 // connections open on the listener that accepted this one
-	logger *slog.Logger
-	fr     frameReader // made once the handshakes passed
-	w      *connWriter
-	ctx    context.Context // the handlers' context; cancelled when the connection ends
-	cancel context.CancelFunc
-	sem    chan struct{}    // one token per running call, capacity MaxInflight
-	work   chan *serverCall // hands a call to an idle worker (unbuffered)
-	stop   chan struct{}    // closed when the connection ended: idle workers return
-	idle   atomic.Int32     // workers waiting on work
+	s       *Server
+	conn    net.Conn      // as accepted: Close closes it
+	rw      net.Conn      // what frames travel on: conn, or the TLS connection over it
+	open    *atomic.Int64 // connections open on the listener that accepted this one
+	release func()        // gives back the connection's handshake slot (MaxHandshakesPerIP)
+	logger  *slog.Logger
+	fr      frameReader // made once the handshakes passed
+	w       *connWriter
+	ctx     context.Context // the handlers' context; cancelled when the connection ends
+	cancel  context.CancelFunc
+	sem     chan struct{}    // one token per running call, capacity MaxInflight
+	work    chan *serverCall // hands a call to an idle worker (unbuffered)
+	stop    chan struct{}    // closed when the connection ended: idle workers return
+	idle    atomic.Int32     // workers waiting on work
 
 	deadlineMu sync.Mutex // serializes drain's read deadline with the idle deadline's moves
 	draining   bool       // Shutdown asked the read loop to stop; guarded by deadlineMu
@@ -69,17 +70,18 @@ type serverConn struct {
 	idleClosed    atomic.Bool
 }
 
-func newServerConn(s *Server, nc net.Conn, open *atomic.Int64) *serverConn {
+func newServerConn(s *Server, nc net.Conn, open *atomic.Int64, release func()) *serverConn {
 	c := &serverConn{
-		s:      s,
-		conn:   nc,
-		rw:     nc,
-		open:   open,
-		logger: s.logger.With("remote", nc.RemoteAddr().String()),
-		w:      newConnWriter(nc, s.cfg.WriteTimeout),
-		sem:    make(chan struct{}, s.cfg.MaxInflight),
-		work:   make(chan *serverCall),
-		stop:   make(chan struct{}),
+		s:       s,
+		conn:    nc,
+		rw:      nc,
+		open:    open,
+		release: release,
+		logger:  s.logger.With("remote", nc.RemoteAddr().String()),
+		w:       newConnWriter(nc, s.cfg.WriteTimeout),
+		sem:     make(chan struct{}, s.cfg.MaxInflight),
+		work:    make(chan *serverCall),
+		stop:    make(chan struct{}),
 	}
 	c.ctx, c.cancel = context.WithCancel(s.ctx)
 	return c
@@ -91,6 +93,7 @@ func newServerConn(s *Server, nc net.Conn, open *atomic.Int64) *serverConn {
 func (c *serverConn) serve() {
 	defer c.s.wg.Done()
 	err := c.handshake()
+	c.release()
 	if err == nil {
 		c.startIO()
 		err = c.readLoop()
