@@ -97,7 +97,7 @@
 // ClientConfig.PingInterval (10s), so quiet links stay up. Each listener
 // serves at most ServerConfig.MaxConns connections (1024 by default,
 // counting those in their handshake), and at most
-// ServerConfig.MaxHandshakesPerIP (16) of one remote IP in their
+// ServerConfig.MaxHandshakesPerIP (64) of one remote IP in their
 // handshake; one accepted over either is closed at once and counted in
 // ConnsRefused. CheckExposure is the startup rule for
 // a listener reachable from other machines without authentication.

@@ -71,8 +71,8 @@ const (
 	DefaultIdleTimeout      = 30 * time.Second
 	DefaultMaxConns         = 1024
 	// DefaultMaxHandshakesPerIP leaves room for every tier of a machine
-	// to redial at once.
-	DefaultMaxHandshakesPerIP = 16
+	// (dozens of comets in a load test) to redial at once.
+	DefaultMaxHandshakesPerIP = 64
 )
 
 // Handler serves one method. req is valid only during the call. The handler
