@@ -225,6 +225,12 @@ func (cm *Comet) bucketByKey(key string) *bucket {
 	return cm.buckets[xxhash.Sum64String(key)&cm.bucketMask]
 }
 
+// bucketByKeyBytes is bucketByKey for a key held as bytes: the same
+// bucket, without making the key a string.
+func (cm *Comet) bucketByKeyBytes(key []byte) *bucket {
+	return cm.buckets[xxhash.Sum64(key)&cm.bucketMask]
+}
+
 // bucketByID returns the bucket that tracks connection id during its
 // handshake.
 func (cm *Comet) bucketByID(id uint64) *bucket {
