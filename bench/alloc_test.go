@@ -4,11 +4,14 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"testing"
 	"time"
 
+	"github.com/goimx/goim/client"
 	"github.com/goimx/goim/internal/testwait"
+	"github.com/goimx/goim/logic"
 )
 
 // TestAllocs pins the per-message paths of the load generator at zero
@@ -85,5 +88,49 @@ func testFleetReadAllocs(t *testing.T, reader string) {
 	}
 	if allocs := after.Mallocs - before.Mallocs; allocs*1000 >= n*msgs {
 		t.Errorf("%d allocations for %d messages", allocs, n*msgs)
+	}
+}
+
+// TestTierPushKeysAllocs pins a push by key through the tiers, from
+// logic's PushKeys (no HTTP) through the job to the comet and onto a
+// client's socket, over the RPC and with direct links, at one
+// allocation: the comet's encoding of the message, which its connections
+// share. The push's keys travel in their wire encoding
+// (rpc.StringList), decoded in place; the job's comet id is interned.
+func TestTierPushKeysAllocs(t *testing.T) {
+	for _, direct := range []bool{false, true} {
+		t.Run(fmt.Sprintf("direct=%v", direct), func(t *testing.T) { testTierPushKeysAllocs(t, direct) })
+	}
+}
+
+func testTierPushKeysAllocs(t *testing.T, direct bool) {
+	c := startTestCluster(t, ClusterConfig{Direct: direct})
+	w := Workload{Kind: KindKeys}.withDefaults()
+	f := connectFleet(t, c.TCPAddr, client.TransportTCP, ReaderConn, 1, w)
+	testwait.For(t, 10*time.Second, "connection registered", func() bool { return c.Comet.Stats().Conns == 1 })
+	r := f.BeginRound()
+	keys := []string{w.Key(0)}
+	body := make([]byte, 0, 64)
+	// A deadline no later than the push timeout's: logic uses it as it is
+	// rather than deriving one per push (as the HTTP handler shares one).
+	ctx, cancel := context.WithTimeout(context.Background(), logic.DefaultPushTimeout)
+	defer cancel()
+	sent := uint64(0)
+	push := func() {
+		body = AppendStamp(body[:0], Stamp{Sent: time.Now().UnixNano(), Round: r.ID, Seq: uint32(sent)}, 32)
+		res, err := c.Logic.PushKeys(ctx, w.Op, keys, body)
+		if err != nil || res.Conns != 1 {
+			t.Fatalf("push: %+v, %v", res, err)
+		}
+		sent++
+		for r.Received() < sent {
+			time.Sleep(20 * time.Microsecond)
+		}
+	}
+	for range 100 {
+		push()
+	}
+	if n := testing.AllocsPerRun(500, push); n > 1 {
+		t.Errorf("%v allocs per push, want at most 1 (the comet's encoding)", n)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/goimx/goim/comet/cometrpc"
 	"github.com/goimx/goim/protocol"
+	"github.com/goimx/goim/rpc"
 )
 
 // newAllocComet returns a comet without listeners or reports. Its
@@ -211,7 +212,7 @@ func testSocketPushAllocs(t *testing.T, ws bool) {
 			}
 		}
 	}
-	keys := &cometrpc.PushKeysReq{Op: 1000, Keys: []string{"k0"}, Body: make([]byte, 16)}
+	keys := &cometrpc.PushKeysReq{Op: 1000, Keys: rpc.MakeStringList("k0"), Body: make([]byte, 16)}
 	allocs := testing.AllocsPerRun(100, func() {
 		if err := s.cm.PushKeys(context.Background(), keys); err != nil {
 			t.Fatal(err)

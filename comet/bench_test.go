@@ -15,6 +15,7 @@ import (
 	"github.com/goimx/goim/comet/cometrpc"
 	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/protocol"
+	"github.com/goimx/goim/rpc"
 	"github.com/goimx/goim/websocket"
 )
 
@@ -118,7 +119,7 @@ func BenchmarkPush(b *testing.B) {
 	body := make([]byte, 64)
 	b.Run("keys-1", func(b *testing.B) {
 		cm, sinks := sinkComet(b, 1)
-		req := &cometrpc.PushKeysReq{Op: 1, Keys: []string{"k0"}, Body: body}
+		req := &cometrpc.PushKeysReq{Op: 1, Keys: rpc.MakeStringList("k0"), Body: body}
 		runPush(b, sinks, func() error { return cm.PushKeys(context.Background(), req) })
 	})
 	b.Run("room-1000", func(b *testing.B) {

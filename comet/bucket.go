@@ -251,6 +251,14 @@ func (b *bucket) get(key string) *conn {
 	return c
 }
 
+// getBytes is get for a key held as bytes, without making it a string.
+func (b *bucket) getBytes(key []byte) *conn {
+	b.mu.RLock()
+	c := b.conns[string(key)]
+	b.mu.RUnlock()
+	return c
+}
+
 // roomOnline returns the number of members of room id in this bucket.
 func (b *bucket) roomOnline(id string) int32 {
 	b.mu.RLock()

@@ -8,6 +8,7 @@ import (
 	goimclient "github.com/goimx/goim/client"
 	"github.com/goimx/goim/comet/cometrpc"
 	"github.com/goimx/goim/protocol"
+	"github.com/goimx/goim/rpc"
 )
 
 // TestGoClient checks the comet against the Go client library over TCP
@@ -34,7 +35,7 @@ func TestGoClient(t *testing.T) {
 			if n, ok := goimclient.OnlineCount(m); err != nil || !ok || n != 1 {
 				t.Fatalf("heartbeat reply %+v %v", m, err)
 			}
-			s.cm.PushKeys(ctx, &cometrpc.PushKeysReq{Op: 1000, Keys: []string{key}, Body: []byte("k")})
+			s.cm.PushKeys(ctx, &cometrpc.PushKeysReq{Op: 1000, Keys: rpc.MakeStringList(key), Body: []byte("k")})
 			s.cm.BroadcastRoom(ctx, &cometrpc.BroadcastRoomReq{RoomID: "live://go",
 				Batch: slices.Concat(packetBytes(1, "r1"), packetBytes(2, "r2"))})
 			for _, want := range []goimclient.Message{{Op: 1000, Body: []byte("k")}, {Op: 1, Body: []byte("r1")}, {Op: 2, Body: []byte("r2")}} {

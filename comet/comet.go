@@ -48,6 +48,7 @@ type Comet struct {
 	polls       *pollers    // nil when every connection keeps a reader goroutine
 	pool        *bufio.Pool // packet bodies, replies, upgrade scratch
 	queues      sync.Pool   // *sendQueue
+	rawWriters  sync.Pool   // *rawWriter, for the writer goroutines
 	ips         ipCounter   // authenticated connections per IP
 	ipConns     ipCounter   // open connections per IP, for Config.MaxConnsPerIP
 	authRate    rateLimiter // auths per IP per second, for Config.AuthRatePerIP
@@ -130,6 +131,7 @@ func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error
 	cm.hostname = hostnameOr(cfg.NodeID)
 	cm.ctx, cm.cancel = context.WithCancel(context.Background())
 	cm.queues.New = func() any { return new(sendQueue) }
+	cm.rawWriters.New = func() any { return newRawWriter() }
 	cm.connID.Store(uint64(time.Now().UnixNano())) // ids stay unique across restarts
 	cm.offline.Store(cfg.Offline)
 	polls, err := newPollers(cfg.ReadPollers)
@@ -223,6 +225,12 @@ func (cm *Comet) ServeRPC(ln net.Listener) error {
 // bucketByKey returns the bucket of connection key.
 func (cm *Comet) bucketByKey(key string) *bucket {
 	return cm.buckets[xxhash.Sum64String(key)&cm.bucketMask]
+}
+
+// bucketByKeyBytes is bucketByKey for a key held as bytes: the same
+// bucket, without making the key a string.
+func (cm *Comet) bucketByKeyBytes(key []byte) *bucket {
+	return cm.buckets[xxhash.Sum64(key)&cm.bucketMask]
 }
 
 // bucketByID returns the bucket that tracks connection id during its

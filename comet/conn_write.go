@@ -271,16 +271,21 @@ func (c *conn) dropQueue(q *sendQueue) {
 const maxWritev = 64
 
 // writeQueue writes q's messages with vectored writes of up to maxWritev
-// messages: packets on TCP, frames on WebSocket. On success it empties q;
-// on failure q keeps the messages not known to be written.
+// messages: packets on TCP, frames on WebSocket. On plain TCP it tries a
+// non-blocking write first, which needs no deadline; what the socket does
+// not take at once is written under the write deadline. On success it
+// empties q; on failure q keeps the messages not known to be written.
 func (c *conn) writeQueue(q *sendQueue) error {
-	deadline := time.Now().Add(c.cm.cfg.WriteTimeout)
 	stamp := queueStamp(q) // read before a write consumes q.msgs
 	if c.ws == nil {
 		c.wmu.Lock()
 		defer c.wmu.Unlock()
+		if c.inline() && c.writeRaw(q) {
+			c.cm.observeLatency(stamp)
+			return nil
+		}
 	}
-	_ = c.nc.SetWriteDeadline(deadline)
+	_ = c.nc.SetWriteDeadline(time.Now().Add(c.cm.cfg.WriteTimeout))
 	for done := 0; done < len(q.msgs); {
 		n := min(len(q.msgs)-done, maxWritev)
 		if err := c.writeBatch(q, q.msgs[done:done+n]); err != nil {
@@ -292,6 +297,17 @@ func (c *conn) writeQueue(q *sendQueue) error {
 	q.msgs = q.msgs[:0]
 	c.cm.observeLatency(stamp)
 	return nil
+}
+
+// writeRaw writes q's messages to c's socket with non-blocking writes
+// and reports whether the socket took them all; otherwise q keeps the
+// rest (the first message maybe cut), for a blocking write. c.wmu must be
+// held and c.inline() true.
+func (c *conn) writeRaw(q *sendQueue) bool {
+	w := c.cm.rawWriters.Get().(*rawWriter)
+	done := w.write(c, q)
+	c.cm.rawWriters.Put(w)
+	return done
 }
 
 // writeBatch writes msgs, one write or one vectored write: raw on TCP

@@ -63,7 +63,7 @@ func TestXNetWebsocketClient(t *testing.T) {
 		t.Fatalf("heartbeat reply %+v", p)
 	}
 	ctx := context.Background()
-	s.cm.PushKeys(ctx, &cometrpc.PushKeysReq{Op: 1000, Keys: []string{"xnet"}, Body: []byte("by key")})
+	s.cm.PushKeys(ctx, &cometrpc.PushKeysReq{Op: 1000, Keys: rpc.MakeStringList("xnet"), Body: []byte("by key")})
 	s.cm.BroadcastRoom(ctx, &cometrpc.BroadcastRoomReq{RoomID: "live://9", Batch: slices.Concat(packetBytes(1, "a"), packetBytes(2, "b"))})
 	s.cm.Broadcast(ctx, &cometrpc.BroadcastReq{Op: 1000, Body: []byte("to all")})
 	for _, want := range [][]protocol.Packet{
@@ -154,7 +154,7 @@ func TestServeTLSAndShutdown(t *testing.T) {
 	defer rc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	if err := rc.PushKeys(ctx, &cometrpc.PushKeysReq{Op: 77, Keys: []string{"tls-tcp", "tls-ws"}, Body: []byte("secure")}); err != nil {
+	if err := rc.PushKeys(ctx, &cometrpc.PushKeysReq{Op: 77, Keys: rpc.MakeStringList("tls-tcp", "tls-ws"), Body: []byte("secure")}); err != nil {
 		t.Fatal(err)
 	}
 	expectPushes(t, tcpc, packetBytes(77, "secure"))

@@ -20,13 +20,13 @@ var _ cometrpc.Service = (*Comet)(nil)
 // caller takes them many to a write.
 func (cm *Comet) PushKeys(ctx context.Context, req *cometrpc.PushKeysReq) error {
 	cm.pushes.Add(1)
-	if len(req.Keys) == 0 {
+	if req.Keys.Len() == 0 {
 		return nil
 	}
 	msg := encodePush(req.Op, req.Body, req.Stamp)
-	for _, key := range req.Keys {
-		b := cm.bucketByKey(key)
-		c := b.get(key)
+	for key := range req.Keys.All() {
+		b := cm.bucketByKeyBytes(key)
+		c := b.getBytes(key)
 		if c == nil {
 			cm.keyMisses.Add(1)
 			continue

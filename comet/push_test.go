@@ -14,6 +14,7 @@ import (
 	"github.com/goimx/goim/comet/cometrpc"
 	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/protocol"
+	"github.com/goimx/goim/rpc"
 )
 
 // packetBytes returns the wire bytes of the push packet {1, op, 0, body}.
@@ -80,7 +81,7 @@ func TestPushKeys(t *testing.T) {
 		ctx := context.Background()
 		push := func(op int32, body string, keys ...string) {
 			t.Helper()
-			if err := s.cm.PushKeys(ctx, &cometrpc.PushKeysReq{Op: op, Keys: keys, Body: []byte(body)}); err != nil {
+			if err := s.cm.PushKeys(ctx, &cometrpc.PushKeysReq{Op: op, Keys: rpc.MakeStringList(keys...), Body: []byte(body)}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -155,7 +156,7 @@ func TestSubUnsub(t *testing.T) {
 		c := authed(t, s, dial, token{Key: "k", Accepts: []int32{1000}}, 1)
 		push := func(op int32, body string) {
 			t.Helper()
-			s.cm.PushKeys(context.Background(), &cometrpc.PushKeysReq{Op: op, Keys: []string{"k"}, Body: []byte(body)})
+			s.cm.PushKeys(context.Background(), &cometrpc.PushKeysReq{Op: op, Keys: rpc.MakeStringList("k"), Body: []byte(body)})
 		}
 		exchange := func(op int32, body string, replyOp int32) {
 			t.Helper()
@@ -239,7 +240,7 @@ func TestSameKeyReplaces(t *testing.T) {
 		if d := s.logic.disconnected()[0]; d.ConnID != firstID || d.Key != "same" {
 			t.Errorf("Disconnect %+v, want conn %d", d, firstID)
 		}
-		s.cm.PushKeys(context.Background(), &cometrpc.PushKeysReq{Op: 1, Keys: []string{"same"}, Body: []byte("x")})
+		s.cm.PushKeys(context.Background(), &cometrpc.PushKeysReq{Op: 1, Keys: rpc.MakeStringList("same"), Body: []byte("x")})
 		expectPushes(t, fresh, packetBytes(1, "x"))
 	})
 }
@@ -284,14 +285,14 @@ func TestSubLimit(t *testing.T) {
 	if n > maxAccepts {
 		t.Fatalf("accept set holds %d ops, want at most %d", n, maxAccepts)
 	}
-	s.cm.PushKeys(context.Background(), &cometrpc.PushKeysReq{Op: 1, Keys: []string{"greedy"}, Body: []byte("still")})
+	s.cm.PushKeys(context.Background(), &cometrpc.PushKeysReq{Op: 1, Keys: rpc.MakeStringList("greedy"), Body: []byte("still")})
 	expectPushes(t, c, packetBytes(1, "still"))
 	seq := c.send(protocol.OpUnsub, []byte("1"))
 	if p := c.read(); p.Op != protocol.OpUnsubReply || p.Seq != seq {
 		t.Fatalf("unsub reply %+v", p)
 	}
-	s.cm.PushKeys(context.Background(), &cometrpc.PushKeysReq{Op: 1, Keys: []string{"greedy"}, Body: []byte("gone")})
-	s.cm.PushKeys(context.Background(), &cometrpc.PushKeysReq{Op: 100000, Keys: []string{"greedy"}, Body: []byte("kept")})
+	s.cm.PushKeys(context.Background(), &cometrpc.PushKeysReq{Op: 1, Keys: rpc.MakeStringList("greedy"), Body: []byte("gone")})
+	s.cm.PushKeys(context.Background(), &cometrpc.PushKeysReq{Op: 100000, Keys: rpc.MakeStringList("greedy"), Body: []byte("kept")})
 	expectPushes(t, c, packetBytes(100000, "kept"))
 }
 
@@ -306,7 +307,7 @@ func TestPushRightAfterAuth(t *testing.T) {
 			key := fmt.Sprint("k", i)
 			c := dial(t, s)
 			c.auth(token{Key: key, Accepts: []int32{1000}}) // reads op 8 first
-			if err := s.cm.PushKeys(ctx, &cometrpc.PushKeysReq{Op: 1000, Keys: []string{key}, Body: []byte("now")}); err != nil {
+			if err := s.cm.PushKeys(ctx, &cometrpc.PushKeysReq{Op: 1000, Keys: rpc.MakeStringList(key), Body: []byte("now")}); err != nil {
 				t.Fatal(err)
 			}
 			expectPushes(t, c, packetBytes(1000, "now"))

@@ -13,6 +13,7 @@ import (
 	"github.com/goimx/goim/internal/testwait"
 
 	"github.com/goimx/goim/comet/cometrpc"
+	"github.com/goimx/goim/rpc"
 )
 
 // TestQueueBytes: a client that reads nothing for a while gets a send
@@ -25,7 +26,7 @@ func TestQueueBytes(t *testing.T) {
 	slow := dialSmallWindow(t, smallBufferListener(t, s.cm))
 	slow.auth(token{Key: "slow", Accepts: []int32{1000}})
 	testwait.For(t, waitTimeout, "registration", func() bool { return s.cm.Stats().Conns == 1 })
-	req := &cometrpc.PushKeysReq{Op: 1000, Keys: []string{"slow"}, Body: make([]byte, size)}
+	req := &cometrpc.PushKeysReq{Op: 1000, Keys: rpc.MakeStringList("slow"), Body: make([]byte, size)}
 	for range pushes {
 		if err := s.cm.PushKeys(context.Background(), req); err != nil {
 			t.Fatal(err)
@@ -65,7 +66,7 @@ func TestQueueBytesSlowClose(t *testing.T) {
 	slow := dialSmallWindow(t, smallBufferListener(t, s.cm))
 	slow.auth(token{Key: "slow", Accepts: []int32{1000}})
 	testwait.For(t, waitTimeout, "registration", func() bool { return s.cm.Stats().Conns == 1 })
-	req := &cometrpc.PushKeysReq{Op: 1000, Keys: []string{"slow"}, Body: make([]byte, size)}
+	req := &cometrpc.PushKeysReq{Op: 1000, Keys: rpc.MakeStringList("slow"), Body: make([]byte, size)}
 	for range pushes {
 		if err := s.cm.PushKeys(context.Background(), req); err != nil {
 			t.Fatal(err)
@@ -106,7 +107,7 @@ func TestFloodOneClient(t *testing.T) {
 				pushers.Add(1)
 				go func() {
 					defer pushers.Done()
-					req := &cometrpc.PushKeysReq{Op: 1000, Keys: []string{"k"}, Body: make([]byte, 16)}
+					req := &cometrpc.PushKeysReq{Op: 1000, Keys: rpc.MakeStringList("k"), Body: make([]byte, 16)}
 					for range each {
 						if err := s.cm.PushKeys(context.Background(), req); err != nil {
 							t.Error(err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/goimx/goim/job/jobrpc"
+	"github.com/goimx/goim/rpc"
 )
 
 // TestPushAllocs pins the per-message path at zero allocations: a push
@@ -25,7 +26,7 @@ func TestPushAllocs(t *testing.T) {
 	}{
 		{"room", Config{BatchWindow: time.Nanosecond}, &jobrpc.PushMsg{Type: jobrpc.PushRoom, Op: 1000, Room: "live://1", Msg: body}, 3},
 		{"room batched", Config{BatchWindow: 200 * time.Microsecond}, &jobrpc.PushMsg{Type: jobrpc.PushRoom, Op: 1000, Room: "live://1", Msg: body}, 3},
-		{"keys", Config{}, &jobrpc.PushMsg{Type: jobrpc.PushKeys, Op: 1001, Server: "b", Keys: []string{"k1", "k2"}, Msg: body}, 1},
+		{"keys", Config{}, &jobrpc.PushMsg{Type: jobrpc.PushKeys, Op: 1001, Server: "b", Keys: rpc.MakeStringList("k1", "k2"), Msg: body}, 1},
 		{"all", Config{}, &jobrpc.PushMsg{Type: jobrpc.PushAll, Op: 1002, Speed: 100, Msg: body}, 3},
 	}
 	ctx := context.Background()

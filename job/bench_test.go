@@ -15,6 +15,7 @@ import (
 	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/job/jobrpc"
 	"github.com/goimx/goim/protocol"
+	"github.com/goimx/goim/rpc"
 )
 
 // waitDelivered waits until the comets got want messages or the job
@@ -70,7 +71,7 @@ func BenchmarkPushRoom(b *testing.B) {
 // BenchmarkPushKeys pushes to keys on one of four comets.
 func BenchmarkPushKeys(b *testing.B) {
 	h := newLightHarness(b, Config{}, "c0", "c1", "c2", "c3")
-	msg := &jobrpc.PushMsg{Type: jobrpc.PushKeys, Op: 1001, Server: "c2", Keys: []string{"k1"}, Msg: make([]byte, 64)}
+	msg := &jobrpc.PushMsg{Type: jobrpc.PushKeys, Op: 1001, Server: "c2", Keys: rpc.MakeStringList("k1"), Msg: make([]byte, 64)}
 	ctx := context.Background()
 	b.ReportAllocs()
 	n := 0

@@ -11,6 +11,7 @@ import (
 	"github.com/goimx/goim/comet/cometrpc"
 	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/job/jobrpc"
+	"github.com/goimx/goim/rpc"
 )
 
 // TestFanoutBlockedComet checks that a comet that takes nothing holds up
@@ -63,7 +64,7 @@ func TestFanoutBlockedComet(t *testing.T) {
 func TestKeysGoOnlyToTheirComet(t *testing.T) {
 	h := newHarness(t, Config{}, []string{"a", "b", "c"})
 	err := h.job.Push(context.Background(), &jobrpc.PushMsg{
-		Type: jobrpc.PushKeys, Op: 1001, Server: "b", Keys: []string{"k1", "k2"}, Msg: []byte("hi")})
+		Type: jobrpc.PushKeys, Op: 1001, Server: "b", Keys: rpc.MakeStringList("k1", "k2"), Msg: []byte("hi")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +74,7 @@ func TestKeysGoOnlyToTheirComet(t *testing.T) {
 	for id, n := range map[string]int64{"a": 1, "b": 2, "c": 1} {
 		h.waitMsgs(id, n)
 	}
-	want := []cometrpc.PushKeysReq{{Op: 1001, Keys: []string{"k1", "k2"}, Body: []byte("hi")}}
+	want := []cometrpc.PushKeysReq{{Op: 1001, Keys: rpc.MakeStringList("k1", "k2"), Body: []byte("hi")}}
 	for _, id := range []string{"a", "b", "c"} {
 		got := h.comet(id).keyPushes()
 		if id != "b" {
@@ -98,7 +99,7 @@ func TestKeysToNewComet(t *testing.T) {
 	h := newHarness(t, Config{CometRefresh: time.Hour}, []string{"a"})
 	push := func() error {
 		return h.job.Push(context.Background(), &jobrpc.PushMsg{
-			Type: jobrpc.PushKeys, Op: 1001, Server: "d", Keys: []string{"k"}, Msg: []byte("x")})
+			Type: jobrpc.PushKeys, Op: 1001, Server: "d", Keys: rpc.MakeStringList("k"), Msg: []byte("x")})
 	}
 	if err := push(); !errors.Is(err, jobrpc.ErrUnknownComet) {
 		t.Fatalf("push to unknown comet: %v, want jobrpc.ErrUnknownComet", err)
@@ -107,7 +108,7 @@ func TestKeysToNewComet(t *testing.T) {
 	// Fetches are at least minRefreshGap apart: retry until one happens.
 	testwait.For(t, 10*time.Second, "push to the new comet", func() bool { return push() == nil })
 	h.waitMsgs("d", 1)
-	if got := h.comet("d").keyPushes(); len(got) != 1 || got[0].Keys[0] != "k" {
+	if got := h.comet("d").keyPushes(); len(got) != 1 || got[0].Keys.Strings()[0] != "k" {
 		t.Errorf("comet d got %+v", got)
 	}
 }

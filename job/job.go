@@ -204,7 +204,7 @@ func (j *Job) ensureComets(ctx context.Context) {
 
 // pushKeys queues a push to keys for the comet that holds them.
 func (j *Job) pushKeys(ctx context.Context, m *jobrpc.PushMsg) error {
-	if len(m.Keys) == 0 {
+	if m.Keys.Len() == 0 {
 		j.stats.rejectedBad.Add(1)
 		return fmt.Errorf("%w: keys push without keys", jobrpc.ErrBadPush)
 	}
@@ -222,7 +222,7 @@ func (j *Job) pushKeys(ctx context.Context, m *jobrpc.PushMsg) error {
 	}
 	p := j.pool.get()
 	p.kind, p.op, p.msgs, p.stamp = jobrpc.PushKeys, m.Op, 1, m.Stamp
-	p.keys = append(p.keys, m.Keys...)
+	p.keys = append(p.keys, m.Keys...) // a copy: m.Keys may alias the RPC request
 	p.buf = append(p.buf, m.Msg...)
 	p.refs.Store(1)
 	j.stats.pushKeys.Add(1)

@@ -11,6 +11,7 @@ import (
 	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/job/jobrpc"
 	"github.com/goimx/goim/logic/logicrpc"
+	"github.com/goimx/goim/rpc"
 )
 
 func TestConfigDefaults(t *testing.T) {
@@ -104,7 +105,7 @@ func TestShutdownDrains(t *testing.T) {
 		h.pushRoom("live://1", b)
 	}
 	ctx := context.Background()
-	keys := &jobrpc.PushMsg{Type: jobrpc.PushKeys, Server: "a", Keys: []string{"k"}, Msg: []byte("k")}
+	keys := &jobrpc.PushMsg{Type: jobrpc.PushKeys, Server: "a", Keys: rpc.MakeStringList("k"), Msg: []byte("k")}
 	all := &jobrpc.PushMsg{Type: jobrpc.PushAll, Msg: []byte("all")}
 	for _, m := range []*jobrpc.PushMsg{keys, all} {
 		if err := h.job.Push(ctx, m); err != nil {

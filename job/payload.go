@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/goimx/goim/job/jobrpc"
+	"github.com/goimx/goim/rpc"
 )
 
 // maxPooledBuf is the largest buffer capacity a payload keeps when it goes
@@ -19,14 +20,14 @@ const maxPooledBuf = 256 << 10
 // push call) writes it, before it is handed out; comet workers only read.
 type payload struct {
 	kind   jobrpc.PushType
-	op     int32    // PushKeys and PushAll
-	speed  int32    // PushAll: pace per comet
-	msgs   uint64   // messages in buf: many for a room batch, else 1
-	room   *room    // PushRoom: told when the last comet is done
-	roomID string   // PushRoom
-	keys   []string // PushKeys
-	buf    []byte   // room batch (packets back to back) or message body
-	stamp  int64    // when logic accepted the (oldest) message, Unix nanoseconds; 0: unknown
+	op     int32          // PushKeys and PushAll
+	speed  int32          // PushAll: pace per comet
+	msgs   uint64         // messages in buf: many for a room batch, else 1
+	room   *room          // PushRoom: told when the last comet is done
+	roomID string         // PushRoom
+	keys   rpc.StringList // PushKeys
+	buf    []byte         // room batch (packets back to back) or message body
+	stamp  int64          // when logic accepted the (oldest) message, Unix nanoseconds; 0: unknown
 	refs   atomic.Int32
 }
 
@@ -47,8 +48,10 @@ func (pp *payloadPool) get() *payload {
 func (pp *payloadPool) put(p *payload) {
 	p.kind, p.op, p.speed, p.msgs, p.stamp = 0, 0, 0, 0, 0
 	p.room, p.roomID = nil, ""
-	clear(p.keys)
 	p.keys = p.keys[:0]
+	if cap(p.keys) > maxPooledBuf {
+		p.keys = nil
+	}
 	if cap(p.buf) > maxPooledBuf {
 		p.buf = make([]byte, 0, 1024)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/goimx/goim/internal/testwait"
 	"github.com/goimx/goim/job/jobrpc"
+	"github.com/goimx/goim/rpc"
 )
 
 func TestRoomSendsAtOnceWhenIdle(t *testing.T) {
@@ -218,7 +219,7 @@ func TestPushRejects(t *testing.T) {
 		{"room without room", jobrpc.PushMsg{Type: jobrpc.PushRoom, Msg: []byte("x")}, jobrpc.ErrBadPush},
 		{"keys without keys", jobrpc.PushMsg{Type: jobrpc.PushKeys, Server: "a"}, jobrpc.ErrBadPush},
 		{"unknown type", jobrpc.PushMsg{Type: 9}, jobrpc.ErrBadPush},
-		{"unknown comet", jobrpc.PushMsg{Type: jobrpc.PushKeys, Server: "zz", Keys: []string{"k"}}, jobrpc.ErrUnknownComet},
+		{"unknown comet", jobrpc.PushMsg{Type: jobrpc.PushKeys, Server: "zz", Keys: rpc.MakeStringList("k")}, jobrpc.ErrUnknownComet},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

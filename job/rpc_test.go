@@ -80,7 +80,7 @@ func TestRPC(t *testing.T) {
 		}
 	}
 	pushes := []*jobrpc.PushMsg{
-		{Type: jobrpc.PushKeys, Op: 1001, Server: "c2", Keys: []string{"k"}, Msg: []byte("key")},
+		{Type: jobrpc.PushKeys, Op: 1001, Server: "c2", Keys: rpc.MakeStringList("k"), Msg: []byte("key")},
 		{Type: jobrpc.PushAll, Op: 1002, Speed: 10, Msg: []byte("all")},
 	}
 	for _, m := range pushes {
@@ -94,7 +94,7 @@ func TestRPC(t *testing.T) {
 			t.Errorf("push %v: %d linked comets, want %d", m.Type, linked, want)
 		}
 	}
-	err = client.Push(ctx, &jobrpc.PushMsg{Type: jobrpc.PushKeys, Server: "nope", Keys: []string{"k"}})
+	err = client.Push(ctx, &jobrpc.PushMsg{Type: jobrpc.PushKeys, Server: "nope", Keys: rpc.MakeStringList("k")})
 	if !errors.Is(err, jobrpc.ErrUnknownComet) {
 		t.Errorf("push to unknown comet: %v, want jobrpc.ErrUnknownComet", err)
 	}
@@ -167,7 +167,7 @@ func TestCometSendErrorsBothLinks(t *testing.T) {
 			testwait.For(t, 10*time.Second, "the job to know the comet", func() bool { return len(j.Stats().Comets) == 1 })
 			pushes := []*jobrpc.PushMsg{
 				{Type: jobrpc.PushRoom, Room: "live://1", Msg: []byte("room")},
-				{Type: jobrpc.PushKeys, Server: "c1", Keys: []string{"k"}, Msg: []byte("key")},
+				{Type: jobrpc.PushKeys, Server: "c1", Keys: rpc.MakeStringList("k"), Msg: []byte("key")},
 				{Type: jobrpc.PushAll, Msg: []byte("all")},
 			}
 			for _, m := range pushes {

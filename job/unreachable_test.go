@@ -37,7 +37,7 @@ func TestKeysToDeadComet(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	testwait.For(t, 10*time.Second, "the job to know the comet", func() bool { return len(j.Stats().Comets) == 1 })
-	push := &jobrpc.PushMsg{Type: jobrpc.PushKeys, Server: "c1", Keys: []string{"k"}, Msg: []byte("m")}
+	push := &jobrpc.PushMsg{Type: jobrpc.PushKeys, Server: "c1", Keys: rpc.MakeStringList("k"), Msg: []byte("m")}
 	if err := j.Push(ctx, push); err != nil {
 		t.Fatalf("push to a live comet: %v", err)
 	}

@@ -29,7 +29,7 @@ type PushResult struct {
 // pushScratch holds the per-push buffers, reused through Logic.scratch.
 type pushScratch struct {
 	routes []Route
-	keys   []string
+	keys   rpc.StringList // the keys of one comet's group
 	msg    jobrpc.PushMsg
 	params params
 	body   []byte
@@ -51,18 +51,21 @@ func (l *Logic) getScratch() *pushScratch {
 }
 
 // maxPooledItems bounds the list capacity a pooled scratch keeps, so one
-// huge request does not pin its buffers forever.
-const maxPooledItems = 4096
+// huge request does not pin its buffers forever; maxPooledKeyBytes bounds
+// its encoded keys.
+const (
+	maxPooledItems    = 4096
+	maxPooledKeyBytes = 256 << 10
+)
 
 // putScratch returns sc to the pool; sc must not be used afterwards.
 func (l *Logic) putScratch(sc *pushScratch) {
-	if cap(sc.routes) > maxPooledItems || cap(sc.keys) > maxPooledItems ||
+	if cap(sc.routes) > maxPooledItems || cap(sc.keys) > maxPooledKeyBytes ||
 		cap(sc.params.keys) > maxPooledItems || cap(sc.params.mids) > maxPooledItems ||
 		cap(sc.params.rooms) > maxPooledItems {
 		return
 	}
 	clear(sc.routes)
-	clear(sc.keys)
 	sc.routes, sc.keys = sc.routes[:0], sc.keys[:0]
 	sc.msg = jobrpc.PushMsg{}
 	sc.params.reset()
@@ -185,9 +188,9 @@ func (l *Logic) pushRoutes(ctx context.Context, sc *pushScratch, op int32, msg [
 // sendKeys sends msg to the keys of group, which are all on one comet.
 func (l *Logic) sendKeys(ctx context.Context, sc *pushScratch, now time.Time, op int32, group []Route, msg []byte) error {
 	server := group[0].Server
-	sc.keys = sc.keys[:0]
+	sc.keys = rpc.AppendUvarint(sc.keys[:0], uint64(len(group)))
 	for _, r := range group {
-		sc.keys = append(sc.keys, r.Key)
+		sc.keys = rpc.AppendString(sc.keys, r.Key)
 	}
 	sc.msg = jobrpc.PushMsg{Type: jobrpc.PushKeys, Op: op, Server: server, Keys: sc.keys, Msg: msg, Stamp: sc.accepted}
 	_, err := l.sendJob(ctx, now, server, &sc.msg)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/goimx/goim/job/jobrpc"
+	"github.com/goimx/goim/rpc"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -37,8 +38,8 @@ func TestPushRouting(t *testing.T) {
 	}
 	want := make(map[string][]jobrpc.PushMsg)
 	add := func(route string, m jobrpc.PushMsg) { want[jobOf(route)] = append(want[jobOf(route)], m) }
-	add("c1", jobrpc.PushMsg{Type: jobrpc.PushKeys, Op: 1000, Server: "c1", Keys: []string{"k1", "k2"}, Msg: []byte("to mids")})
-	add("c2", jobrpc.PushMsg{Type: jobrpc.PushKeys, Op: 1000, Server: "c2", Keys: []string{"k3"}, Msg: []byte("to mids")})
+	add("c1", jobrpc.PushMsg{Type: jobrpc.PushKeys, Op: 1000, Server: "c1", Keys: rpc.MakeStringList("k1", "k2"), Msg: []byte("to mids")})
+	add("c2", jobrpc.PushMsg{Type: jobrpc.PushKeys, Op: 1000, Server: "c2", Keys: rpc.MakeStringList("k3"), Msg: []byte("to mids")})
 	add("live://1000", jobrpc.PushMsg{Type: jobrpc.PushRoom, Op: 1001, Room: "live://1000", Msg: []byte("to room")})
 	add(routeAll, jobrpc.PushMsg{Type: jobrpc.PushAll, Op: 1002, Speed: 50, Msg: []byte("to all")})
 	// Stamps are checked by TestRPCPushThroughJob.

@@ -40,7 +40,7 @@ func TestRedisClusterHTTP(t *testing.T) {
 		for id, msgs := range e.jobs.all() {
 			for _, m := range msgs {
 				if m.Type == jobrpc.PushKeys {
-					out = append(out, id+" "+m.Server+" "+strings.Join(m.Keys, ","))
+					out = append(out, id+" "+m.Server+" "+strings.Join(m.Keys.Strings(), ","))
 				}
 			}
 		}
@@ -106,7 +106,7 @@ func TestRedisClusterReports(t *testing.T) {
 	if err != nil || res.Conns != 1 {
 		t.Fatalf("push through b: %+v, %v", res, err)
 	}
-	if msgs := b.jobs.get("j1").received(); len(msgs) != 1 || msgs[0].Server != "c1" || !slices.Equal(msgs[0].Keys, []string{"k9"}) {
+	if msgs := b.jobs.get("j1").received(); len(msgs) != 1 || msgs[0].Server != "c1" || !slices.Equal(msgs[0].Keys.Strings(), []string{"k9"}) {
 		t.Errorf("b's job got %+v", msgs)
 	}
 	if rep, err := b.l.Disconnect(ctx, &logicrpc.DisconnectReq{Mid: 9, Key: "k9", Server: "c1", ConnID: 6}); err != nil || rep.Has {

@@ -143,7 +143,7 @@ func TestRPCPushThroughJob(t *testing.T) {
 	if diff := cmp.Diff(Response{Code: 0, Data: map[string]any{"conns": 1.0, "comets": 1.0}}, got); diff != "" {
 		t.Errorf("push answer (-want +got):\n%s", diff)
 	}
-	want := []jobrpc.PushMsg{{Type: jobrpc.PushKeys, Op: 1000, Server: "c1", Keys: []string{conn.Key}, Msg: []byte("hello")}}
+	want := []jobrpc.PushMsg{{Type: jobrpc.PushKeys, Op: 1000, Server: "c1", Keys: rpc.MakeStringList(conn.Key), Msg: []byte("hello")}}
 	received := job.received()
 	for i, m := range received {
 		if m.Stamp < before || m.Stamp > after {

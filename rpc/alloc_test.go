@@ -32,6 +32,25 @@ func TestPayloadZeroAllocs(t *testing.T) {
 	if n != 0 {
 		t.Errorf("decoding scalars and bytes: %v allocs, want 0", n)
 	}
+	p = AppendStrings(p[:0], []string{"k1", "key-2", "k3"})
+	n = testing.AllocsPerRun(100, func() {
+		d := NewDecoder(p)
+		l := d.StringList()
+		if d.Finish() != nil {
+			t.Fatal(d.Err())
+		}
+		size := 0
+		for s := range l.All() {
+			size += len(s)
+		}
+		if size != 9 || l.Len() != 3 {
+			t.Fatalf("%d bytes in %d strings", size, l.Len())
+		}
+		buf = AppendStringList(buf[:0], l)
+	})
+	if n != 0 {
+		t.Errorf("decoding, reading and re-encoding a string list: %v allocs, want 0", n)
+	}
 }
 
 // TestCallZeroAllocs pins a steady-state round trip (client and server

@@ -28,6 +28,7 @@ func decStrings(d *Decoder) any        { return d.Strings() }
 func decInt64s(d *Decoder) any         { return d.Int64s() }
 func decInt32s(d *Decoder) any         { return d.Int32s() }
 func decStringInt32Map(d *Decoder) any { return d.StringInt32Map() }
+func decStringList(d *Decoder) any     { return d.StringList() }
 
 func codecCases() []codecCase {
 	long := strings.Repeat("x", 300)
@@ -61,6 +62,10 @@ func codecCases() []codecCase {
 	add("strings nil", func(b []byte) []byte { return AppendStrings(b, nil) }, decStrings, []string(nil))
 	add("strings", func(b []byte) []byte { return AppendStrings(b, []string{"", "a", "bc"}) }, decStrings, []string{"", "a", "bc"})
 	add("strings many", func(b []byte) []byte { return AppendStrings(b, many) }, decStrings, many)
+	add("string list nil", func(b []byte) []byte { return AppendStringList(b, nil) }, decStringList, StringList(nil))
+	add("string list of none", func(b []byte) []byte { return AppendStrings(b, nil) }, decStringList, StringList(nil))
+	add("string list", func(b []byte) []byte { return AppendStringList(b, MakeStringList("", "a", "bc")) }, decStringList, MakeStringList("", "a", "bc"))
+	add("string list many", func(b []byte) []byte { return AppendStrings(b, many) }, decStringList, MakeStringList(many...))
 	add("int64s nil", func(b []byte) []byte { return AppendInt64s(b, nil) }, decInt64s, []int64(nil))
 	i64s := []int64{0, -1, 1, math.MaxInt64, math.MinInt64}
 	add("int64s", func(b []byte) []byte { return AppendInt64s(b, i64s) }, decInt64s, i64s)
@@ -278,7 +283,8 @@ func FuzzDecoder(f *testing.F) {
 	b = AppendStringInt32Map(b, map[string]int32{"r": 2})
 	b = AppendBool(b, true)
 	b = AppendBytes(b, []byte{1, 2})
-	f.Add([]byte{0, 5, 6, 7, 8, 9, 3, 4}, b)
+	b = AppendStrings(b, []string{"k", ""})
+	f.Add([]byte{0, 5, 6, 7, 8, 9, 3, 4, 10}, b)
 	f.Add([]byte{0, 1, 2, 3}, cat(AppendUvarint(nil, 1), AppendVarint(nil, -1), AppendVarint(nil, 5), []byte{1}))
 	f.Add([]byte{9}, cat([]byte{2}, AppendString(nil, "a"), []byte{2}, AppendString(nil, "a"), []byte{4}))
 	f.Add([]byte{6}, cat(AppendUvarint(nil, math.MaxUint64), []byte{1}))
@@ -316,7 +322,7 @@ func FuzzDecoder(f *testing.F) {
 	})
 }
 
-const numOps = 10
+const numOps = 11
 
 func runOps(d *Decoder, ops []byte) []any {
 	vals := make([]any, 0, len(ops))
@@ -343,6 +349,8 @@ func runOps(d *Decoder, ops []byte) []any {
 			v = d.Int32s()
 		case 9:
 			v = d.StringInt32Map()
+		case 10:
+			v = d.StringList()
 		}
 		vals = append(vals, v)
 	}
@@ -369,7 +377,9 @@ func encodeOp(b []byte, op byte, v any) []byte {
 		return AppendInt64s(b, v.([]int64))
 	case 8:
 		return AppendInt32s(b, v.([]int32))
-	default:
+	case 9:
 		return AppendStringInt32Map(b, v.(map[string]int32))
+	default:
+		return AppendStringList(b, v.(StringList))
 	}
 }

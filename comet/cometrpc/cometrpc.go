@@ -30,7 +30,7 @@ const (
 // whose accept set holds Op receive it.
 type PushKeysReq struct {
 	Op    int32
-	Keys  []string
+	Keys  rpc.StringList // in their wire encoding
 	Body  []byte
 	Stamp int64 // when logic accepted the push, Unix nanoseconds (0: unknown); encoded last, optional
 }
@@ -55,16 +55,16 @@ type BroadcastReq struct {
 // Append appends the encoded request to b.
 func (m *PushKeysReq) Append(b []byte) []byte {
 	b = rpc.AppendVarint(b, int64(m.Op))
-	b = rpc.AppendStrings(b, m.Keys)
+	b = rpc.AppendStringList(b, m.Keys)
 	b = rpc.AppendBytes(b, m.Body)
 	return rpc.AppendVarint(b, m.Stamp)
 }
 
-// Decode decodes p into m. m.Body aliases p.
+// Decode decodes p into m. m.Keys and m.Body alias p.
 func (m *PushKeysReq) Decode(p []byte) error {
 	d := rpc.NewDecoder(p)
 	m.Op = d.Int32()
-	m.Keys = d.Strings()
+	m.Keys = d.StringList()
 	m.Body = d.Bytes()
 	m.Stamp = d.OptionalVarint()
 	return d.Finish()
@@ -104,8 +104,9 @@ func (m *BroadcastReq) Decode(p []byte) error {
 	return d.Finish()
 }
 
-// Service is what a comet offers to jobs. Byte slices in requests are valid
-// only during the call: an implementation copies what it keeps.
+// Service is what a comet offers to jobs. Requests, and the byte slices
+// and string lists they hold, are valid only during the call: an
+// implementation copies what it keeps.
 type Service interface {
 	PushKeys(ctx context.Context, req *PushKeysReq) error
 	BroadcastRoom(ctx context.Context, req *BroadcastRoomReq) error
@@ -204,14 +205,23 @@ func (c *Client) Rooms(ctx context.Context) ([]string, error) {
 }
 
 // Register serves svc on s. A push that fails to decode or that svc fails
-// to handle is reported back to its sender (see PushErrorReporter).
+// to handle is reported back to its sender (see PushErrorReporter). A push
+// by key is decoded without allocating, into a request of a pool.
 func Register(s *rpc.Server, svc Service) {
+	var keysReqs sync.Pool // *PushKeysReq
 	s.HandleOneway(MethodPushKeys, func(ctx context.Context, p []byte) error {
-		var req PushKeysReq
+		req, ok := keysReqs.Get().(*PushKeysReq)
+		if !ok {
+			req = new(PushKeysReq)
+		}
+		defer func() {
+			*req = PushKeysReq{}
+			keysReqs.Put(req)
+		}()
 		if err := req.Decode(p); err != nil {
 			return fmt.Errorf("cometrpc: bad push keys: %w", err)
 		}
-		return svc.PushKeys(ctx, &req)
+		return svc.PushKeys(ctx, req)
 	})
 	s.HandleOneway(MethodBroadcastRoom, func(ctx context.Context, p []byte) error {
 		var req BroadcastRoomReq

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/goimx/goim/rpc"
 )
 
 type message interface {
@@ -18,7 +20,7 @@ func TestRoundTrip(t *testing.T) {
 		in, out message
 		stamp   int64 // in's Stamp
 	}{
-		{"keys", &PushKeysReq{Op: 1000, Keys: []string{"a", "bb"}, Body: []byte("x"), Stamp: 1_700_000_000_123_456_789}, new(PushKeysReq), 1_700_000_000_123_456_789},
+		{"keys", &PushKeysReq{Op: 1000, Keys: rpc.MakeStringList("a", "bb"), Body: []byte("x"), Stamp: 1_700_000_000_123_456_789}, new(PushKeysReq), 1_700_000_000_123_456_789},
 		{"room", &BroadcastRoomReq{RoomID: "live://1", Batch: []byte{0, 0, 0, 16}, Stamp: 300}, new(BroadcastRoomReq), 300},
 		{"all", &BroadcastReq{Op: 5, Speed: 1000, Body: []byte("y")}, new(BroadcastReq), 0},
 	}
@@ -44,7 +46,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func FuzzDecode(f *testing.F) {
-	f.Add((&PushKeysReq{Op: 1, Keys: []string{"k"}, Body: []byte("b")}).Append(nil))
+	f.Add((&PushKeysReq{Op: 1, Keys: rpc.MakeStringList("k"), Body: []byte("b")}).Append(nil))
 	f.Add((&BroadcastRoomReq{RoomID: "r", Batch: []byte("b")}).Append(nil))
 	f.Add((&BroadcastReq{Op: 1, Speed: 2, Body: []byte("b")}).Append(nil))
 	f.Fuzz(func(t *testing.T, p []byte) {

@@ -65,7 +65,7 @@ func TestErrorsOverRPC(t *testing.T) {
 				push func() error
 				msgs uint64
 			}{
-				{"push keys", func() error { return c.PushKeys(ctx, &PushKeysReq{Keys: []string{"k"}}) }, 1},
+				{"push keys", func() error { return c.PushKeys(ctx, &PushKeysReq{Keys: rpc.MakeStringList("k")}) }, 1},
 				{"broadcast room", func() error { return c.BroadcastRoom(ctx, &BroadcastRoomReq{RoomID: "r", Batch: batch}) }, 2},
 				{"broadcast", func() error { return c.Broadcast(ctx, &BroadcastReq{}) }, 1},
 			}

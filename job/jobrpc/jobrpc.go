@@ -45,12 +45,12 @@ func (t PushType) String() string {
 // PushMsg is one push on its way from logic to the comets.
 type PushMsg struct {
 	Type   PushType
-	Op     int32    // operation of the pushed packet
-	Server string   // comet node id holding Keys (PushKeys)
-	Keys   []string // connection keys (PushKeys)
-	Room   string   // room id "type://id" (PushRoom)
-	Speed  int32    // broadcast pace in connections per second, 0 = unpaced (PushAll)
-	Msg    []byte   // the message body
+	Op     int32          // operation of the pushed packet
+	Server string         // comet node id holding Keys (PushKeys)
+	Keys   rpc.StringList // connection keys (PushKeys), in their wire encoding
+	Room   string         // room id "type://id" (PushRoom)
+	Speed  int32          // broadcast pace in connections per second, 0 = unpaced (PushAll)
+	Msg    []byte         // the message body
 	// Stamp is when logic accepted the push, in Unix nanoseconds by its
 	// clock (0: unknown), carried to the comets for the end-to-end
 	// latency. It is encoded last and optional: a message from a sender
@@ -63,23 +63,32 @@ func (m *PushMsg) Append(b []byte) []byte {
 	b = append(b, byte(m.Type))
 	b = rpc.AppendVarint(b, int64(m.Op))
 	b = rpc.AppendString(b, m.Server)
-	b = rpc.AppendStrings(b, m.Keys)
+	b = rpc.AppendStringList(b, m.Keys)
 	b = rpc.AppendString(b, m.Room)
 	b = rpc.AppendVarint(b, int64(m.Speed))
 	b = rpc.AppendBytes(b, m.Msg)
 	return rpc.AppendVarint(b, m.Stamp)
 }
 
-// Decode decodes p into m. m.Msg aliases p.
+// Decode decodes p into m. m.Keys and m.Msg alias p.
 func (m *PushMsg) Decode(p []byte) error {
+	return m.decode(p, nil)
+}
+
+// decode is Decode, taking the Server id from servers when it is not nil.
+func (m *PushMsg) decode(p []byte, servers *interner) error {
 	if len(p) == 0 {
 		return rpc.ErrTruncated
 	}
 	m.Type = PushType(p[0])
 	d := rpc.NewDecoder(p[1:])
 	m.Op = d.Int32()
-	m.Server = d.String()
-	m.Keys = d.Strings()
+	if servers != nil {
+		m.Server = servers.get(d.Bytes())
+	} else {
+		m.Server = d.String()
+	}
+	m.Keys = d.StringList()
 	m.Room = d.String()
 	m.Speed = d.Int32()
 	m.Msg = d.Bytes()
@@ -96,7 +105,8 @@ func (m *PushMsg) Decode(p []byte) error {
 // Service is what a job node offers to logic.
 type Service interface {
 	// Push accepts a message for delivery. A nil error means the job took
-	// it; msg.Msg is valid only during the call.
+	// it. msg, and the Keys and Msg it holds, are valid only during the
+	// call: an implementation copies what it keeps.
 	Push(ctx context.Context, msg *PushMsg) error
 }
 
@@ -181,20 +191,33 @@ func (c *Client) History(ctx context.Context, req *HistoryReq) (*HistoryReply, e
 }
 
 // Register serves svc on s, and its History when svc is a HistoryService.
+// A push is decoded without allocating: into a message of a pool, its
+// Keys and Msg in place, its Server id one of the ids seen before.
 func Register(s *rpc.Server, svc Service) {
+	var (
+		msgs    sync.Pool // *PushMsg
+		servers interner
+	)
 	s.Handle(MethodPush, func(ctx context.Context, p, reply []byte) ([]byte, error) {
-		var msg PushMsg
-		if err := msg.Decode(p); err != nil {
+		msg, ok := msgs.Get().(*PushMsg)
+		if !ok {
+			msg = new(PushMsg)
+		}
+		defer func() {
+			*msg = PushMsg{}
+			msgs.Put(msg)
+		}()
+		if err := msg.decode(p, &servers); err != nil {
 			return nil, fmt.Errorf("jobrpc: bad push: %w", err)
 		}
 		if lp, ok := svc.(LinkedPusher); ok {
-			n, err := lp.PushLinked(ctx, &msg)
+			n, err := lp.PushLinked(ctx, msg)
 			if err != nil {
 				return nil, err
 			}
 			return binary.AppendUvarint(reply, uint64(max(n, 0))), nil
 		}
-		return reply, svc.Push(ctx, &msg)
+		return reply, svc.Push(ctx, msg)
 	})
 	hs, ok := svc.(HistoryService)
 	if !ok {

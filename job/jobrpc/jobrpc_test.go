@@ -11,7 +11,7 @@ import (
 
 func TestPushMsgRoundTrip(t *testing.T) {
 	cases := []PushMsg{
-		{Type: PushKeys, Op: 1000, Server: "comet-1", Keys: []string{"a", "b"}, Msg: []byte("hello"), Stamp: 1_700_000_000_123_456_789},
+		{Type: PushKeys, Op: 1000, Server: "comet-1", Keys: rpc.MakeStringList("a", "b"), Msg: []byte("hello"), Stamp: 1_700_000_000_123_456_789},
 		{Type: PushRoom, Op: 1000, Room: "live://1000", Msg: []byte{}, Stamp: 1},
 		{Type: PushAll, Op: -1, Speed: 100, Msg: make([]byte, 4096)},
 	}
@@ -55,7 +55,7 @@ func TestPushMsgBadType(t *testing.T) {
 }
 
 func FuzzPushMsgDecode(f *testing.F) {
-	f.Add((&PushMsg{Type: PushKeys, Op: 1, Server: "s", Keys: []string{"k"}, Msg: []byte("m")}).Append(nil))
+	f.Add((&PushMsg{Type: PushKeys, Op: 1, Server: "s", Keys: rpc.MakeStringList("k"), Msg: []byte("m")}).Append(nil))
 	f.Add((&PushMsg{Type: PushRoom, Room: "live://1"}).Append(nil))
 	f.Add([]byte{3, 0xff})
 	f.Fuzz(func(t *testing.T, p []byte) {
