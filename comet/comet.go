@@ -48,6 +48,7 @@ type Comet struct {
 	polls       *pollers    // nil when every connection keeps a reader goroutine
 	pool        *bufio.Pool // packet bodies, replies, upgrade scratch
 	queues      sync.Pool   // *sendQueue
+	authCalls   sync.Pool   // *authCall
 	ips         ipCounter   // authenticated connections per IP
 	ipConns     ipCounter   // open connections per IP, for Config.MaxConnsPerIP
 	authRate    rateLimiter // auths per IP per second, for Config.AuthRatePerIP
@@ -57,7 +58,8 @@ type Comet struct {
 
 	ctx    context.Context // parent of logic calls; cancelled by Close
 	cancel context.CancelFunc
-	done   chan struct{} // closed when background goroutines must stop
+	calls  *logicDeadlines // contexts of the connections' logic calls, children of ctx
+	done   chan struct{}   // closed when background goroutines must stop
 
 	reportNow  chan struct{} // capacity 1: asks the report loop for a report now
 	registered chan struct{} // closed by the report loop after its first successful report
@@ -95,9 +97,9 @@ type Comet struct {
 }
 
 // New returns a comet configured by cfg that authenticates through logic.
-// It starts the room workers, the deadline timers and (unless
-// ReportInterval is negative) the report loop, but no listener: use the
-// Serve methods. A nil logger means slog.Default(). A Config field out of
+// It starts the deadline timers and (unless ReportInterval is negative)
+// the report loop, but no listener: use the Serve methods. A room
+// worker starts with the first push that needs it. A nil logger means slog.Default(). A Config field out of
 // range is an error wrapping ErrConfig.
 func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error) {
 	if logic == nil {
@@ -129,7 +131,9 @@ func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error
 	}
 	cm.hostname = hostnameOr(cfg.NodeID)
 	cm.ctx, cm.cancel = context.WithCancel(context.Background())
+	cm.calls = newLogicDeadlines(cm.ctx, cfg.LogicTimeout)
 	cm.queues.New = func() any { return new(sendQueue) }
+	cm.authCalls.New = func() any { return new(authCall) }
 	cm.connID.Store(uint64(time.Now().UnixNano())) // ids stay unique across restarts
 	cm.offline.Store(cfg.Offline)
 	polls, err := newPollers(cfg.ReadPollers)
@@ -143,15 +147,7 @@ func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error
 	cometrpc.Register(cm.rpc, cm)
 	cm.buckets = make([]*bucket, cfg.Buckets)
 	for i := range cm.buckets {
-		b := newBucket(cm, cfg.RoomWorkers, cfg.RoomQueue)
-		cm.buckets[i] = b
-		for _, tasks := range b.tasks {
-			cm.bg.Add(1)
-			go func() {
-				defer cm.bg.Done()
-				b.runWorker(tasks, cm.done)
-			}()
-		}
+		cm.buckets[i] = newBucket(cm, cfg.RoomWorkers, cfg.RoomQueue)
 	}
 	if cfg.ReportInterval > 0 {
 		cm.bg.Add(1)
@@ -255,7 +251,7 @@ func (cm *Comet) added(c *conn) {
 	} else {
 		cm.tcpConns.Add(1)
 	}
-	cm.ips.add(c.ip)
+	cm.ips.add(c.remoteIP())
 }
 
 // removed uncounts the registered c.
@@ -265,7 +261,7 @@ func (cm *Comet) removed(c *conn) {
 	} else {
 		cm.tcpConns.Add(-1)
 	}
-	cm.ips.del(c.ip)
+	cm.ips.del(c.remoteIP())
 }
 
 // online returns the online count of room id for a heartbeat reply: from

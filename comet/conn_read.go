@@ -30,7 +30,7 @@ func (c *conn) serve(ws bool) {
 		c.finish(ErrServerClosed)
 		return
 	}
-	c.th = c.timer().Add(c.cm.cfg.HandshakeTimeout, c.onTimer)
+	c.th = c.timer().Add(c.cm.cfg.HandshakeTimeout, c.deadline)
 	err := c.handshake(ws)
 	pb.delPending(c)
 	if err != nil {

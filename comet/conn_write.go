@@ -173,6 +173,17 @@ func (c *conn) flushHeartbeatReplies(ver int16, seq int32) error {
 	return c.writePacketLocked(c.appendHeartbeatReply(c.rbuf[:0], ver, seq))
 }
 
+// writeHeartbeatReply writes the reply to a heartbeat with ver and seq
+// from a pooled buffer (the reader's rbuf is not the writer's to use, and
+// a buffer of its own in every connection would weigh on idle ones). c.wmu
+// must be held.
+func (c *conn) writeHeartbeatReply(ver int16, seq int32) error {
+	buf := c.cm.pool.Get(rbufLen)
+	err := c.writePacketLocked(c.appendHeartbeatReply(buf.Bytes()[:0], ver, seq))
+	c.cm.pool.Put(buf)
+	return err
+}
+
 // writeLoop is the writer goroutine: it writes the waiting heartbeat reply
 // and batches until there is nothing left, then exits, so an idle
 // connection has no writer.
@@ -183,7 +194,7 @@ func (c *conn) writeLoop() {
 		q, hb, ver, seq := c.takeWork()
 		var err error
 		if hb {
-			err = c.writePacketLocked(c.appendHeartbeatReply(c.wbuf[:0], ver, seq))
+			err = c.writeHeartbeatReply(ver, seq)
 		}
 		c.wmu.Unlock()
 		if q == nil && !hb {
