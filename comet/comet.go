@@ -49,6 +49,7 @@ type Comet struct {
 	pool        *bufio.Pool // packet bodies, replies, upgrade scratch
 	queues      sync.Pool   // *sendQueue
 	authCalls   sync.Pool   // *authCall
+	rawWriters  sync.Pool   // *rawWriter, for replies (writePacketLocked)
 	ips         ipCounter   // authenticated connections per IP
 	ipConns     ipCounter   // open connections per IP, for Config.MaxConnsPerIP
 	authRate    rateLimiter // auths per IP per second, for Config.AuthRatePerIP
@@ -134,6 +135,7 @@ func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error
 	cm.calls = newLogicDeadlines(cm.ctx, cfg.LogicTimeout)
 	cm.queues.New = func() any { return new(sendQueue) }
 	cm.authCalls.New = func() any { return new(authCall) }
+	cm.rawWriters.New = func() any { return newRawWriter() }
 	cm.connID.Store(uint64(time.Now().UnixNano())) // ids stay unique across restarts
 	cm.offline.Store(cfg.Offline)
 	polls, err := newPollers(cfg.ReadPollers)
