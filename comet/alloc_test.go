@@ -136,9 +136,9 @@ func TestChangeRoomAllocs(t *testing.T) {
 func TestHeartbeatAllocs(t *testing.T) {
 	cm := newAllocComet(t)
 	c, sink := addSinkConn(cm, "k", "live://1")
-	c.hb = time.Hour
+	c.setHeartbeat(time.Hour)
 	c.renewAt = math.MaxInt64
-	c.th = c.timer().Add(time.Hour, c.onTimer)
+	c.th = c.timer().Add(time.Hour, c.deadline)
 	p := protocol.Packet{Ver: 1, Op: protocol.OpHeartbeat, Seq: 3}
 	allocs := testing.AllocsPerRun(1000, func() {
 		if err := c.handle(&p); err != nil {

@@ -210,8 +210,9 @@ func BenchmarkHeartbeat(b *testing.B) {
 	}
 	defer cm.Close()
 	c, _ := addSinkConn(cm, "k", "live://1")
-	c.hb, c.renewAt = time.Hour, math.MaxInt64
-	c.th = c.timer().Add(time.Hour, c.onTimer)
+	c.setHeartbeat(time.Hour)
+	c.renewAt = math.MaxInt64
+	c.th = c.timer().Add(time.Hour, c.deadline)
 	p := protocol.Packet{Ver: 1, Op: protocol.OpHeartbeat, Seq: 1}
 	b.ReportAllocs()
 	for b.Loop() {

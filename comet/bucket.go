@@ -17,8 +17,15 @@ import (
 // block (a socket write, a logic call, a channel send) happens while mu is
 // held; pushes under mu only enqueue, which never blocks.
 type bucket struct {
-	cm    *Comet
-	tasks []chan task // room worker queues, fixed after New
+	cm *Comet
+
+	// tasks are the room worker queues, each made with its worker on
+	// first use (queue): a comet that never pushes to rooms keeps neither
+	// the queues (Config.RoomQueue tasks each, which the collector scans
+	// and so keeps resident) nor the goroutines.
+	tasks    []atomic.Pointer[chan task]
+	queueLen int        // capacity of each queue in tasks
+	tasksMu  sync.Mutex // serializes the making of queues in tasks
 
 	// mu guards conns, pending and rooms, every room in rooms with its
 	// member nodes, and the room, prev, next and extra fields of every
@@ -44,19 +51,41 @@ func (b *bucket) notePeak(queued int64) {
 }
 
 // newBucket returns an empty bucket of cm with workers queues of size
-// queue (the workers are started by the Comet).
+// queue, made with their workers on first use.
 func newBucket(cm *Comet, workers, queue int) *bucket {
-	b := &bucket{
-		cm:      cm,
-		tasks:   make([]chan task, workers),
-		conns:   make(map[string]*conn),
-		pending: make(map[*conn]struct{}),
-		rooms:   make(map[string]*room),
+	return &bucket{
+		cm:       cm,
+		tasks:    make([]atomic.Pointer[chan task], workers),
+		queueLen: queue,
+		conns:    make(map[string]*conn),
+		pending:  make(map[*conn]struct{}),
+		rooms:    make(map[string]*room),
 	}
-	for i := range b.tasks {
-		b.tasks[i] = make(chan task, queue)
+}
+
+// queue returns room worker queue w, making it and starting its worker
+// (counted in cm.bg) on first use. It returns ErrServerClosed when the
+// queue was never made and the comet's background goroutines stopped.
+func (b *bucket) queue(w int) (chan<- task, error) {
+	if q := b.tasks[w].Load(); q != nil {
+		return *q, nil
 	}
-	return b
+	b.tasksMu.Lock()
+	defer b.tasksMu.Unlock()
+	if q := b.tasks[w].Load(); q != nil {
+		return *q, nil
+	}
+	q := make(chan task, b.queueLen)
+	started := make(chan struct{})
+	if !b.cm.goBackground(func() { b.runWorker(q, started, b.cm.done) }) {
+		return nil, ErrServerClosed
+	}
+	// Wait until the worker runs, so that a push finds it waiting on its
+	// queue, as a worker started with the comet would be: pushes into
+	// different queues are then taken in the order they came, as before.
+	<-started
+	b.tasks[w].Store(&q)
+	return q, nil
 }
 
 // addPending records c as in its handshake. It reports false when the

@@ -48,7 +48,8 @@ type Comet struct {
 	polls       *pollers    // nil when every connection keeps a reader goroutine
 	pool        *bufio.Pool // packet bodies, replies, upgrade scratch
 	queues      sync.Pool   // *sendQueue
-	rawWriters  sync.Pool   // *rawWriter, for the writer goroutines
+	authCalls   sync.Pool   // *authCall
+	rawWriters  sync.Pool   // *rawWriter, for the writer goroutines and replies (writePacketLocked)
 	ips         ipCounter   // authenticated connections per IP
 	ipConns     ipCounter   // open connections per IP, for Config.MaxConnsPerIP
 	authRate    rateLimiter // auths per IP per second, for Config.AuthRatePerIP
@@ -58,7 +59,8 @@ type Comet struct {
 
 	ctx    context.Context // parent of logic calls; cancelled by Close
 	cancel context.CancelFunc
-	done   chan struct{} // closed when background goroutines must stop
+	calls  *logicDeadlines // contexts of the connections' logic calls, children of ctx
+	done   chan struct{}   // closed when background goroutines must stop
 
 	reportNow  chan struct{} // capacity 1: asks the report loop for a report now
 	registered chan struct{} // closed by the report loop after its first successful report
@@ -96,9 +98,9 @@ type Comet struct {
 }
 
 // New returns a comet configured by cfg that authenticates through logic.
-// It starts the room workers, the deadline timers and (unless
-// ReportInterval is negative) the report loop, but no listener: use the
-// Serve methods. A nil logger means slog.Default(). A Config field out of
+// It starts the deadline timers and (unless ReportInterval is negative)
+// the report loop, but no listener: use the Serve methods. A room
+// worker starts with the first push that needs it. A nil logger means slog.Default(). A Config field out of
 // range is an error wrapping ErrConfig.
 func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error) {
 	if logic == nil {
@@ -130,7 +132,9 @@ func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error
 	}
 	cm.hostname = hostnameOr(cfg.NodeID)
 	cm.ctx, cm.cancel = context.WithCancel(context.Background())
+	cm.calls = newLogicDeadlines(cm.ctx, cfg.LogicTimeout)
 	cm.queues.New = func() any { return new(sendQueue) }
+	cm.authCalls.New = func() any { return new(authCall) }
 	cm.rawWriters.New = func() any { return newRawWriter() }
 	cm.connID.Store(uint64(time.Now().UnixNano())) // ids stay unique across restarts
 	cm.offline.Store(cfg.Offline)
@@ -145,15 +149,7 @@ func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error
 	cometrpc.Register(cm.rpc, cm)
 	cm.buckets = make([]*bucket, cfg.Buckets)
 	for i := range cm.buckets {
-		b := newBucket(cm, cfg.RoomWorkers, cfg.RoomQueue)
-		cm.buckets[i] = b
-		for _, tasks := range b.tasks {
-			cm.bg.Add(1)
-			go func() {
-				defer cm.bg.Done()
-				b.runWorker(tasks, cm.done)
-			}()
-		}
+		cm.buckets[i] = newBucket(cm, cfg.RoomWorkers, cfg.RoomQueue)
 	}
 	if cfg.ReportInterval > 0 {
 		cm.bg.Add(1)
@@ -263,7 +259,7 @@ func (cm *Comet) added(c *conn) {
 	} else {
 		cm.tcpConns.Add(1)
 	}
-	cm.ips.add(c.ip)
+	cm.ips.add(c.remoteIP())
 }
 
 // removed uncounts the registered c.
@@ -273,7 +269,7 @@ func (cm *Comet) removed(c *conn) {
 	} else {
 		cm.tcpConns.Add(-1)
 	}
-	cm.ips.del(c.ip)
+	cm.ips.del(c.remoteIP())
 }
 
 // online returns the online count of room id for a heartbeat reply: from

@@ -107,7 +107,9 @@ type Config struct {
 	// DefaultWriteTimeout.
 	WriteTimeout time.Duration
 	// LogicTimeout bounds each call to logic (auth, heartbeat renewal,
-	// disconnect, report). Zero means DefaultLogicTimeout.
+	// disconnect, report). A connection's calls share one deadline per
+	// tick of LogicTimeout/50 (1 to 100 ms), so they may run up to one
+	// tick longer. Zero means DefaultLogicTimeout.
 	LogicTimeout time.Duration
 	// ReportInterval is the period of the report to logic. Zero means
 	// DefaultReportInterval; negative means no reports.

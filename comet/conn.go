@@ -2,6 +2,7 @@ package comet
 
 import (
 	"crypto/tls"
+	"math"
 	"net"
 	"net/netip"
 	"sync"
@@ -42,14 +43,11 @@ type conn struct {
 	nc      net.Conn        // the client connection (maybe *tls.Conn)
 	raw     syscall.RawConn // nc's socket (flush's non-blocking writes, the poller); nil unless TCP on Linux
 	ws      *websocket.Conn // nil for a TCP connection
-	ip      netip.Addr      // remote IP, for the distinct-IP count
-	onTimer func()          // c.deadline, made once for the timer
 	writeFn func()          // c.writeLoop, made once so starting a writer does not allocate
 	th      timer.Handle    // reader: handshake, then heartbeat deadline
 	key     string          // set at auth
 	mid     int64           // set at auth
 	bucket  *bucket         // set at auth
-	hb      time.Duration   // heartbeat deadline, set at auth
 	renewAt int64           // reader: unix nanoseconds of the next session renewal
 	body    *bufio.Buffer   // reader: pooled buffer holding the body being handled
 	reason  atomic.Uint32   // CloseReason, set once by the first closer
@@ -62,9 +60,8 @@ type conn struct {
 	// The poller fields are set by newConn and then read-only, except
 	// those marked "reader". poll is nil when c keeps a reader goroutine.
 	// (rstate and pollAdded sit further down, where they fill padding.)
-	poll   *poller       // the poller c parks in while idle
-	armFn  func(uintptr) // c.arm, made once so parking does not allocate
-	readFn func()        // c.readParked, made once so unpark does not allocate
+	poll   *poller // the poller c parks in while idle
+	readFn func()  // c.readParked, made once so unpark does not allocate
 
 	// resume is set while c resumes its room (conn_resume.go), else nil.
 	resume atomic.Pointer[resumeState]
@@ -91,8 +88,6 @@ type conn struct {
 	hbVer int16  // ver of the waiting heartbeat reply
 	hbSeq int32  // seq of the waiting heartbeat reply
 
-	wbuf [rbufLen]byte // writer: the heartbeat reply being written
-
 	// wmu serializes writes to nc of a TCP connection (writer and replies;
 	// a WebSocket connection serializes inside ws) and, on both, orders
 	// heartbeat replies: the writer holds it from taking a reply (mu
@@ -100,6 +95,7 @@ type conn struct {
 	wmu sync.Mutex
 
 	rstate atomic.Uint32 // readerActive or readerParked (poller field)
+	hbMS   uint32        // heartbeat deadline in milliseconds, set at auth (setHeartbeat)
 }
 
 // rbufLen holds a packet header plus a 4-byte heartbeat reply body.
@@ -108,18 +104,35 @@ const rbufLen = 20
 // newConn returns the connection state for nc, accepted by cm.
 func newConn(cm *Comet, nc net.Conn) *conn {
 	c := &conn{cm: cm, id: cm.connID.Add(1), nc: nc}
-	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
-		c.ip = a.AddrPort().Addr().Unmap()
-	}
-	c.onTimer = c.deadline
 	c.writeFn = c.writeLoop
 	c.raw = rawConnOf(nc)
 	if cm.polls != nil && c.raw != nil {
 		c.poll = cm.polls.of(c.id)
-		c.armFn, c.readFn = c.arm, c.readParked
+		c.readFn = c.readParked
 	}
 	return c
 }
+
+// remoteIP returns the client's IP (the zero Addr when nc is not a TCP
+// connection), for the per-IP counts and limits. It is read from nc's
+// remote address each time rather than kept in c: one field less in every
+// idle connection.
+func (c *conn) remoteIP() netip.Addr {
+	if a, ok := c.nc.RemoteAddr().(*net.TCPAddr); ok {
+		return a.AddrPort().Addr().Unmap()
+	}
+	return netip.Addr{}
+}
+
+// setHeartbeat sets c's heartbeat deadline to d, kept in whole
+// milliseconds (1 ms to about 49 days): 4 bytes, which fit beside rstate,
+// rather than 8 that would push every connection into a larger size class.
+func (c *conn) setHeartbeat(d time.Duration) {
+	c.hbMS = uint32(min(max(d.Milliseconds(), 1), math.MaxUint32))
+}
+
+// heartbeatTimeout returns c's heartbeat deadline.
+func (c *conn) heartbeatTimeout() time.Duration { return time.Duration(c.hbMS) * time.Millisecond }
 
 // timer returns the deadline timer shard of c.
 func (c *conn) timer() *timer.Timer { return c.cm.timers.Shard(c.id) }

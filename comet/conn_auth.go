@@ -1,9 +1,11 @@
 package comet
 
 import (
-	"context"
+	"cmp"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -38,22 +40,22 @@ func (c *conn) handshake(ws bool) error {
 		c.releaseBody()
 		return c.refuse(CloseAuthRate)
 	}
-	rep, err := c.connect(p.Body)
+	ac := c.cm.authCalls.Get().(*authCall)
+	defer c.cm.putAuthCall(ac)
+	rep, err := c.connect(ac, p.Body)
 	c.releaseBody()
 	if err != nil {
 		return err
 	}
-	c.key, c.mid, c.hb = rep.Key, rep.Mid, rep.Heartbeat
+	c.key, c.mid = rep.Key, rep.Mid
 	rooms, err := c.authRooms(rep)
 	if err != nil {
 		return err
 	}
-	if c.hb <= 0 {
-		c.hb = c.cm.cfg.HeartbeatTimeout
-	}
+	c.setHeartbeat(cmp.Or(max(rep.Heartbeat, 0), c.cm.cfg.HeartbeatTimeout))
 	c.setAccepts(rep.Accepts)
 	c.renewAt = time.Now().Add(c.cm.cfg.RenewInterval).UnixNano()
-	if !c.timer().Reset(c.th, c.hb) {
+	if !c.timer().Reset(c.th, c.heartbeatTimeout()) {
 		return errDeadline // the handshake deadline fired: c is closing
 	}
 	// Register before the auth reply, so a push sent once the client saw
@@ -94,18 +96,42 @@ func (c *conn) upgrade() error {
 	return nil
 }
 
-// connect asks logic to accept token. On success c counts as authed: its
-// teardown tells logic.
-func (c *conn) connect(token []byte) (*logicrpc.ConnectReply, error) {
-	req := logicrpc.ConnectReq{
+// authCall is the request and reply of one auth call to logic, pooled by
+// the comet (Comet.authCalls) so that a handshake leaves neither behind:
+// short-lived objects in the size classes of a connection's long-lived
+// ones would keep half-empty heap pages resident after a collection.
+type authCall struct {
+	req logicrpc.ConnectReq
+	rep logicrpc.ConnectReply
+}
+
+// putAuthCall returns ac to the pool, holding nothing.
+func (cm *Comet) putAuthCall(ac *authCall) {
+	*ac = authCall{}
+	cm.authCalls.Put(ac)
+}
+
+// connect asks logic to accept token, with ac's request, and returns its
+// answer in ac's reply. On success c counts as authed: its teardown tells
+// logic.
+func (c *conn) connect(ac *authCall, token []byte) (*logicrpc.ConnectReply, error) {
+	ac.req = logicrpc.ConnectReq{
 		Server: c.cm.cfg.NodeID,
 		ConnID: c.id,
-		Addr:   c.nc.RemoteAddr().String(),
+		Addr:   c.remoteAddr(),
 		Token:  token,
 	}
-	ctx, cancel := context.WithTimeout(c.cm.ctx, c.cm.cfg.LogicTimeout)
-	defer cancel()
-	rep, err := c.cm.logic.Connect(ctx, &req)
+	ctx := c.cm.calls.get()
+	rep := &ac.rep
+	var err error
+	if ls, ok := c.cm.logic.(logicrpc.ConnectIntoService); ok {
+		err = ls.ConnectInto(ctx, &ac.req, rep)
+	} else {
+		var r *logicrpc.ConnectReply
+		if r, err = c.cm.logic.Connect(ctx, &ac.req); err == nil {
+			*rep = *r
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errAuth, err)
 	}
@@ -114,6 +140,18 @@ func (c *conn) connect(token []byte) (*logicrpc.ConnectReply, error) {
 	}
 	c.authed.Store(true)
 	return rep, nil
+}
+
+// remoteAddr returns the client's address as host:port, formatted as
+// net.TCPAddr.String does, with one allocation rather than two.
+func (c *conn) remoteAddr() string {
+	a, ok := c.nc.RemoteAddr().(*net.TCPAddr)
+	if !ok {
+		return c.nc.RemoteAddr().String()
+	}
+	ap := a.AddrPort()
+	var buf [64]byte
+	return string(netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).AppendTo(buf[:0]))
 }
 
 // authRooms returns the additional rooms the token named (extraRoomIDs),
@@ -132,7 +170,9 @@ func (c *conn) authRooms(rep *logicrpc.ConnectReply) ([]string, error) {
 
 // setAccepts replaces the accept set with ops (deduplicated).
 func (c *conn) setAccepts(ops []int32) {
-	ops = slices.Clip(slices.Compact(slices.Sorted(slices.Values(ops))))
+	ops = slices.Clone(ops) // one allocation; ops may be logic's
+	slices.Sort(ops)
+	ops = slices.Clip(slices.Compact(ops))
 	c.mu.Lock()
 	c.accepts = ops
 	c.mu.Unlock()
@@ -182,15 +222,14 @@ func (c *conn) finish(err error) {
 	if c.authed.Load() {
 		c.disconnect()
 	}
-	c.cm.ipConns.del(c.ip) // counted by admit
+	c.cm.ipConns.del(c.remoteIP()) // counted by admit
 	c.cm.closes[reason].Add(1)
 	c.logClose(reason, err)
 }
 
 // disconnect tells logic that c closed.
 func (c *conn) disconnect() {
-	ctx, cancel := context.WithTimeout(c.cm.ctx, c.cm.cfg.LogicTimeout)
-	defer cancel()
+	ctx := c.cm.calls.get()
 	req := logicrpc.DisconnectReq{Mid: c.mid, Key: c.key, Server: c.cm.cfg.NodeID, ConnID: c.id}
 	if _, err := c.cm.logic.Disconnect(ctx, &req); err != nil {
 		c.cm.logger.Debug("comet: disconnect to logic failed", "conn", c.id, "key", c.key, "err", err)

@@ -88,7 +88,7 @@ func (c *conn) roomReply(p *protocol.Packet, op int32, status protocol.RoomStatu
 // idle connection. The writer goroutine exits after the write and frees
 // its stack.
 func (c *conn) heartbeat(p *protocol.Packet) error {
-	c.timer().Reset(c.th, c.hb)
+	c.timer().Reset(c.th, c.heartbeatTimeout())
 	if now := time.Now().UnixNano(); c.cm.cfg.RenewInterval > 0 && now >= c.renewAt {
 		c.renewAt = now + int64(c.cm.cfg.RenewInterval)
 		c.renew()
@@ -107,8 +107,7 @@ func (c *conn) appendHeartbeatReply(dst []byte, ver int16, seq int32) []byte {
 
 // renew renews c's session with logic.
 func (c *conn) renew() {
-	ctx, cancel := context.WithTimeout(c.cm.ctx, c.cm.cfg.LogicTimeout)
-	defer cancel()
+	ctx := c.cm.calls.get()
 	req := logicrpc.HeartbeatReq{Mid: c.mid, Key: c.key, Server: c.cm.cfg.NodeID, ConnID: c.id}
 	if err := c.cm.logic.Heartbeat(ctx, &req); err != nil {
 		c.cm.logger.Debug("comet: session renewal failed", "conn", c.id, "key", c.key, "err", err)
@@ -117,8 +116,7 @@ func (c *conn) renew() {
 
 // receive forwards an application message to logic.
 func (c *conn) receive(p *protocol.Packet) {
-	ctx, cancel := context.WithTimeout(c.cm.ctx, c.cm.cfg.LogicTimeout)
-	defer cancel()
+	ctx := c.cm.calls.get()
 	req := logicrpc.ReceiveReq{Mid: c.mid, Key: c.key, Op: p.Op, Body: p.Body}
 	if err := c.cm.logic.Receive(ctx, &req); err != nil {
 		c.cm.logger.Debug("comet: receive to logic failed", "conn", c.id, "op", p.Op, "err", err)

@@ -74,21 +74,10 @@ func (c *conn) readOne() error {
 // side.
 func (c *conn) park() bool {
 	c.rstate.Store(readerParked)
-	if c.raw.Control(c.armFn) == nil {
+	if c.poll.control(c) == nil {
 		return true // armed, or the arm failed and started a reader
 	}
 	return !c.rstate.CompareAndSwap(readerParked, readerActive)
-}
-
-// arm registers or re-arms fd in c's poller; it runs inside
-// RawConn.Control, which keeps fd from being closed meanwhile. Once the
-// registration is armed a reader may start at once, so on success
-// nothing of c is touched after it; when arming fails (the epoll set is
-// full or stopped) a reader goroutine is started instead.
-func (c *conn) arm(fd uintptr) {
-	if err := c.poll.arm(c, int(fd)); err != nil {
-		c.unpark()
-	}
 }
 
 // unpark starts a reader goroutine for c if c is parked. It never blocks:

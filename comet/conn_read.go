@@ -30,7 +30,7 @@ func (c *conn) serve(ws bool) {
 		c.finish(ErrServerClosed)
 		return
 	}
-	c.th = c.timer().Add(c.cm.cfg.HandshakeTimeout, c.onTimer)
+	c.th = c.timer().Add(c.cm.cfg.HandshakeTimeout, c.deadline)
 	err := c.handshake(ws)
 	pb.delPending(c)
 	if err != nil {
@@ -105,19 +105,27 @@ func (c *conn) decodeMessage(p *protocol.Packet, op websocket.Opcode, msg []byte
 	return p.Decode(msg, c.cm.cfg.MaxBody)
 }
 
-// readPacket reads one packet. Its body aliases c.body (TCP) or c.rbuf or
-// a fresh slice (WebSocket) and is valid until releaseBody.
+// readPacket reads one packet. Its body aliases c.body, or on WebSocket
+// a fresh slice when the message is larger than c.body, and is valid
+// until releaseBody.
 func (c *conn) readPacket(p *protocol.Packet) error {
 	if c.ws == nil {
 		c.inBody = false
 		return p.ReadFrom(c, c.cm.cfg.MaxBody)
 	}
-	op, msg, err := c.ws.ReadMessage(c.rbuf[:0])
+	// A pooled buffer rather than rbuf: an auth message (its token) does
+	// not fit rbuf, and growing it would leave garbage per handshake.
+	c.body = c.cm.pool.Get(wsReadBuf)
+	op, msg, err := c.ws.ReadMessage(c.body.Bytes()[:0])
 	if err != nil {
 		return err
 	}
 	return c.decodeMessage(p, op, msg)
 }
+
+// wsReadBuf is the pooled buffer size readPacket reads a WebSocket
+// message into (the pool's smallest class).
+const wsReadBuf = 512
 
 // Pop implements protocol.Reader for Packet.ReadFrom on the reader
 // goroutine: the first call of a packet returns its header from rbuf

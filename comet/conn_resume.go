@@ -1,7 +1,6 @@
 package comet
 
 import (
-	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -83,8 +82,7 @@ func (c *conn) fetchHistory(room string, epoch, seq uint32) (*logicrpc.ResumeRep
 	if !ok {
 		return nil, errors.ErrUnsupported
 	}
-	ctx, cancel := context.WithTimeout(c.cm.ctx, c.cm.cfg.LogicTimeout)
-	defer cancel()
+	ctx := c.cm.calls.get()
 	return rs.Resume(ctx, &logicrpc.ResumeReq{Room: room, Epoch: epoch, After: seq})
 }
 

@@ -173,6 +173,17 @@ func (c *conn) flushHeartbeatReplies(ver int16, seq int32) error {
 	return c.writePacketLocked(c.appendHeartbeatReply(c.rbuf[:0], ver, seq))
 }
 
+// writeHeartbeatReply writes the reply to a heartbeat with ver and seq
+// from a pooled buffer (the reader's rbuf is not the writer's to use, and
+// a buffer of its own in every connection would weigh on idle ones). c.wmu
+// must be held.
+func (c *conn) writeHeartbeatReply(ver int16, seq int32) error {
+	buf := c.cm.pool.Get(rbufLen)
+	err := c.writePacketLocked(c.appendHeartbeatReply(buf.Bytes()[:0], ver, seq))
+	c.cm.pool.Put(buf)
+	return err
+}
+
 // writeLoop is the writer goroutine: it writes the waiting heartbeat reply
 // and batches until there is nothing left, then exits, so an idle
 // connection has no writer.
@@ -183,7 +194,7 @@ func (c *conn) writeLoop() {
 		q, hb, ver, seq := c.takeWork()
 		var err error
 		if hb {
-			err = c.writePacketLocked(c.appendHeartbeatReply(c.wbuf[:0], ver, seq))
+			err = c.writeHeartbeatReply(ver, seq)
 		}
 		c.wmu.Unlock()
 		if q == nil && !hb {
@@ -337,12 +348,44 @@ func (c *conn) writePacket(b []byte) error {
 	return c.writePacketLocked(b)
 }
 
-// writePacketLocked is writePacket with c.wmu held.
+// writePacketLocked is writePacket with c.wmu held. On plain TCP it
+// first writes without waiting, which for a reply to an idle client (its
+// socket buffer empty) is the whole write: no write deadline, so no
+// runtime timer armed per reply; what the socket does not take is
+// written under the deadline.
 func (c *conn) writePacketLocked(b []byte) error {
+	if c.inline() {
+		w := c.cm.rawWriters.Get().(*rawWriter)
+		n := w.writeSmall(c, b)
+		c.cm.rawWriters.Put(w)
+		if n == len(b) {
+			return nil
+		}
+		b = b[n:]
+	}
 	_ = c.nc.SetWriteDeadline(time.Now().Add(c.cm.cfg.WriteTimeout))
 	if c.ws != nil {
-		return c.ws.WriteMessage(websocket.OpBinary, b)
+		return c.writeWSPacket(b)
 	}
 	_, err := c.nc.Write(b)
 	return err
 }
+
+// writeWSPacket writes b as one binary WebSocket message. A small one
+// (every reply of an idle connection) is framed in a pooled buffer and
+// written with one write: WriteMessage's vectored write of header and
+// payload would leave the socket's poll.FD holding an iovec array (56 B)
+// for as long as the connection lives.
+func (c *conn) writeWSPacket(b []byte) error {
+	if len(b)+websocket.MaxFrameHeaderSize > wsReplyBuf {
+		return c.ws.WriteMessage(websocket.OpBinary, b)
+	}
+	buf := c.cm.pool.Get(wsReplyBuf)
+	err := c.ws.WritePreparedFrame(websocket.AppendFrame(buf.Bytes()[:0], websocket.OpBinary, b))
+	c.cm.pool.Put(buf)
+	return err
+}
+
+// wsReplyBuf is the pooled buffer a small WebSocket reply is framed in
+// (the pool's smallest class).
+const wsReplyBuf = 512

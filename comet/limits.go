@@ -58,7 +58,7 @@ func (c *conn) refuse(reason CloseReason) error {
 // stays within Config.MaxConnsPerIP. Every connection that enters serve is
 // counted, admitted or not; finish uncounts it.
 func (c *conn) admit() bool {
-	n := c.cm.ipConns.add(c.ip)
+	n := c.cm.ipConns.add(c.remoteIP())
 	limit := c.cm.cfg.MaxConnsPerIP
 	return limit < 0 || int(n) <= limit
 }
@@ -67,7 +67,7 @@ func (c *conn) admit() bool {
 // (Config.AuthRatePerIP).
 func (c *conn) allowAuth() bool {
 	limit := c.cm.cfg.AuthRatePerIP
-	return limit < 0 || c.cm.authRate.allow(c.ip, limit, time.Now())
+	return limit < 0 || c.cm.authRate.allow(c.remoteIP(), limit, time.Now())
 }
 
 // allowMsg reports whether c may send one more packet this second

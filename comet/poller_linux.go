@@ -39,6 +39,13 @@ type poller struct {
 	mu     sync.Mutex
 	conns  map[uint64]*conn // registered connections, by id
 	closed bool             // run ended; epfd is closed
+
+	// armMu serializes control, so that one func value, armFn, arms
+	// every connection of the poller inside its RawConn.Control: a
+	// connection keeps no closure of its own for it. It guards armc.
+	armMu sync.Mutex
+	armc  *conn         // the connection control is arming
+	armFn func(uintptr) // p.armCurrent, made once so parking does not allocate
 }
 
 // newPoller returns a poller with its epoll set and stop pipe.
@@ -48,6 +55,7 @@ func newPoller() (*poller, error) {
 		return nil, fmt.Errorf("comet: epoll_create1: %w", err)
 	}
 	p := &poller{epfd: epfd, conns: make(map[uint64]*conn)}
+	p.armFn = p.armCurrent
 	if err := syscall.Pipe2(p.stop[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); err != nil {
 		_ = syscall.Close(epfd)
 		return nil, fmt.Errorf("comet: pipe2: %w", err)
@@ -129,6 +137,30 @@ func (p *poller) closeFDs() {
 	_ = syscall.Close(p.epfd)
 	_ = syscall.Close(p.stop[0])
 	_ = syscall.Close(p.stop[1])
+}
+
+// control arms c (see conn.park) inside its RawConn.Control, which keeps
+// the descriptor from being closed meanwhile, and returns Control's
+// error (c's descriptor is closing).
+func (p *poller) control(c *conn) error {
+	p.armMu.Lock()
+	defer p.armMu.Unlock()
+	p.armc = c
+	err := c.raw.Control(p.armFn)
+	p.armc = nil
+	return err
+}
+
+// armCurrent registers or re-arms fd, the descriptor of p.armc, in p; it
+// runs inside RawConn.Control with p.armMu held. Once the registration is
+// armed a reader may start at once, so on success nothing of the
+// connection is touched after it; when arming fails (the epoll set is
+// full or stopped) a reader goroutine is started instead.
+func (p *poller) armCurrent(fd uintptr) {
+	c := p.armc
+	if err := p.arm(c, int(fd)); err != nil {
+		c.unpark()
+	}
 }
 
 // arm registers c's descriptor fd (first call) or re-arms its one-shot

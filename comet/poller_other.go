@@ -16,6 +16,7 @@ type poller struct{}
 func (p *poller) run() error           { return nil }
 func (p *poller) stopWait()            {}
 func (p *poller) arm(*conn, int) error { return errNoPoller }
+func (p *poller) control(*conn) error  { return errNoPoller }
 func (p *poller) forget(*conn)         {}
 
 // pollers is the set of pollers of a comet: none on this platform.

@@ -61,7 +61,7 @@ func (cm *Comet) BroadcastRoom(ctx context.Context, req *cometrpc.BroadcastRoomR
 		if msg == nil {
 			msg = encodeBatch(req.Batch, req.Stamp)
 		}
-		if err := cm.send(ctx, b.tasks[w], task{msg: msg, room: req.RoomID}); err != nil {
+		if err := cm.send(ctx, b, int(w), task{msg: msg, room: req.RoomID}); err != nil {
 			return err
 		}
 	}
@@ -82,7 +82,7 @@ func (cm *Comet) Broadcast(ctx context.Context, req *cometrpc.BroadcastReq) erro
 		return nil
 	}
 	for _, b := range cm.buckets {
-		if err := cm.send(ctx, b.tasks[0], task{msg: msg, op: req.Op}); err != nil {
+		if err := cm.send(ctx, b, 0, task{msg: msg, op: req.Op}); err != nil {
 			return err
 		}
 	}
@@ -104,8 +104,12 @@ func (cm *Comet) Rooms(ctx context.Context) ([]string, error) {
 	return rooms, nil
 }
 
-// send hands t to a worker queue, waiting while it is full.
-func (cm *Comet) send(ctx context.Context, tasks chan<- task, t task) error {
+// send hands t to b's worker queue w, waiting while it is full.
+func (cm *Comet) send(ctx context.Context, b *bucket, w int, t task) error {
+	tasks, err := b.queue(w)
+	if err != nil {
+		return err
+	}
 	select {
 	case tasks <- t:
 		return nil

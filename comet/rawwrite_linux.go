@@ -16,6 +16,7 @@ import (
 type rawWriter struct {
 	fn   func(fd uintptr) bool // w.writev, made once so a write does not allocate
 	msgs [][]byte              // the messages of the current write
+	one  [1][]byte             // backs msgs for writeSmall
 	iov  []syscall.Iovec       // their iovecs (at most maxWritev)
 	n    int                   // bytes the last write took
 	err  syscall.Errno         // its error, 0 for none
@@ -63,6 +64,19 @@ func (w *rawWriter) write(c *conn, q *sendQueue) bool {
 		q.msgs = q.msgs[:copy(q.msgs, q.msgs[len(batch):])]
 	}
 	return true
+}
+
+// writeSmall writes b to c's socket without waiting and returns how many
+// bytes the socket took (0 when the write failed or would wait). c.wmu
+// must be held.
+func (w *rawWriter) writeSmall(c *conn, b []byte) int {
+	w.one[0] = b
+	ok := w.writeBatch(c, w.one[:])
+	w.one[0] = nil
+	if !ok {
+		return 0
+	}
+	return w.n
 }
 
 // writeBatch makes one non-blocking vectored write of batch to c's

@@ -18,5 +18,8 @@ func newRawWriter() *rawWriter { return &rawWriter{} }
 // (conn.inline is false).
 func rawConnOf(net.Conn) syscall.RawConn { return nil }
 
+// writeSmall takes nothing: the caller writes through the connection.
+func (w *rawWriter) writeSmall(*conn, []byte) int { return 0 }
+
 // write is never reached (conn.inline is false); it takes nothing.
 func (w *rawWriter) write(*conn, *sendQueue) bool { return false }

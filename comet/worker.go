@@ -52,7 +52,8 @@ type roomWorker struct {
 	w       *rawWriter
 }
 
-// runWorker serves one of b's task queues until the comet stops. One
+// runWorker serves one of b's task queues until the comet stops, closing
+// started once it is ready to. One
 // queue per room (by hash) keeps a room's messages in order within the
 // bucket; buckets and queues run in parallel.
 //
@@ -62,8 +63,9 @@ type roomWorker struct {
 // message reaches a big room in one pass over its members. Tasks that
 // wait meanwhile (a busy room) are queued together, up to maxWorkerBatch,
 // before the writes, so each connection gets them in one write.
-func (b *bucket) runWorker(tasks <-chan task, done <-chan struct{}) {
+func (b *bucket) runWorker(tasks <-chan task, started chan<- struct{}, done <-chan struct{}) {
 	rw := &roomWorker{b: b, w: newRawWriter()}
+	close(started)
 	for {
 		select {
 		case t := <-tasks:

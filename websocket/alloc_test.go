@@ -44,8 +44,8 @@ func TestZeroAllocs(t *testing.T) {
 func TestConnSize(t *testing.T) {
 	size := unsafe.Sizeof(Conn{})
 	t.Logf("sizeof(Conn) = %d bytes", size)
-	if size > 400 {
-		t.Errorf("sizeof(Conn) = %d bytes, want at most 400", size)
+	if size > 224 {
+		t.Errorf("sizeof(Conn) = %d bytes, want at most 224", size)
 	}
 }
 

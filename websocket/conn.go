@@ -48,8 +48,10 @@ type Conn struct {
 	pending []byte // bytes read before the Conn existed (handshake leftover), read first
 	readErr error  // sticky: returned by every ReadMessage once set
 	// ctl holds a control frame's payload at ctl[MaxFrameHeaderSize:]; the
-	// header of the reply (pong, close) is built just before it.
-	ctl [MaxFrameHeaderSize + maxControlPayload]byte
+	// header of the reply (pong, close) is built just before it. It is
+	// made on the first control frame (control), so that a connection that
+	// never gets one, the usual idle connection, does not carry it.
+	ctl *controlBuf
 
 	// wmu guards closeSent, whdr, wbufs, wv, wbuf and every write to nc.
 	wmu       sync.Mutex
@@ -58,6 +60,18 @@ type Conn struct {
 	wbufs     [2][]byte                // header and payload for one vectored write
 	wv        net.Buffers              // view of wbufs consumed by WriteTo
 	wbuf      []byte                   // client role: masking buffer, at most clientWriteChunk+14 bytes
+}
+
+// controlBuf is a control frame's reply header and payload (Conn.ctl).
+type controlBuf [MaxFrameHeaderSize + maxControlPayload]byte
+
+// control returns c.ctl, making it on first use. Only the ReadMessage
+// caller uses it.
+func (c *Conn) control() *controlBuf {
+	if c.ctl == nil {
+		c.ctl = new(controlBuf)
+	}
+	return c.ctl
 }
 
 // NewServerConn wraps c, on which ServerHandshake succeeded, in the server

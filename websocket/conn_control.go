@@ -7,11 +7,12 @@ import (
 	"unicode/utf8"
 )
 
-// handleControl reads a control frame's payload into ctl and acts on it:
+// handleControl reads a control frame's payload into ctl (made on the
+// first control frame) and acts on it:
 // ping -> pong, pong -> nothing, close -> close reply and a *CloseError.
 func (c *Conn) handleControl(h *FrameHeader) error {
 	n := int(h.Length)
-	payload := c.ctl[MaxFrameHeaderSize : MaxFrameHeaderSize+n]
+	payload := c.control()[MaxFrameHeaderSize : MaxFrameHeaderSize+n]
 	if err := c.readFull(payload); err != nil {
 		return err
 	}
@@ -66,7 +67,8 @@ func (c *Conn) replyControl(op Opcode, n int, close bool) error {
 			return err
 		}
 	}
-	payload := c.ctl[MaxFrameHeaderSize : MaxFrameHeaderSize+n]
+	ctl := c.control()
+	payload := ctl[MaxFrameHeaderSize : MaxFrameHeaderSize+n]
 	hdrLen := 2
 	var key *[4]byte
 	if c.client {
@@ -75,8 +77,8 @@ func (c *Conn) replyControl(op Opcode, n int, close bool) error {
 		Mask(k, 0, payload)
 	}
 	start := MaxFrameHeaderSize - hdrLen
-	AppendFrameHeader(c.ctl[start:start], true, op, key, n)
-	_, err := c.nc.Write(c.ctl[start : MaxFrameHeaderSize+n])
+	AppendFrameHeader(ctl[start:start], true, op, key, n)
+	_, err := c.nc.Write(ctl[start : MaxFrameHeaderSize+n])
 	return err
 }
 
@@ -85,7 +87,7 @@ func (c *Conn) replyControl(op Opcode, n int, close bool) error {
 func (c *Conn) failRead(err error) error {
 	var perr *protocolError
 	if errors.As(err, &perr) {
-		binary.BigEndian.PutUint16(c.ctl[MaxFrameHeaderSize:], perr.code)
+		binary.BigEndian.PutUint16(c.control()[MaxFrameHeaderSize:], perr.code)
 		c.replyControl(OpClose, 2, true)
 	}
 	return err

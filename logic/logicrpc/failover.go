@@ -158,6 +158,19 @@ func (f *Failover) Connect(ctx context.Context, req *ConnectReq) (*ConnectReply,
 	return callFailover(f, ctx, req, (*Client).Connect)
 }
 
+// ConnectInto implements ConnectIntoService.
+func (f *Failover) ConnectInto(ctx context.Context, req *ConnectReq, rep *ConnectReply) error {
+	return callFailoverErr(f, ctx, connectInto{req, rep}, func(c *Client, ctx context.Context, a connectInto) error {
+		return c.ConnectInto(ctx, a.req, a.rep)
+	})
+}
+
+// connectInto is the request and reply of one ConnectInto call.
+type connectInto struct {
+	req *ConnectReq
+	rep *ConnectReply
+}
+
 // Disconnect implements Service.
 func (f *Failover) Disconnect(ctx context.Context, req *DisconnectReq) (*DisconnectReply, error) {
 	return callFailover(f, ctx, req, (*Client).Disconnect)

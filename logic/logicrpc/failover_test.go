@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/goimx/goim/rpc"
 )
 
@@ -150,6 +152,48 @@ func TestSplitAddrs(t *testing.T) {
 			if got[i] != tt.want[i] {
 				t.Errorf("SplitAddrs(%q) = %q, want %q", tt.in, got, tt.want)
 			}
+		}
+	}
+}
+
+// connectLogic answers Connect with rep; every other method fails.
+type connectLogic struct {
+	failingLogic
+	rep ConnectReply
+}
+
+func (c *connectLogic) Connect(context.Context, *ConnectReq) (*ConnectReply, error) {
+	rep := c.rep
+	return &rep, nil
+}
+
+// TestConnectInto: ConnectInto answers as Connect does, through a Client
+// and through a Failover whose preferred node is down, and sets every
+// field of a reply that held an earlier answer.
+func TestConnectInto(t *testing.T) {
+	want := ConnectReply{Mid: 7, Key: "k", RoomID: "live://1", Platform: "web", Accepts: []int32{1000, 1001},
+		Heartbeat: time.Minute, Rooms: []string{"live://2"}, Resume: true, RoomEpoch: 3, RoomSeq: 9}
+	addrDown, stop := serveLogic(t, &connectLogic{})
+	stop()
+	addr, _ := serveLogic(t, &connectLogic{rep: want})
+	cfg := rpc.ClientConfig{MinBackoff: time.Hour, MaxBackoff: time.Hour}
+	client := NewClient(addr, cfg, slog.New(slog.DiscardHandler))
+	defer client.Close()
+	failover := NewFailover([]string{addrDown, addr}, cfg, slog.New(slog.DiscardHandler))
+	defer failover.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, tt := range []struct {
+		name string
+		svc  ConnectIntoService
+	}{{"client", client}, {"failover", failover}} {
+		rep := ConnectReply{Mid: 1, Key: "old", RoomID: "old", Platform: "old", Accepts: []int32{1},
+			Heartbeat: time.Second, Rooms: []string{"old"}, RoomEpoch: 1, RoomSeq: 1}
+		if err := tt.svc.ConnectInto(ctx, &ConnectReq{Token: []byte("{}")}, &rep); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if diff := cmp.Diff(want, rep); diff != "" {
+			t.Errorf("%s: reply (-want +got):\n%s", tt.name, diff)
 		}
 	}
 }

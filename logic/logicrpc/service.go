@@ -32,6 +32,15 @@ type Service interface {
 	Sessions(ctx context.Context, req *SessionsReq) error
 }
 
+// ConnectIntoService is what a Service may offer besides Connect: the
+// same call answered into a reply the caller owns, so that a caller
+// authenticating many connections (a comet) can reuse its replies rather
+// than leave one behind per connection. Every field of rep is set on
+// success; on error rep is unspecified. Client and Failover implement it.
+type ConnectIntoService interface {
+	ConnectInto(ctx context.Context, req *ConnectReq, rep *ConnectReply) error
+}
+
 // Client is the typed RPC client of the logic service. It implements
 // Service and is safe for concurrent use.
 type Client struct {
@@ -87,10 +96,15 @@ func (c *Client) call(ctx context.Context, method uint16, req appender, rep deco
 // Connect implements Service.
 func (c *Client) Connect(ctx context.Context, req *ConnectReq) (*ConnectReply, error) {
 	rep := new(ConnectReply)
-	if err := c.call(ctx, MethodConnect, req, rep); err != nil {
+	if err := c.ConnectInto(ctx, req, rep); err != nil {
 		return nil, err
 	}
 	return rep, nil
+}
+
+// ConnectInto implements ConnectIntoService.
+func (c *Client) ConnectInto(ctx context.Context, req *ConnectReq, rep *ConnectReply) error {
+	return c.call(ctx, MethodConnect, req, rep)
 }
 
 // Disconnect implements Service.
