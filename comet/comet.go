@@ -60,6 +60,7 @@ type Comet struct {
 	ctx    context.Context // parent of logic calls; cancelled by Close
 	cancel context.CancelFunc
 	calls  *logicDeadlines // contexts of the connections' logic calls, children of ctx
+	disc   *disconnects    // tells logic of closed connections
 	done   chan struct{}   // closed when background goroutines must stop
 
 	reportNow  chan struct{} // capacity 1: asks the report loop for a report now
@@ -151,6 +152,7 @@ func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error
 	for i := range cm.buckets {
 		cm.buckets[i] = newBucket(cm, cfg.RoomWorkers, cfg.RoomQueue)
 	}
+	cm.disc = newDisconnects(cm)
 	if cfg.ReportInterval > 0 {
 		cm.bg.Add(1)
 		go cm.reportLoop()

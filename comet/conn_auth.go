@@ -227,11 +227,7 @@ func (c *conn) finish(err error) {
 	c.logClose(reason, err)
 }
 
-// disconnect tells logic that c closed.
+// disconnect queues the news that c closed for logic (Comet.disc).
 func (c *conn) disconnect() {
-	ctx := c.cm.calls.get()
-	req := logicrpc.DisconnectReq{Mid: c.mid, Key: c.key, Server: c.cm.cfg.NodeID, ConnID: c.id}
-	if _, err := c.cm.logic.Disconnect(ctx, &req); err != nil {
-		c.cm.logger.Debug("comet: disconnect to logic failed", "conn", c.id, "key", c.key, "err", err)
-	}
+	c.cm.disc.add(logicrpc.DisconnectReq{Mid: c.mid, Key: c.key, Server: c.cm.cfg.NodeID, ConnID: c.id})
 }

@@ -25,6 +25,9 @@ func (cm *Comet) Shutdown(ctx context.Context) error {
 	if werr := cm.waitConns(ctx); werr != nil {
 		err = werr
 	}
+	if werr := cm.disc.wait(ctx); werr != nil && err == nil {
+		err = werr
+	}
 	cm.stopBackground()
 	return err
 }
@@ -127,6 +130,7 @@ func (cm *Comet) stopBackground() {
 		cm.stopPollers()
 	}
 	cm.cancel()
+	cm.disc.stop() // the calls left fail at once: ctx is cancelled
 	cm.bg.Wait()
 	cm.timers.Stop()
 }
