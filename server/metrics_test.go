@@ -149,7 +149,14 @@ func testNodeMetrics(t *testing.T, links Links) {
 		expect(t, c, "a")
 	}
 
+	// The job counts a delivery once the comet's call returned, which may
+	// be after the client read the message.
 	s := scrape(t, http)
+	testwait.For(t, 10*time.Second, "the job to count its deliveries", func() bool {
+		s = scrape(t, http)
+		got, _ := s.Value("goim_job_delivered_messages_total")
+		return got >= keyPushes+1+1
+	})
 	tests := []struct {
 		name   string
 		labels []string
