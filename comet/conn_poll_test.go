@@ -147,8 +147,10 @@ func TestIdleConnsHaveNoGoroutine(t *testing.T) {
 					time.Sleep(5 * time.Millisecond)
 				}
 				if cfg.ReadPollers < 0 {
-					if grown < n {
-						t.Errorf("%d goroutines for %d connections with a reader each, want at least %d", grown, n, n)
+					// Goroutines of the test's start (an RPC link being set
+					// up, say) may have ended meanwhile: allow a few.
+					if grown < n-n/10 {
+						t.Errorf("%d goroutines for %d connections with a reader each, want about %d", grown, n, n)
 					}
 				} else if grown >= n/10 {
 					t.Errorf("%d goroutines for %d parked connections, want fewer than %d", grown, n, n/10)
