@@ -198,17 +198,7 @@ func TestRunScenarios(t *testing.T) {
 		}},
 	}
 	for _, tt := range tests {
-		var out, errOut bytes.Buffer
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		err := run(ctx, append(append([]string{}, base...), tt.args...), &out, &errOut)
-		cancel()
-		if err != nil {
-			t.Fatalf("%q: %v\n%s", tt.args, err, errOut.String())
-		}
-		var r report
-		if err := json.Unmarshal(out.Bytes(), &r); err != nil {
-			t.Fatalf("%q: %v\n%s", tt.args, err, out.String())
-		}
+		r, errOut := runJSON(t, append(append([]string{}, base...), tt.args...))
 		if len(r.Runs) != tt.runs {
 			t.Fatalf("%q: %d runs, want %d", tt.args, len(r.Runs), tt.runs)
 		}
@@ -222,10 +212,27 @@ func TestRunScenarios(t *testing.T) {
 				t.Errorf("%q: %s", tt.args, msg)
 			}
 		}
-		if tt.runs > 0 && !strings.Contains(errOut.String(), "conns") {
-			t.Errorf("%q: no progress line in %q", tt.args, errOut.String())
+		if tt.runs > 0 && !strings.Contains(errOut, "conns") {
+			t.Errorf("%q: no progress line in %q", tt.args, errOut)
 		}
 	}
+}
+
+// runJSON runs goim-bench with args (which write the JSON report to
+// stdout) and returns the report and what went to stderr.
+func runJSON(t *testing.T, args []string) (report, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := run(ctx, args, &out, &errOut); err != nil {
+		t.Fatalf("%q: %v\n%s", args, err, errOut.String())
+	}
+	var r report
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("%q: %v\n%s", args, err, out.String())
+	}
+	return r, errOut.String()
 }
 
 // TestRunGenerators spreads the connections over member processes:
@@ -250,17 +257,7 @@ func TestRunGenerators(t *testing.T) {
 		{[]string{"-scenario", "scale", "-settle", "10ms", "-rate", "50", "-count", "5", "-pause", "10ms"}, 2},
 	}
 	for _, tt := range tests {
-		var out, errOut bytes.Buffer
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		err := run(ctx, append(append([]string{}, base...), tt.args...), &out, &errOut)
-		cancel()
-		if err != nil {
-			t.Fatalf("%q: %v\n%s", tt.args, err, errOut.String())
-		}
-		var r report
-		if err := json.Unmarshal(out.Bytes(), &r); err != nil {
-			t.Fatalf("%q: %v\n%s", tt.args, err, out.String())
-		}
+		r, _ := runJSON(t, append(append([]string{}, base...), tt.args...))
 		if len(r.Pids) != 4 { // the generator and its three members
 			t.Errorf("%q: pids %v, want 4", tt.args, r.Pids)
 		}

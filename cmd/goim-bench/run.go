@@ -230,11 +230,11 @@ func runScenario(ctx context.Context, o *options, pids []int, rep *report) error
 	case scenarioKnee:
 		return s.knee(ctx)
 	case scenarioLone:
-		return s.lone(ctx)
+		return s.twoRuns(ctx, bench.KindRoom)
 	case scenarioFlood:
 		return s.flood(ctx)
 	case scenarioScale:
-		return s.scale(ctx)
+		return s.twoRuns(ctx, bench.KindAll)
 	}
 	return s.runOne(ctx, s.w, o.rate)
 }
@@ -263,20 +263,6 @@ func (s *session) connect(ctx context.Context) error {
 	took := time.Since(start).Seconds()
 	s.rep.Connect = &connectResult{Conns: s.f.Connected(), Seconds: took, PerSec: perSecond(s.f.Connected(), took)}
 	return nil
-}
-
-// scale runs the room, then push/all, at -rate on the connections idle
-// measured.
-func (s *session) scale(ctx context.Context) error {
-	if err := s.runOne(ctx, s.w, s.o.rate); err != nil {
-		return err
-	}
-	if !sleep(ctx, s.o.pause) {
-		return ctx.Err()
-	}
-	w := s.w
-	w.Kind = bench.KindAll
-	return s.runOne(ctx, w, s.o.rate)
 }
 
 // workload returns the workload of the options' scenario.
@@ -379,8 +365,10 @@ func verdict(r bench.Result, bound time.Duration) string {
 	return fmt.Sprintf("p99 %.1f ms > %v", r.Latency.P99, bound)
 }
 
-// lone measures lone pushes to one key, then lone room messages.
-func (s *session) lone(ctx context.Context) error {
+// twoRuns runs the scenario's workload at -rate, pauses -pause, then the
+// same pushes of kind second: lone (keys, then room) and scale (room on
+// the connections idle measured, then all).
+func (s *session) twoRuns(ctx context.Context, second string) error {
 	if err := s.runOne(ctx, s.w, s.o.rate); err != nil {
 		return err
 	}
@@ -388,7 +376,7 @@ func (s *session) lone(ctx context.Context) error {
 		return ctx.Err()
 	}
 	w := s.w
-	w.Kind = bench.KindRoom
+	w.Kind = second
 	return s.runOne(ctx, w, s.o.rate)
 }
 
