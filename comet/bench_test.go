@@ -26,7 +26,9 @@ import (
 // in windows of 256 so the send queues never overflow; the timer stops
 // only once every client got every message. In tcp-1000-joined the room
 // is one the clients joined besides their own primary rooms (the token's
-// rooms), the other list of a room's members.
+// rooms), the other list of a room's members. The -net cases keep the
+// sockets in the net package (Config.NetConns), for comparing with the
+// default, where the comet owns them.
 func BenchmarkRoomFanout(b *testing.B) {
 	for _, n := range []int{100, 1000} {
 		for _, ws := range []bool{false, true} {
@@ -34,15 +36,18 @@ func BenchmarkRoomFanout(b *testing.B) {
 			if ws {
 				name = "ws"
 			}
-			b.Run(fmt.Sprintf("%s-%d", name, n), func(b *testing.B) { benchFanout(b, ws, n, false) })
+			b.Run(fmt.Sprintf("%s-%d", name, n), func(b *testing.B) { benchFanout(b, ws, n, false, false) })
+			if n == 1000 {
+				b.Run(fmt.Sprintf("%s-%d-net", name, n), func(b *testing.B) { benchFanout(b, ws, n, false, true) })
+			}
 		}
 	}
-	b.Run("tcp-1000-joined", func(b *testing.B) { benchFanout(b, false, 1000, true) })
+	b.Run("tcp-1000-joined", func(b *testing.B) { benchFanout(b, false, 1000, true, false) })
 }
 
-func benchFanout(b *testing.B, ws bool, n int, joined bool) {
+func benchFanout(b *testing.B, ws bool, n int, joined, netConns bool) {
 	const window = 256
-	s := startServer(b, withoutLimits(Config{SendQueue: 2 * window}), &fakeLogic{})
+	s := startServer(b, withoutLimits(Config{SendQueue: 2 * window, NetConns: netConns}), &fakeLogic{})
 	body := make([]byte, 64)
 	batch := protocol.AppendPush(nil, 1000, body)
 	msgLen := int64(len(batch))

@@ -50,6 +50,7 @@ type Comet struct {
 	queues      sync.Pool   // *sendQueue
 	authCalls   sync.Pool   // *authCall
 	rawWriters  sync.Pool   // *rawWriter, for the writer goroutines and replies (writePacketLocked)
+	sockWaits   sync.Pool   // *sockWait, for the waits of the sockets the comet owns
 	ips         ipCounter   // authenticated connections per IP
 	ipConns     ipCounter   // open connections per IP, for Config.MaxConnsPerIP
 	authRate    rateLimiter // auths per IP per second, for Config.AuthRatePerIP
@@ -137,6 +138,7 @@ func New(cfg Config, logic logicrpc.Service, logger *slog.Logger) (*Comet, error
 	cm.queues.New = func() any { return new(sendQueue) }
 	cm.authCalls.New = func() any { return new(authCall) }
 	cm.rawWriters.New = func() any { return newRawWriter() }
+	cm.sockWaits.New = func() any { return newSockWait() }
 	cm.connID.Store(uint64(time.Now().UnixNano())) // ids stay unique across restarts
 	cm.offline.Store(cfg.Offline)
 	polls, err := newPollers(cfg.ReadPollers)

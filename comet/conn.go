@@ -106,6 +106,7 @@ func newConn(cm *Comet, nc net.Conn) *conn {
 	c := &conn{cm: cm, id: cm.connID.Add(1), nc: nc}
 	c.writeFn = c.writeLoop
 	c.raw = rawConnOf(nc)
+	setSockOwner(nc, c)
 	if cm.polls != nil && c.raw != nil {
 		c.poll = cm.polls.of(c.id)
 		c.readFn = c.readParked
@@ -118,6 +119,9 @@ func newConn(cm *Comet, nc net.Conn) *conn {
 // remote address each time rather than kept in c: one field less in every
 // idle connection.
 func (c *conn) remoteIP() netip.Addr {
+	if a, ok := sockRemoteIP(c.nc); ok {
+		return a
+	}
 	if a, ok := c.nc.RemoteAddr().(*net.TCPAddr); ok {
 		return a.AddrPort().Addr().Unmap()
 	}

@@ -223,6 +223,9 @@ func (c *conn) finish(err error) {
 		c.disconnect()
 	}
 	c.cm.ipConns.del(c.remoteIP()) // counted by admit
+	if c.poll != nil {
+		c.poll.forget(c) // registered by a park, or a wait of its socket
+	}
 	c.cm.closes[reason].Add(1)
 	c.logClose(reason, err)
 }

@@ -1,5 +1,7 @@
 package comet
 
+import "time"
+
 // Reader states of a connection (conn.rstate).
 const (
 	// readerActive: a goroutine owns the read side (the handshake
@@ -38,7 +40,6 @@ func (c *conn) readParked() {
 	for {
 		if err := c.readOne(); err != nil {
 			c.finish(err)
-			c.poll.forget(c)
 			c.cm.wg.Done()
 			return
 		}
@@ -86,5 +87,27 @@ func (c *conn) park() bool {
 func (c *conn) unpark() {
 	if c.rstate.CompareAndSwap(readerParked, readerActive) {
 		go c.readFn()
+	}
+}
+
+// sockWait is one goroutine's wait for its socket (sockConn.wait); the
+// comet pools them (Comet.sockWaits).
+type sockWait struct {
+	ch chan struct{} // takes the one wake-up of a wait
+	t  *time.Timer   // the deadline of a wait, stopped between waits
+}
+
+// newSockWait returns a sockWait with its timer stopped.
+func newSockWait() *sockWait {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &sockWait{ch: make(chan struct{}, 1), t: t}
+}
+
+// wake ends w's wait; nil-safe. The caller took w out of its slot under
+// the poller's lock, so it is the only one to wake it.
+func (w *sockWait) wake() {
+	if w != nil {
+		w.ch <- struct{}{}
 	}
 }

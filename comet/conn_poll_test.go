@@ -13,14 +13,23 @@ import (
 	"github.com/goimx/goim/websocket"
 )
 
-// readPaths runs f with each read path: the default (connections parked
-// in pollers on Linux) and a reader goroutine per connection.
-func readPaths(t *testing.T, f func(t *testing.T, cfg Config)) {
-	for _, tt := range []struct {
-		name    string
-		pollers int
-	}{{"poller", 0}, {"goroutine", -1}} {
-		t.Run(tt.name, func(t *testing.T) { f(t, Config{ReadPollers: tt.pollers}) })
+// readPaths are the ways a comet reads its connections: the default
+// (connections parked in pollers on Linux, their descriptors owned by
+// the comet), parked connections kept in the net package, and a reader
+// goroutine per connection.
+var readPaths = []struct {
+	name string
+	cfg  Config
+}{
+	{"poller", Config{}},
+	{"poller-net", Config{NetConns: true}},
+	{"goroutine", Config{ReadPollers: -1}},
+}
+
+// eachReadPath runs f with each of readPaths.
+func eachReadPath(t *testing.T, f func(t *testing.T, cfg Config)) {
+	for _, tt := range readPaths {
+		t.Run(tt.name, func(t *testing.T) { f(t, tt.cfg) })
 	}
 }
 
@@ -36,7 +45,7 @@ func dialTransport(t *testing.T, s *server, ws bool) *client {
 // over several wake-ups of a parked connection, and several packets in
 // one write are each read and answered, in order.
 func TestReadInPieces(t *testing.T) {
-	readPaths(t, func(t *testing.T, cfg Config) {
+	eachReadPath(t, func(t *testing.T, cfg Config) {
 		for _, ws := range []bool{false, true} {
 			t.Run(fmt.Sprint("ws=", ws), func(t *testing.T) {
 				s := startServer(t, cfg, nil)
@@ -71,7 +80,7 @@ func TestReadInPieces(t *testing.T) {
 // reason when its heartbeat deadline passes, when the client closes, and
 // when the comet shuts down; every close is counted once.
 func TestParkedCloses(t *testing.T) {
-	readPaths(t, func(t *testing.T, cfg Config) {
+	eachReadPath(t, func(t *testing.T, cfg Config) {
 		for _, ws := range []bool{false, true} {
 			t.Run(fmt.Sprint("ws=", ws), func(t *testing.T) {
 				s := startServer(t, cfg, &fakeLogic{heartbeat: 200 * time.Millisecond})
@@ -103,7 +112,7 @@ func TestParkedCloses(t *testing.T) {
 // TestReplacedWhileParked: a second connection with the same key closes
 // the parked first one.
 func TestReplacedWhileParked(t *testing.T) {
-	readPaths(t, func(t *testing.T, cfg Config) {
+	eachReadPath(t, func(t *testing.T, cfg Config) {
 		s := startServer(t, cfg, nil)
 		first := dialWS(t, s.ws)
 		first.auth(token{Key: "same"})
@@ -123,7 +132,7 @@ func TestIdleConnsHaveNoGoroutine(t *testing.T) {
 		t.Skip("connections are parked on Linux only")
 	}
 	const n = 100
-	readPaths(t, func(t *testing.T, cfg Config) {
+	eachReadPath(t, func(t *testing.T, cfg Config) {
 		for _, ws := range []bool{false, true} {
 			t.Run(fmt.Sprint("ws=", ws), func(t *testing.T) {
 				s := startServer(t, cfg, nil)
@@ -164,13 +173,10 @@ func TestIdleConnsHaveNoGoroutine(t *testing.T) {
 // loopback on each read path: on the poller path every heartbeat wakes a
 // parked connection, starts a reader, handles the packet and parks again.
 func BenchmarkHeartbeatRoundTrip(b *testing.B) {
-	for _, tt := range []struct {
-		name    string
-		pollers int
-	}{{"poller", 0}, {"goroutine", -1}} {
+	for _, tt := range readPaths {
 		for _, ws := range []bool{false, true} {
 			b.Run(fmt.Sprintf("%s/ws=%v", tt.name, ws), func(b *testing.B) {
-				s := startServer(b, Config{ReadPollers: tt.pollers}, &fakeLogic{})
+				s := startServer(b, withoutLimits(tt.cfg), &fakeLogic{})
 				c := dialTCP(b, s.tcp)
 				if ws {
 					c = dialWS(b, s.ws)
@@ -203,7 +209,7 @@ func BenchmarkHeartbeatRoundTrip(b *testing.B) {
 // Disconnect per Connect.
 func TestParkStress(t *testing.T) {
 	const keys, rounds = 8, 6
-	readPaths(t, func(t *testing.T, cfg Config) {
+	eachReadPath(t, func(t *testing.T, cfg Config) {
 		s := startServer(t, cfg, nil)
 		t.Run("clients", func(t *testing.T) { // returns once every parallel key is done
 			for k := range keys {

@@ -335,7 +335,7 @@ func (c *conn) writeBatch(q *sendQueue, msgs [][]byte) error {
 		return err
 	}
 	q.bufs = msgs
-	_, err := q.bufs.WriteTo(c.nc)
+	_, err := websocket.WriteBuffersTo(c.nc, &q.bufs) // writev on a socket the comet owns too
 	q.bufs = nil
 	return err
 }

@@ -16,9 +16,10 @@ func (cm *Comet) serve(ln net.Listener, ws bool) error {
 	}
 	defer cm.wg.Done()
 	defer cm.removeListener(ln)
+	accept := cm.socketAccepter(ln)
 	var delay time.Duration
 	for {
-		nc, err := ln.Accept()
+		nc, err := accept()
 		if err != nil {
 			if cm.closing.Load() {
 				return ErrServerClosed

@@ -5,16 +5,11 @@ package comet
 import (
 	"errors"
 	"fmt"
+	"net"
 	"runtime"
 	"sync"
 	"syscall"
 )
-
-// pollEvents are the events a parked connection waits for: bytes to read
-// or the peer's close (EPOLLERR and EPOLLHUP are always reported). The
-// registration is one-shot: an event disarms it until the connection
-// parks again, so one event starts at most one reader.
-const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
 
 // pollBatch is the number of events one epoll_wait returns at most.
 const pollBatch = 256
@@ -99,7 +94,7 @@ func (p *poller) run() error {
 			if id == stopID {
 				return nil
 			}
-			p.wake(id)
+			p.wake(id, events[i].Events)
 		}
 		// The readers just started sit in this P's run queue; let them
 		// run before epoll_wait blocks the thread, or they would wait
@@ -108,13 +103,44 @@ func (p *poller) run() error {
 	}
 }
 
-// wake starts a reader for the connection id if it is parked.
-func (p *poller) wake(id uint64) {
+// Events that end a wait for reading and for writing; an error or hang-up
+// ends both (the next system call reports it).
+const (
+	readEvents  = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLERR | syscall.EPOLLHUP
+	writeEvents = syscall.EPOLLOUT | syscall.EPOLLERR | syscall.EPOLLHUP
+)
+
+// wake handles events of the connection id: it ends the waits of its
+// socket they serve (sockConn.wait), or starts a reader for it if it is
+// parked and readable. The registration is one-shot, so what still waits
+// afterwards is armed again.
+func (p *poller) wake(id uint64, events uint32) {
+	var rw, ww *sockWait
+	start := false
 	p.mu.Lock()
 	c := p.conns[id]
+	if c == nil {
+		p.mu.Unlock()
+		return
+	}
+	s := c.sock()
+	if s != nil && events&readEvents != 0 {
+		rw, s.rw = s.rw, nil
+	}
+	if s != nil && events&writeEvents != 0 {
+		ww, s.ww = s.ww, nil
+	}
+	if rw == nil && events&readEvents != 0 {
+		start = c.rstate.CompareAndSwap(readerParked, readerActive)
+	}
+	if s != nil {
+		_ = p.rearmLocked(c, s)
+	}
 	p.mu.Unlock()
-	if c != nil {
-		c.unpark()
+	rw.wake()
+	ww.wake()
+	if start {
+		go c.readFn()
 	}
 }
 
@@ -164,16 +190,68 @@ func (p *poller) armCurrent(fd uintptr) {
 }
 
 // arm registers c's descriptor fd (first call) or re-arms its one-shot
-// registration. It runs inside RawConn.Control, which keeps fd open
-// until it returns.
+// registration for what c waits for now (interest). It runs inside
+// RawConn.Control, which keeps fd open until it returns.
 func (p *poller) arm(c *conn, fd int) error {
-	ev := syscall.EpollEvent{Events: pollEvents}
-	setEventID(&ev, c.id)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return errPollerStopped
 	}
+	return p.armFDLocked(c, fd, p.interestLocked(c))
+}
+
+// armLocked is arm for a connection whose socket the comet owns, under
+// p.mu: it takes the descriptor itself.
+func (p *poller) armLocked(c *conn) error {
+	if p.closed {
+		return errPollerStopped
+	}
+	s := c.sock()
+	if !s.acquire() {
+		return net.ErrClosed
+	}
+	err := p.armFDLocked(c, int(s.fd), p.interestLocked(c))
+	s.release()
+	return err
+}
+
+// rearmLocked arms c's registration again after an event if anything
+// still waits on it: a parked reader (which the event did not wake), a
+// read or a write of its socket. p.mu must be held.
+func (p *poller) rearmLocked(c *conn, s *sockConn) error {
+	if p.interestLocked(c)&(syscall.EPOLLIN|syscall.EPOLLOUT) == 0 || !s.acquire() {
+		return nil
+	}
+	err := p.armFDLocked(c, int(s.fd), p.interestLocked(c))
+	s.release()
+	return err
+}
+
+// interestLocked returns the events c's registration must wait for now:
+// readability while c is parked or a read of its socket waits,
+// writability while a write waits. p.mu must be held.
+func (p *poller) interestLocked(c *conn) uint32 {
+	ev := uint32(syscall.EPOLLONESHOT)
+	if c.rstate.Load() == readerParked {
+		ev |= syscall.EPOLLIN | syscall.EPOLLRDHUP
+	}
+	if s := c.sock(); s != nil {
+		if s.rw != nil {
+			ev |= syscall.EPOLLIN | syscall.EPOLLRDHUP
+		}
+		if s.ww != nil {
+			ev |= syscall.EPOLLOUT
+		}
+	}
+	return ev
+}
+
+// armFDLocked adds fd to the epoll set with events (first call) or
+// modifies its registration. p.mu must be held.
+func (p *poller) armFDLocked(c *conn, fd int, events uint32) error {
+	ev := syscall.EpollEvent{Events: events}
+	setEventID(&ev, c.id)
 	if c.pollAdded {
 		return syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, fd, &ev)
 	}

@@ -2,7 +2,6 @@ package comet
 
 import (
 	"errors"
-	"net"
 	"os"
 	"syscall"
 	"time"
@@ -27,20 +26,6 @@ func newRawWriter() *rawWriter {
 	w := &rawWriter{iov: make([]syscall.Iovec, 0, maxWritev)}
 	w.fn = w.writev
 	return w
-}
-
-// rawConnOf returns the raw socket of nc for flush, or nil when nc is not
-// a plain TCP connection (TLS: the comet cannot write under it).
-func rawConnOf(nc net.Conn) syscall.RawConn {
-	tc, ok := nc.(*net.TCPConn)
-	if !ok {
-		return nil
-	}
-	rc, err := tc.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	return rc
 }
 
 // write writes q's messages to c's socket without waiting for it, up to

@@ -65,8 +65,28 @@ func (c *Conn) WritePreparedFrames(bufs *net.Buffers) error {
 	if c.closeSent {
 		return ErrCloseSent
 	}
-	_, err := bufs.WriteTo(c.nc)
+	_, err := WriteBuffersTo(c.nc, bufs)
 	return err
+}
+
+// BuffersWriter is a connection with a vectored write of its own:
+// net.Buffers.WriteTo makes one writev only for the net package's
+// connections and one Write per buffer for any other. A Conn writes
+// through it when its connection has one.
+type BuffersWriter interface {
+	// WriteBuffers writes all of bufs, consuming them as
+	// net.Buffers.WriteTo does, and returns the bytes written.
+	WriteBuffers(bufs *net.Buffers) (int64, error)
+}
+
+// WriteBuffersTo writes bufs to nc (consuming them), through nc's own
+// vectored write when it is a BuffersWriter, else with
+// net.Buffers.WriteTo.
+func WriteBuffersTo(nc net.Conn, bufs *net.Buffers) (int64, error) {
+	if w, ok := nc.(BuffersWriter); ok {
+		return w.WriteBuffers(bufs)
+	}
+	return bufs.WriteTo(nc)
 }
 
 // WriteClose sends a close frame with code and reason (at most 123 bytes
@@ -111,7 +131,7 @@ func (c *Conn) writeFrameLocked(op Opcode, payload []byte) error {
 	}
 	c.wbufs = [2][]byte{hdr, payload}
 	c.wv = c.wbufs[:]
-	_, err := c.wv.WriteTo(c.nc)
+	_, err := WriteBuffersTo(c.nc, &c.wv)
 	c.wbufs = [2][]byte{} // keep no reference to the caller's payload
 	return err
 }

@@ -1,0 +1,21 @@
+//go:build !linux
+
+package comet
+
+import (
+	"net"
+	"net/netip"
+)
+
+// sockConn stands for the Linux socket the comet owns: elsewhere every
+// connection stays in the net package.
+type sockConn struct{}
+
+// socketAccepter returns ln.Accept: the comet owns no descriptor here.
+func (cm *Comet) socketAccepter(ln net.Listener) func() (net.Conn, error) { return ln.Accept }
+
+// sockRemoteIP reports false: nc is never a sockConn here.
+func sockRemoteIP(net.Conn) (netip.Addr, bool) { return netip.Addr{}, false }
+
+// setSockOwner does nothing: nc is never a sockConn here.
+func setSockOwner(net.Conn, *conn) {}
