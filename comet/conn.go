@@ -119,8 +119,8 @@ func newConn(cm *Comet, nc net.Conn) *conn {
 // remote address each time rather than kept in c: one field less in every
 // idle connection.
 func (c *conn) remoteIP() netip.Addr {
-	if a, ok := sockRemoteIP(c.nc); ok {
-		return a
+	if ap, ok := sockRemote(c.nc); ok {
+		return ap.Addr().Unmap()
 	}
 	if a, ok := c.nc.RemoteAddr().(*net.TCPAddr); ok {
 		return a.AddrPort().Addr().Unmap()

@@ -145,11 +145,14 @@ func (c *conn) connect(ac *authCall, token []byte) (*logicrpc.ConnectReply, erro
 // remoteAddr returns the client's address as host:port, formatted as
 // net.TCPAddr.String does, with one allocation rather than two.
 func (c *conn) remoteAddr() string {
-	a, ok := c.nc.RemoteAddr().(*net.TCPAddr)
+	ap, ok := sockRemote(c.nc)
 	if !ok {
-		return c.nc.RemoteAddr().String()
+		a, isTCP := c.nc.RemoteAddr().(*net.TCPAddr)
+		if !isTCP {
+			return c.nc.RemoteAddr().String()
+		}
+		ap = a.AddrPort()
 	}
-	ap := a.AddrPort()
 	var buf [64]byte
 	return string(netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).AppendTo(buf[:0]))
 }

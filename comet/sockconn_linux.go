@@ -460,12 +460,12 @@ func (c *conn) sock() *sockConn {
 	return s
 }
 
-// sockRemoteIP returns the peer's IP of nc when it is a sockConn.
-func sockRemoteIP(nc net.Conn) (netip.Addr, bool) {
+// sockRemote returns the peer's address of nc when it is a sockConn.
+func sockRemote(nc net.Conn) (netip.AddrPort, bool) {
 	if s, ok := nc.(*sockConn); ok {
-		return s.remote.Addr().Unmap(), true
+		return s.remote, true
 	}
-	return netip.Addr{}, false
+	return netip.AddrPort{}, false
 }
 
 // setSockOwner records c as the owner of nc when it is a sockConn.

@@ -14,8 +14,8 @@ type sockConn struct{}
 // socketAccepter returns ln.Accept: the comet owns no descriptor here.
 func (cm *Comet) socketAccepter(ln net.Listener) func() (net.Conn, error) { return ln.Accept }
 
-// sockRemoteIP reports false: nc is never a sockConn here.
-func sockRemoteIP(net.Conn) (netip.Addr, bool) { return netip.Addr{}, false }
+// sockRemote reports false: nc is never a sockConn here.
+func sockRemote(net.Conn) (netip.AddrPort, bool) { return netip.AddrPort{}, false }
 
 // setSockOwner does nothing: nc is never a sockConn here.
 func setSockOwner(net.Conn, *conn) {}
