@@ -133,12 +133,18 @@ func (p *poller) wake(id uint64, events uint32) {
 	if rw == nil && events&readEvents != 0 {
 		start = c.rstate.CompareAndSwap(readerParked, readerActive)
 	}
-	if s != nil {
-		_ = p.rearmLocked(c, s)
+	var orphans [2]*sockWait
+	if s != nil && p.rearmLocked(c, s) != nil {
+		// Nothing would wake what still waits: wake it now; its next
+		// arm reports the error.
+		orphans[0], orphans[1], s.rw, s.ww = s.rw, s.ww, nil, nil
+		start = start || c.rstate.CompareAndSwap(readerParked, readerActive)
 	}
 	p.mu.Unlock()
 	rw.wake()
 	ww.wake()
+	orphans[0].wake()
+	orphans[1].wake()
 	if start {
 		go c.readFn()
 	}

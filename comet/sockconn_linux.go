@@ -14,12 +14,12 @@ import (
 
 // sockConn is a plain TCP client connection whose descriptor the comet
 // owns: taken from the net package at accept (acceptSocket), read and
-// written with system calls, and waited on (a read or a write the socket cannot take now) through the
-// connection's poller, never the runtime's. It stands in for a
-// net.TCPConn where connections park in pollers: it saves the runtime's
-// poll descriptor (512 B outside the heap, kept by the runtime for good),
-// the netFD (128 B) and both addresses (160 B), about 0.8 KB of every
-// idle connection, for 80 B of its own.
+// written with system calls, and waited on (a read or a write the socket
+// cannot take now) through the connection's poller, never the runtime's.
+// It stands in for a net.TCPConn where connections park in pollers: it
+// saves the runtime's poll descriptor (512 B outside the heap, kept by
+// the runtime for good), the netFD (128 B) and both addresses (160 B),
+// about 0.8 KB of every idle connection, for 80 B of its own.
 //
 // The descriptor is closed once Close was called and no system call is
 // using it (state), so no call ever reaches a reused descriptor number.
@@ -347,15 +347,16 @@ func (s *sockConn) opError(op string, err error) error {
 	return &net.OpError{Op: op, Net: "tcp", Addr: s.RemoteAddr(), Err: err}
 }
 
-// LocalAddr returns the socket's local address (nil once closed).
+// LocalAddr returns the socket's local address (the zero address once
+// closed).
 func (s *sockConn) LocalAddr() net.Addr {
 	if !s.acquire() {
-		return nil
+		return &net.TCPAddr{}
 	}
 	sa, err := syscall.Getsockname(int(s.fd))
 	s.release()
 	if err != nil {
-		return nil
+		return &net.TCPAddr{}
 	}
 	return net.TCPAddrFromAddrPort(addrPortOf(sa))
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/goimx/goim/internal/testwait"
 )
 
 // sockPair returns a sockConn accepted from a loopback listener, owned by
@@ -231,5 +233,55 @@ func TestSockConnSize(t *testing.T) {
 	}
 	if n := unsafe.Sizeof(sockConn{}); n > 80 {
 		t.Errorf("sockConn is %d bytes, want at most 80", n)
+	}
+}
+
+// TestSockConnParkedWithWaitingWrite: one registration serves a parked
+// reader and a waiting write at once: a byte from the peer starts the
+// reader without ending the write's wait, which is armed again and ends
+// once the peer reads.
+func TestSockConnParkedWithWaitingWrite(t *testing.T) {
+	s, peer := sockPair(t)
+	c := s.owner
+	c.raw = rawConnOf(s)
+	started := make(chan struct{}, 1)
+	c.readFn = func() { started <- struct{}{} }
+
+	big := make([]byte, 32<<20)
+	wrote := make(chan error, 1)
+	go func() { _, err := s.Write(big); wrote <- err }()
+	testwait.For(t, waitTimeout, "the write to wait", func() bool {
+		c.poll.mu.Lock()
+		defer c.poll.mu.Unlock()
+		return s.ww != nil
+	})
+	if !c.park() {
+		t.Fatal("park failed")
+	}
+	if _, err := peer.Write([]byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+	case <-time.After(waitTimeout):
+		t.Fatal("no reader started for the parked connection")
+	}
+	select {
+	case err := <-wrote:
+		t.Fatalf("the write ended before the peer read: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	peer.SetReadDeadline(time.Now().Add(waitTimeout))
+	n, err := io.Copy(io.Discard, io.LimitReader(peer, int64(len(big))))
+	if err != nil || n != int64(len(big)) {
+		t.Fatalf("peer read %d of %d: %v", n, len(big), err)
+	}
+	select {
+	case err := <-wrote:
+		if err != nil {
+			t.Fatalf("write: %v", err)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("the write did not end once the peer read everything")
 	}
 }
