@@ -11,12 +11,13 @@ import (
 // never stops it.
 func (cm *Comet) serve(ln net.Listener, ws bool) error {
 	defer ln.Close()
+	ln, accept, done := cm.socketAccepter(ln)
+	defer done()
 	if !cm.addListener(ln) {
 		return ErrServerClosed
 	}
 	defer cm.wg.Done()
 	defer cm.removeListener(ln)
-	accept := cm.socketAccepter(ln)
 	var delay time.Duration
 	for {
 		nc, err := accept()

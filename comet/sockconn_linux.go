@@ -13,7 +13,7 @@ import (
 )
 
 // sockConn is a plain TCP client connection whose descriptor the comet
-// owns: taken from the net package at accept (acceptSocket), read and
+// owns: accepted with accept4 (acceptor), read and
 // written with system calls, and waited on (a read or a write the socket
 // cannot take now) through the connection's poller, never the runtime's.
 // It stands in for a net.TCPConn where connections park in pollers: it
@@ -47,56 +47,175 @@ const (
 	sockRef    uint32 = 2 // one system call using the descriptor
 )
 
-// socketAccepter returns the accept function of a loop over ln: one that
+// socketAccepter returns what the accept loop of ln registers for Close
+// and Shutdown (ln itself, or an acceptor wrapping it), its accept
+// function and what to call when the loop ends. The accept function
 // hands out sockConns when ln is a plain TCP listener and cm parks
-// connections in pollers (unless Config.NetConns), else ln.Accept.
-func (cm *Comet) socketAccepter(ln net.Listener) func() (net.Conn, error) {
+// connections in pollers (unless Config.NetConns); else it is ln.Accept.
+func (cm *Comet) socketAccepter(ln net.Listener) (net.Listener, func() (net.Conn, error), func()) {
 	tl, ok := ln.(*net.TCPListener)
 	if !ok || cm.polls == nil || cm.cfg.NetConns {
-		return ln.Accept
+		return ln, ln.Accept, func() {}
 	}
-	return func() (net.Conn, error) { return acceptSocket(tl) }
+	rc, err := tl.SyscallConn()
+	if err != nil {
+		return ln, ln.Accept, func() {}
+	}
+	a := newAcceptor(cm, tl, rc)
+	return a, a.next, a.stop
 }
 
-// acceptSocket accepts the next connection of tl and takes its
-// descriptor out of the net package: a duplicate becomes a sockConn and
-// the net.TCPConn is closed, which gives its poll descriptor back to the
-// runtime's cache for the next accept and leaves its netFD and addresses
-// to the collector. (A listener's RawConn cannot wait for readability,
-// so accept4 of our own would need a poller of its own.)
-func acceptSocket(tl *net.TCPListener) (net.Conn, error) {
-	tc, err := tl.AcceptTCP()
-	if err != nil {
-		return nil, err
-	}
-	defer tc.Close()
-	rc, err := tc.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	nfd, derr := -1, error(nil)
-	err = rc.Control(func(fd uintptr) { nfd, derr = dupCloexec(int(fd)) })
-	if err == nil {
-		err = derr
-	}
-	if err != nil {
-		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: err}
-	}
-	s := &sockConn{fd: int32(nfd)}
-	if a, ok := tc.RemoteAddr().(*net.TCPAddr); ok {
-		s.remote = a.AddrPort()
-	}
-	return s, nil
+// acceptRecheck bounds how long an accept loop waits without looking
+// whether its listener was closed: Close through the comet (an acceptor's
+// Close) wakes it at once, a Close of the net.TCPListener itself within
+// this time.
+const acceptRecheck = time.Second
+
+// acceptor takes connections straight from a plain TCP listener's
+// descriptor with accept4, so they never enter the net package (no poll
+// descriptor, netFD or addresses made and dropped per connection, no
+// duplicate and extra close). A listener's RawConn cannot wait for
+// readability, so the acceptor waits through a poller of the comet,
+// where a pseudo connection (lc) stands for the listener: accept4 and
+// the arming of that registration run inside RawConn.Control, which
+// keeps the descriptor open meanwhile.
+type acceptor struct {
+	*net.TCPListener                 // the listener; Close is the acceptor's
+	rc               syscall.RawConn // the listener's (Control only)
+	lc               *conn           // stands for the listener in its poller
+	ls               *sockConn       // lc's socket, whose read-wait slot holds w; its own fd is never used
+	w                *sockWait       // the accept loop's wait
+	fn               func(uintptr)   // a.accept, made once
+
+	// Set by accept: the accepted descriptor and peer, or the error.
+	nfd int
+	sa  syscall.Sockaddr
+	err error
 }
 
-// dupCloexec duplicates fd, close-on-exec; the duplicate shares fd's
-// socket and its flags (non-blocking, the net package's TCP options).
-func dupCloexec(fd int) (int, error) {
-	r, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 0)
-	if errno != 0 {
-		return -1, os.NewSyscallError("fcntl", errno)
+// newAcceptor returns the acceptor of tl, whose RawConn is rc.
+func newAcceptor(cm *Comet, tl *net.TCPListener, rc syscall.RawConn) *acceptor {
+	lc := &conn{cm: cm, id: cm.connID.Add(1)}
+	lc.poll = cm.polls.of(lc.id)
+	ls := &sockConn{fd: -1, owner: lc}
+	ls.state.Store(sockClosed) // no system call on fd -1
+	lc.nc = ls
+	a := &acceptor{TCPListener: tl, rc: rc, lc: lc, ls: ls, w: newSockWait()}
+	a.fn = a.accept
+	return a
+}
+
+// next waits for and returns the next connection of the listener.
+func (a *acceptor) next() (net.Conn, error) {
+	for {
+		a.nfd, a.sa, a.err = -1, nil, nil
+		if err := a.rc.Control(a.fn); err != nil {
+			return nil, err // the listener closed
+		}
+		switch a.err {
+		case nil:
+			s, err := newSockConn(a.nfd, a.sa)
+			a.sa = nil
+			return s, err
+		case syscall.EAGAIN:
+			a.await()
+		default:
+			return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: a.Addr(), Err: os.NewSyscallError("accept4", a.err)}
+		}
 	}
-	return int(r), nil
+}
+
+// accept is the RawConn.Control callback: one accept4 on the listener's
+// descriptor fd; when none is waiting it arms the poller registration
+// (EAGAIN then tells next to wait).
+func (a *acceptor) accept(fd uintptr) {
+	for {
+		nfd, sa, err := syscall.Accept4(int(fd), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
+		switch err {
+		case syscall.EINTR, syscall.ECONNABORTED:
+			continue // as the net package: the peer gave up before we took it
+		case syscall.EAGAIN:
+			if aerr := a.arm(int(fd)); aerr != nil {
+				err = aerr
+			}
+		}
+		a.nfd, a.sa, a.err = nfd, sa, err
+		return
+	}
+}
+
+// arm puts the accept loop's wait in place and arms the listener's
+// one-shot registration for readability.
+func (a *acceptor) arm(fd int) error {
+	p := a.lc.poll
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return errPollerStopped
+	}
+	a.ls.rw = a.w
+	if err := p.armFDLocked(a.lc, fd, syscall.EPOLLIN|syscall.EPOLLONESHOT); err != nil {
+		a.ls.rw = nil
+		return err
+	}
+	return nil
+}
+
+// await waits for the registration's event, a Close, or acceptRecheck.
+func (a *acceptor) await() {
+	if awaitWake(a.w, time.Now().Add(acceptRecheck).UnixNano()) {
+		return
+	}
+	p := a.lc.poll
+	p.mu.Lock()
+	taken := a.ls.rw != a.w // a wake is on its way
+	if !taken {
+		a.ls.rw = nil
+	}
+	p.mu.Unlock()
+	if taken {
+		<-a.w.ch
+	}
+}
+
+// Close closes the listener and wakes the accept loop, which then finds
+// it closed.
+func (a *acceptor) Close() error {
+	err := a.TCPListener.Close()
+	a.ls.wakeWaits(true, false)
+	return err
+}
+
+// stop drops the listener's registration from its poller once the
+// accept loop ended (the closed descriptor left the epoll set).
+func (a *acceptor) stop() { a.lc.poll.forget(a.lc) }
+
+// TCP keep-alive of accepted sockets: the net package's defaults for a
+// listener (15 s idle, 15 s between probes, 9 probes).
+const (
+	keepAliveIdle     = 15
+	keepAliveInterval = 15
+	keepAliveCount    = 9
+)
+
+// newSockConn returns the sockConn of the accepted descriptor fd, set up
+// as the net package sets up an accepted connection (no Nagle delay,
+// keep-alive probes); it closes fd when that fails.
+func newSockConn(fd int, sa syscall.Sockaddr) (*sockConn, error) {
+	opts := [...]struct{ level, opt, v int }{
+		{syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1},
+		{syscall.SOL_SOCKET, syscall.SO_KEEPALIVE, 1},
+		{syscall.IPPROTO_TCP, syscall.TCP_KEEPIDLE, keepAliveIdle},
+		{syscall.IPPROTO_TCP, syscall.TCP_KEEPINTVL, keepAliveInterval},
+		{syscall.IPPROTO_TCP, syscall.TCP_KEEPCNT, keepAliveCount},
+	}
+	for _, o := range opts {
+		if err := syscall.SetsockoptInt(fd, o.level, o.opt, o.v); err != nil {
+			_ = syscall.Close(fd)
+			return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("setsockopt", err)}
+		}
+	}
+	return &sockConn{fd: int32(fd), remote: addrPortOf(sa)}, nil
 }
 
 // addrPortOf returns sa as an address and port (zero for other kinds).

@@ -16,7 +16,7 @@ import (
 )
 
 // sockPair returns a sockConn accepted from a loopback listener, owned by
-// a connection with a running poller of its own, and its peer.
+// a connection of a test comet (testComet), and its peer.
 func sockPair(t *testing.T) (*sockConn, net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -29,29 +29,17 @@ func sockPair(t *testing.T) (*sockConn, net.Conn) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { peer.Close() })
-	nc, err := acceptSocket(ln.(*net.TCPListener))
+	cm := testComet(t)
+	_, accept, stop := cm.socketAccepter(ln)
+	defer stop()
+	nc, err := accept()
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := nc.(*sockConn)
-	p, err := newPoller()
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- p.run() }()
-	cm := &Comet{}
-	cm.sockWaits.New = func() any { return newSockWait() }
-	cm.rawWriters.New = func() any { return newRawWriter() }
-	c := &conn{cm: cm, id: 1, nc: s, poll: p}
+	c := &conn{cm: cm, id: cm.connID.Add(1), nc: s, poll: cm.polls.ps[0]}
 	s.owner = c
-	t.Cleanup(func() {
-		s.Close()
-		p.stopWait()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
+	t.Cleanup(func() { s.Close() })
 	return s, peer
 }
 
@@ -283,5 +271,96 @@ func TestSockConnParkedWithWaitingWrite(t *testing.T) {
 		}
 	case <-time.After(waitTimeout):
 		t.Fatal("the write did not end once the peer read everything")
+	}
+}
+
+// testComet returns a Comet with one running poller, enough for
+// acceptors and sockConns.
+func testComet(t *testing.T) *Comet {
+	t.Helper()
+	p, err := newPoller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.run() }()
+	t.Cleanup(func() {
+		p.stopWait()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	cm := &Comet{polls: &pollers{ps: []*poller{p}}}
+	cm.sockWaits.New = func() any { return newSockWait() }
+	cm.rawWriters.New = func() any { return newRawWriter() }
+	return cm
+}
+
+// TestAcceptor: an accept waits (through the poller) for a client that
+// dials later and hands out its socket set up as the net package sets
+// up one (no Nagle delay, keep-alive); Close through the acceptor ends a
+// waiting accept at once, and a Close of the net.TCPListener itself
+// within acceptRecheck.
+func TestAcceptor(t *testing.T) {
+	cm := testComet(t)
+	for _, viaAcceptor := range []bool{true, false} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wrapped, accept, stop := cm.socketAccepter(ln)
+		if _, ok := wrapped.(*acceptor); !ok {
+			t.Fatalf("socketAccepter of a TCP listener with a poller gave %T", wrapped)
+		}
+		type result struct {
+			nc  net.Conn
+			err error
+		}
+		got := make(chan result, 1)
+		go func() { nc, err := accept(); got <- result{nc, err} }()
+		time.Sleep(50 * time.Millisecond) // the accept waits first
+		peer, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := <-got
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		s := r.nc.(*sockConn)
+		if s.RemoteAddr().String() != peer.LocalAddr().String() {
+			t.Errorf("RemoteAddr %s, want %s", s.RemoteAddr(), peer.LocalAddr())
+		}
+		for _, o := range []struct {
+			level, opt int
+			name       string
+		}{{syscall.IPPROTO_TCP, syscall.TCP_NODELAY, "TCP_NODELAY"}, {syscall.SOL_SOCKET, syscall.SO_KEEPALIVE, "SO_KEEPALIVE"}} {
+			if v, err := syscall.GetsockoptInt(int(s.fd), o.level, o.opt); err != nil || v == 0 {
+				t.Errorf("%s of the accepted socket: %d %v, want on", o.name, v, err)
+			}
+		}
+		s.Close()
+		peer.Close()
+
+		go func() { nc, err := accept(); got <- result{nc, err} }()
+		time.Sleep(50 * time.Millisecond)
+		start := time.Now()
+		if viaAcceptor {
+			wrapped.Close()
+		} else {
+			ln.Close()
+		}
+		select {
+		case r := <-got:
+			if !errors.Is(r.err, net.ErrClosed) {
+				t.Errorf("accept after Close: %v %v, want net.ErrClosed", r.nc, r.err)
+			}
+			if d := time.Since(start); viaAcceptor && d > acceptRecheck/2 {
+				t.Errorf("Close through the acceptor took %v to end the accept", d)
+			}
+		case <-time.After(waitTimeout):
+			t.Fatal("a waiting accept did not end at Close")
+		}
+		stop()
 	}
 }

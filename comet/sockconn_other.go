@@ -11,8 +11,11 @@ import (
 // connection stays in the net package.
 type sockConn struct{}
 
-// socketAccepter returns ln.Accept: the comet owns no descriptor here.
-func (cm *Comet) socketAccepter(ln net.Listener) func() (net.Conn, error) { return ln.Accept }
+// socketAccepter returns ln and ln.Accept: the comet owns no descriptor
+// here.
+func (cm *Comet) socketAccepter(ln net.Listener) (net.Listener, func() (net.Conn, error), func()) {
+	return ln, ln.Accept, func() {}
+}
 
 // sockRemote reports false: nc is never a sockConn here.
 func sockRemote(net.Conn) (netip.AddrPort, bool) { return netip.AddrPort{}, false }
