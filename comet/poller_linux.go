@@ -22,15 +22,19 @@ const stopID = 0
 var errPollerStopped = errors.New("comet: poller stopped")
 
 // poller is one epoll set holding parked connections (see conn.park) and
-// the goroutine waiting on it. The event data of a connection is its id,
-// which the poller maps back to the connection: an event outliving its
+// the goroutine waiting on it. It also serves the waits of the sockets
+// the comet owns (sockConn.wait) and of their listeners (acceptor): each
+// descriptor has one one-shot registration, armed for what waits on it
+// now (interestLocked). The event data of a connection is its id, which
+// the poller maps back to the connection: an event outliving its
 // connection (the descriptor closed and reused) finds no entry, or an
-// entry that is not parked, and is dropped.
+// entry with nothing waiting, and is dropped.
 type poller struct {
 	epfd int
 	stop [2]int // pipe; a byte written to stop[1] ends run
 
-	// mu guards conns and closed.
+	// mu guards conns and closed, and of the registered connections
+	// pollAdded and their sockets' waits (sockConn.rw, ww).
 	mu     sync.Mutex
 	conns  map[uint64]*conn // registered connections, by id
 	closed bool             // run ended; epfd is closed
