@@ -119,13 +119,20 @@ func newConn(cm *Comet, nc net.Conn) *conn {
 // remote address each time rather than kept in c: one field less in every
 // idle connection.
 func (c *conn) remoteIP() netip.Addr {
+	ap, _ := c.remoteAddrPort()
+	return ap.Addr().Unmap()
+}
+
+// remoteAddrPort returns the client's TCP address; false when nc is not
+// a TCP connection.
+func (c *conn) remoteAddrPort() (netip.AddrPort, bool) {
 	if ap, ok := sockRemote(c.nc); ok {
-		return ap.Addr().Unmap()
+		return ap, true
 	}
 	if a, ok := c.nc.RemoteAddr().(*net.TCPAddr); ok {
-		return a.AddrPort().Addr().Unmap()
+		return a.AddrPort(), true
 	}
-	return netip.Addr{}
+	return netip.AddrPort{}, false
 }
 
 // setHeartbeat sets c's heartbeat deadline to d, kept in whole

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"slices"
 	"time"
@@ -145,13 +144,9 @@ func (c *conn) connect(ac *authCall, token []byte) (*logicrpc.ConnectReply, erro
 // remoteAddr returns the client's address as host:port, formatted as
 // net.TCPAddr.String does, with one allocation rather than two.
 func (c *conn) remoteAddr() string {
-	ap, ok := sockRemote(c.nc)
+	ap, ok := c.remoteAddrPort()
 	if !ok {
-		a, isTCP := c.nc.RemoteAddr().(*net.TCPAddr)
-		if !isTCP {
-			return c.nc.RemoteAddr().String()
-		}
-		ap = a.AddrPort()
+		return c.nc.RemoteAddr().String()
 	}
 	var buf [64]byte
 	return string(netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).AppendTo(buf[:0]))

@@ -217,25 +217,49 @@ func (p *poller) armLocked(c *conn) error {
 	if p.closed {
 		return errPollerStopped
 	}
-	s := c.sock()
-	if !s.acquire() {
-		return net.ErrClosed
-	}
-	err := p.armFDLocked(c, int(s.fd), p.interestLocked(c))
-	s.release()
-	return err
+	return p.armSockLocked(c, c.sock(), p.interestLocked(c))
 }
 
 // rearmLocked arms c's registration again after an event if anything
 // still waits on it: a parked reader (which the event did not wake), a
-// read or a write of its socket. p.mu must be held.
+// read or a write of its socket. A closed socket needs none: Close wakes
+// its waits. p.mu must be held.
 func (p *poller) rearmLocked(c *conn, s *sockConn) error {
-	if p.interestLocked(c)&(syscall.EPOLLIN|syscall.EPOLLOUT) == 0 || !s.acquire() {
+	events := p.interestLocked(c)
+	if events&(syscall.EPOLLIN|syscall.EPOLLOUT) == 0 {
 		return nil
 	}
-	err := p.armFDLocked(c, int(s.fd), p.interestLocked(c))
+	if err := p.armSockLocked(c, s, events); err != net.ErrClosed {
+		return err
+	}
+	return nil
+}
+
+// armSockLocked arms c's registration for events with a reference on
+// the descriptor of s, c's socket; net.ErrClosed when s is closed. p.mu
+// must be held.
+func (p *poller) armSockLocked(c *conn, s *sockConn, events uint32) error {
+	if !s.acquire() {
+		return net.ErrClosed
+	}
+	err := p.armFDLocked(c, int(s.fd), events)
 	s.release()
 	return err
+}
+
+// endWait ends a wait whose wake-up did not come in time: it takes w out
+// of slot, or, when the poller or a closer took it first, receives the
+// wake-up on its way so that w can be used again. p.mu must not be held.
+func (p *poller) endWait(slot **sockWait, w *sockWait) {
+	p.mu.Lock()
+	taken := *slot != w
+	if !taken {
+		*slot = nil
+	}
+	p.mu.Unlock()
+	if taken {
+		<-w.ch
+	}
 }
 
 // interestLocked returns the events c's registration must wait for now:

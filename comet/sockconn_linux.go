@@ -163,18 +163,8 @@ func (a *acceptor) arm(fd int) error {
 
 // await waits for the registration's event, a Close, or acceptRecheck.
 func (a *acceptor) await() {
-	if awaitWake(a.w, time.Now().Add(acceptRecheck).UnixNano()) {
-		return
-	}
-	p := a.lc.poll
-	p.mu.Lock()
-	taken := a.ls.rw != a.w // a wake is on its way
-	if !taken {
-		a.ls.rw = nil
-	}
-	p.mu.Unlock()
-	if taken {
-		<-a.w.ch
+	if !awaitWake(a.w, time.Now().Add(acceptRecheck).UnixNano()) {
+		a.lc.poll.endWait(&a.ls.rw, a.w)
 	}
 }
 
@@ -250,9 +240,6 @@ func (s *sockConn) release() {
 		_ = syscall.Close(int(s.fd))
 	}
 }
-
-// closed reports whether Close was called.
-func (s *sockConn) closed() bool { return s.state.Load()&sockClosed != 0 }
 
 // Close closes the socket: at once when no system call uses it, else
 // when the last one returns. Waiting reads and writes return
@@ -404,13 +391,8 @@ func (s *sockConn) wait(write bool) error {
 		slot, dl = &s.ww, &s.wdl
 	}
 	p.mu.Lock()
-	if s.closed() {
-		p.mu.Unlock()
-		c.cm.sockWaits.Put(w)
-		return s.opError(opName(write), net.ErrClosed)
-	}
 	*slot = w
-	if err := p.armLocked(c); err != nil {
+	if err := p.armLocked(c); err != nil { // net.ErrClosed once Close was called
 		*slot = nil
 		p.mu.Unlock()
 		c.cm.sockWaits.Put(w)
@@ -418,15 +400,7 @@ func (s *sockConn) wait(write bool) error {
 	}
 	p.mu.Unlock()
 	if !awaitWake(w, dl.Load()) {
-		p.mu.Lock()
-		taken := *slot != w // a wake is on its way
-		if !taken {
-			*slot = nil
-		}
-		p.mu.Unlock()
-		if taken {
-			<-w.ch
-		}
+		p.endWait(slot, w)
 	}
 	c.cm.sockWaits.Put(w)
 	return nil
