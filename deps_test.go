@@ -31,13 +31,15 @@ var allowed = map[string][]string{
 	"job/jobrpc":     {"rpc"},
 	"client":         {"protocol", "bufio", "websocket"},
 	"comet":          {"protocol", "bufio", "timer", "websocket", "rpc", "comet/cometrpc", "logic/logicrpc", "metrics"},
-	"logic":          {"rpc", "logic/logicrpc", "job/jobrpc", "comet/cometrpc"},
+	"logic":          {"rpc", "logic/logicrpc", "job/jobrpc", "comet/cometrpc", "internal/http1"},
 	"job":            {"protocol", "rpc", "job/jobrpc", "comet/cometrpc", "logic/logicrpc", "metrics"},
 	"metrics":        nil,
 	"server":         {"rpc", "comet", "logic", "job", "comet/cometrpc", "logic/logicrpc", "job/jobrpc", "metrics"},
 	"internal/cli":   {"protocol", "rpc", "comet", "logic", "job", "server", "comet/cometrpc", "internal/demo"},
 	"client/js":      nil,
 	"internal/demo":  {"client/js"},
+
+	"internal/http1": nil,
 
 	"internal/leaktest": nil,
 	"internal/testcert": nil,

@@ -157,11 +157,19 @@ func TestResumeAcrossCometKill(t *testing.T) {
 	for i := 7; i <= 30; i++ {
 		c.pushOK(t, "/goim/push/room", roomQuery("1000", "resume1"), fmt.Sprint("m", i))
 	}
-	// And while it reconnects: m31..m230 from another goroutine.
+	// And while it reconnects: m31..m230 from another goroutine. Before
+	// m91 it waits for the resume's answer, so that the gap (from m7)
+	// stays inside the job's history of 100 however fast pushes go.
+	resumed := make(chan struct{})
+	var release sync.Once
+	t.Cleanup(func() { release.Do(func() { close(resumed) }) })
 	var wg sync.WaitGroup
 	var pushErr error
 	wg.Go(func() {
 		for i := 31; i <= 230; i++ {
+			if i == 91 {
+				<-resumed
+			}
 			if err := c.pushRoomRaw(room, fmt.Sprint("m", i)); err != nil {
 				pushErr = err
 				return
@@ -170,6 +178,7 @@ func TestResumeAcrossCometKill(t *testing.T) {
 	})
 	time.Sleep(20 * time.Millisecond)
 	y := dialResume(t, "ws", c.comets[0].ws, "resume-x", room, epoch, 6)
+	release.Do(func() { close(resumed) })
 	if !y.reply.Resumed || y.reply.RoomEpoch != epoch || y.reply.RoomSeq < 30 {
 		t.Fatalf("resume auth reply %+v, want resumed, epoch %d, seq >= 30", y.reply, epoch)
 	}

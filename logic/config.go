@@ -164,6 +164,13 @@ type Config struct {
 	// mids, counts, so keep it above MaxPushTargets times the longest key.
 	// 0 means DefaultMaxHeaderBytes.
 	MaxHeaderBytes int
+	// StdHTTP serves the HTTP API with net/http's server instead of the
+	// built-in HTTP/1.1 server (package internal/http1), which does less
+	// work per request; for comparison. Both answer the same requests the
+	// same way; see docs/operations.md for what the built-in one leaves
+	// out (HTTP/2, 1xx answers, cancellation of a request's context when
+	// the caller hangs up). False means the built-in server.
+	StdHTTP bool
 	// Handlers are mounted on the HTTP API's port beside the push API,
 	// by path (http.ServeMux patterns), without an API key: /metrics,
 	// /healthz and /readyz. A path of the push API must not be given (the

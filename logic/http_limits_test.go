@@ -55,10 +55,16 @@ func TestHTTPDefaultTargetLimit(t *testing.T) {
 	})
 }
 
-// TestHTTPMaxHeaderBytes: the API server refuses request heads over
-// Config.MaxHeaderBytes with 431.
+// TestHTTPMaxHeaderBytes: the API server, built-in or net/http's,
+// refuses request heads over Config.MaxHeaderBytes with 431.
 func TestHTTPMaxHeaderBytes(t *testing.T) {
-	l, err := New(Config{MaxHeaderBytes: 4096}, discardLogger())
+	for _, std := range []bool{false, true} {
+		t.Run(fmt.Sprint("std=", std), func(t *testing.T) { testHTTPMaxHeaderBytes(t, std) })
+	}
+}
+
+func testHTTPMaxHeaderBytes(t *testing.T, std bool) {
+	l, err := New(Config{MaxHeaderBytes: 4096, StdHTTP: std}, discardLogger())
 	must(t, err)
 	ln := listen(t)
 	var wg sync.WaitGroup

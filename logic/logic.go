@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/goimx/goim/internal/http1"
 	"github.com/goimx/goim/job/jobrpc"
 	"github.com/goimx/goim/logic/logicrpc"
 	"github.com/goimx/goim/rpc"
@@ -44,7 +45,7 @@ type Logic struct {
 	jobs     *jobPool
 	scratch  sync.Pool // *pushScratch
 	handler  http.Handler
-	httpSrv  *http.Server
+	httpSrv  apiServer
 	rpcSrv   *rpc.Server
 	stats    counters
 	secrets  secrets // token secrets and API keys
@@ -96,19 +97,44 @@ func New(cfg Config, logger *slog.Logger) (*Logic, error) {
 	l.deadlines = newPushDeadlines(cfg.PushTimeout)
 	l.jsonType = []string{contentType}
 	l.handler = l.newHandler()
-	l.httpSrv = &http.Server{
+	l.httpSrv = l.newHTTPServer()
+	l.rpcSrv = rpc.NewServer(cfg.RPCServer, logger)
+	logicrpc.Register(l.rpcSrv, l)
+	go l.sweep()
+	return l, nil
+}
+
+// apiServer serves the HTTP API: *http.Server or *http1.Server.
+type apiServer interface {
+	Serve(ln net.Listener) error
+	Shutdown(ctx context.Context) error
+	Close() error
+}
+
+// newHTTPServer makes the server of the HTTP API: the built-in HTTP/1.1
+// server, or net/http's with Config.StdHTTP; same handler, timeouts and
+// head limit.
+func (l *Logic) newHTTPServer() apiServer {
+	if l.cfg.StdHTTP {
+		return &http.Server{
+			Handler:           l.handler,
+			ReadHeaderTimeout: httpReadHeaderTimeout,
+			ReadTimeout:       httpReadTimeout,
+			WriteTimeout:      httpWriteTimeout,
+			IdleTimeout:       httpIdleTimeout,
+			MaxHeaderBytes:    l.cfg.MaxHeaderBytes,
+			ErrorLog:          slog.NewLogLogger(l.log.Handler(), slog.LevelWarn),
+		}
+	}
+	return &http1.Server{
 		Handler:           l.handler,
 		ReadHeaderTimeout: httpReadHeaderTimeout,
 		ReadTimeout:       httpReadTimeout,
 		WriteTimeout:      httpWriteTimeout,
 		IdleTimeout:       httpIdleTimeout,
-		MaxHeaderBytes:    cfg.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		MaxHeaderBytes:    l.cfg.MaxHeaderBytes,
+		Logger:            l.log,
 	}
-	l.rpcSrv = rpc.NewServer(cfg.RPCServer, logger)
-	logicrpc.Register(l.rpcSrv, l)
-	go l.sweep()
-	return l, nil
 }
 
 // redisStartTimeout bounds the first load of the node registry from Redis

@@ -55,6 +55,7 @@ func (lf *LogicFlags) register() {
 	f.boolean(&c.PublicQueries, "public-queries", false, "with -@api-keys-file: leave /goim/online/* and the instances lists open without a key (/goim/nodes/weighted is always open)")
 	f.integer(&c.MaxPushTargets, "max-push-targets", logic.DefaultMaxPushTargets, 1, math.MaxInt32, "most keys, mids or rooms in one HTTP API request; more is a -400")
 	f.integer(&c.MaxHeaderBytes, "max-header-bytes", logic.DefaultMaxHeaderBytes, 4096, math.MaxInt32, "largest request line plus headers of an HTTP API request, query included (keep it above -@max-push-targets times the longest key)")
+	f.boolean(&c.StdHTTP, "std-http", false, "serve the HTTP API with net/http's server instead of the built-in HTTP/1.1 server (for comparison; the built-in one does less work per request)")
 	lf.rpc.register(f, true, true)
 }
 

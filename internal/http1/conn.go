@@ -1,0 +1,220 @@
+package http1
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime"
+	"sync/atomic"
+	"time"
+)
+
+// Connection states, for Shutdown: only an idle connection is closed
+// under a caller's feet.
+const (
+	stateActive int32 = iota // reading or serving a request
+	stateIdle                // waiting for the next request
+	stateClosed              // closed by the server
+)
+
+// phase is what a connection is doing, for the sweeper's timeouts.
+type phase int64
+
+const (
+	phaseHandler phase = iota // the handler runs: no timeout
+	phaseIdle                 // waiting for a request: IdleTimeout
+	phaseHeader               // reading a head: ReadHeaderTimeout
+	phaseBody                 // the handler reads the body: ReadTimeout
+	phaseWrite                // writing the answer: WriteTimeout
+)
+
+// phaseBits is how many low bits of conn.phase hold the phase; the rest
+// hold when it began.
+const phaseBits = 3
+
+// Per-connection bounds.
+const (
+	readBufSize  = 4096                   // the connection's bufio.Reader
+	maxKeptBuf   = 64 << 10               // a buffer grown past this is dropped after its request
+	maxDiscard   = 256 << 10              // unread body the server reads away to keep a connection
+	maxInterned  = 128                    // header names or values a connection remembers
+	headerValues = 32                     // header value slots made at once
+	lingerTime   = 500 * time.Millisecond // linger's bound
+)
+
+// conn is one HTTP connection. Its goroutine owns every field but state
+// and phase, which the server's Shutdown and sweeper read.
+type conn struct {
+	srv    *Server
+	nc     net.Conn
+	remote string // nc.RemoteAddr().String()
+	br     *bufio.Reader
+
+	state atomic.Int32 // stateActive, stateIdle or stateClosed
+	phase atomic.Int64 // since<<phaseBits | phase; since on the server's clock
+
+	reqStart int64 // server clock when the current request's first byte came
+	served   bool  // a request has begun on the connection
+
+	req  http.Request
+	url  url.URL
+	body body
+	w    response
+
+	names  map[string]string // header names seen: as sent → canonical
+	values map[string]string // header values seen, shared by requests
+	slab   []string          // header value slots; the map's values alias them
+	used   int               // slots of slab in use by the current request
+	line   []byte            // a head line longer than br's buffer
+	out    []byte            // the answer being written
+}
+
+// newConn wraps nc for s.
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{
+		srv:    s,
+		nc:     nc,
+		remote: nc.RemoteAddr().String(),
+		br:     bufio.NewReaderSize(nc, readBufSize),
+		names:  make(map[string]string),
+		values: make(map[string]string),
+	}
+	c.req.Header = make(http.Header)
+	c.w.header = make(http.Header)
+	c.body.c = c
+	c.w.c = c
+	c.state.Store(stateIdle)
+	c.setPhase(phaseHeader, s.now.Load())
+	return c
+}
+
+// setPhase records that the connection entered p at since.
+func (c *conn) setPhase(p phase, since int64) {
+	c.phase.Store(since<<phaseBits | int64(p))
+}
+
+// overdue reports whether the connection overstays its phase's timeout
+// at now.
+func (c *conn) overdue(now int64) bool {
+	v := c.phase.Load()
+	limit := c.srv.limit(phase(v & (1<<phaseBits - 1)))
+	return limit > 0 && now-v>>phaseBits > int64(limit)
+}
+
+// serve reads and answers requests until the connection ends.
+func (c *conn) serve() {
+	defer c.close()
+	for c.awaitRequest() && c.serveRequest() {
+	}
+}
+
+// close closes the socket and forgets the connection.
+func (c *conn) close() {
+	c.state.Store(stateClosed)
+	c.nc.Close()
+	c.srv.removeConn(c)
+}
+
+// awaitRequest waits for the first byte of the next request (none when
+// one is buffered already) and marks the connection active. It reports
+// false when the connection ended or Shutdown closed it. The wait for a
+// connection's first request counts against ReadHeaderTimeout from the
+// accept, later waits against IdleTimeout.
+func (c *conn) awaitRequest() bool {
+	if c.br.Buffered() == 0 {
+		if c.served {
+			c.setPhase(phaseIdle, c.srv.now.Load())
+		}
+		if _, err := c.br.Peek(1); err != nil {
+			return false
+		}
+	}
+	c.served = true
+	return c.state.CompareAndSwap(stateIdle, stateActive)
+}
+
+// serveRequest reads one request, runs the handler and writes its answer.
+// It reports whether the connection stays open for another.
+func (c *conn) serveRequest() bool {
+	c.reqStart = c.srv.now.Load()
+	c.setPhase(phaseHeader, c.reqStart)
+	if herr := c.readHead(); herr != nil {
+		if herr.status != 0 {
+			c.writeFailure(herr)
+			c.linger()
+		}
+		return false
+	}
+	c.setPhase(phaseHandler, c.reqStart)
+	if c.req.Method == http.MethodOptions && c.req.RequestURI == "*" {
+		// "OPTIONS *" asks about the server, not a resource: answered
+		// here, with an empty 200, as net/http does.
+	} else if !c.runHandler() {
+		return false
+	}
+	keep := c.finishBody() && c.keepAlive()
+	if !c.writeAnswer(keep) || !keep {
+		return false
+	}
+	c.reset()
+	c.state.Store(stateIdle)
+	return !c.srv.closing.Load()
+}
+
+// linger half-closes the connection and reads away what the caller still
+// sends, for up to lingerTime and maxDiscard bytes, so that closing with
+// unread bytes does not reset the connection before the caller has read
+// the server's refusal.
+func (c *conn) linger() {
+	cw, ok := c.nc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	c.nc.SetReadDeadline(time.Now().Add(lingerTime))
+	var scratch [512]byte
+	for total := 0; total < maxDiscard; {
+		n, err := c.nc.Read(scratch[:])
+		total += n
+		if err != nil {
+			return
+		}
+	}
+}
+
+// runHandler calls the handler; a panic ends the connection without an
+// answer and, unless it is http.ErrAbortHandler, is logged with its stack.
+func (c *conn) runHandler() (ok bool) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		ok = false
+		if v != http.ErrAbortHandler {
+			stack := make([]byte, 16<<10)
+			stack = stack[:runtime.Stack(stack, false)]
+			c.srv.logger().Error("http1: handler panic", "remote", c.remote, "path", c.url.Path, "panic", v, "stack", string(stack))
+		}
+	}()
+	c.srv.Handler.ServeHTTP(&c.w, &c.req)
+	return true
+}
+
+// keepAlive reports whether the connection may serve another request
+// after this one.
+func (c *conn) keepAlive() bool {
+	return !c.req.Close && !c.w.closeAfter && !c.srv.closing.Load()
+}
+
+// reset drops what the request left behind, keeping buffers of
+// reasonable size for the next one.
+func (c *conn) reset() {
+	if cap(c.out) > maxKeptBuf {
+		c.out = nil
+	}
+	if cap(c.line) > maxKeptBuf {
+		c.line = nil
+	}
+	c.w.reset()
+}
