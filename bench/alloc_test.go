@@ -134,3 +134,44 @@ func testTierPushKeysAllocs(t *testing.T, direct bool) {
 		t.Errorf("%v allocs per push, want at most 1 (the comet's encoding)", n)
 	}
 }
+
+// TestHTTPPushKeysAllocs pins a push by key through the HTTP API (the
+// built-in HTTP/1.1 server), the tiers and onto a client's socket, over
+// the RPC and with direct links, caller and client included, at two
+// allocations: the request target's string and the comet's encoding of
+// the message.
+func TestHTTPPushKeysAllocs(t *testing.T) {
+	for _, direct := range []bool{false, true} {
+		t.Run(fmt.Sprintf("direct=%v", direct), func(t *testing.T) { testHTTPPushKeysAllocs(t, direct) })
+	}
+}
+
+func testHTTPPushKeysAllocs(t *testing.T, direct bool) {
+	c := startTestCluster(t, ClusterConfig{Direct: direct})
+	w := Workload{Kind: KindKeys}.withDefaults()
+	f := connectFleet(t, c.TCPAddr, client.TransportTCP, ReaderConn, 1, w)
+	testwait.For(t, 10*time.Second, "connection registered", func() bool { return c.Comet.Stats().Conns == 1 })
+	r := f.BeginRound()
+	pc := NewPushConn(c.HTTPAddr, 0)
+	defer pc.Close()
+	path := newPathBuilder(w, 1).append(nil, 0)
+	body := make([]byte, 0, 64)
+	sent := uint64(0)
+	push := func() {
+		body = AppendStamp(body[:0], Stamp{Sent: time.Now().UnixNano(), Round: r.ID, Seq: uint32(sent)}, 32)
+		a, err := pc.Post(path, body)
+		if err != nil || a.Conns != 1 {
+			t.Fatalf("push: %+v, %v", a, err)
+		}
+		sent++
+		for r.Received() < sent {
+			time.Sleep(20 * time.Microsecond)
+		}
+	}
+	for range 100 {
+		push()
+	}
+	if n := testing.AllocsPerRun(500, push); n > 2 {
+		t.Errorf("%v allocs per push, want at most 2 (the request target, the comet's encoding)", n)
+	}
+}
