@@ -153,8 +153,15 @@ func (c *conn) serveRequest() bool {
 	} else if !c.runHandler() {
 		return false
 	}
-	keep := c.finishBody() && c.keepAlive()
-	if !c.writeAnswer(keep) || !keep {
+	bodyRead := c.finishBody()
+	keep := bodyRead && c.keepAlive()
+	if !c.writeAnswer(keep) {
+		return false
+	}
+	if !bodyRead {
+		c.linger() // the caller may still be sending the body
+	}
+	if !keep {
 		return false
 	}
 	c.reset()
