@@ -104,23 +104,43 @@ func TestTierPushKeysAllocs(t *testing.T) {
 }
 
 func testTierPushKeysAllocs(t *testing.T, direct bool) {
+	n := keyPushAllocs(t, direct, func(c *Cluster, w Workload) pushFunc {
+		keys := []string{w.Key(0)}
+		// A deadline no later than the push timeout's: logic uses it as it
+		// is rather than deriving one per push (as the HTTP handler shares
+		// one).
+		ctx, cancel := context.WithTimeout(context.Background(), logic.DefaultPushTimeout)
+		t.Cleanup(cancel)
+		return func(body []byte) (int, error) {
+			res, err := c.Logic.PushKeys(ctx, w.Op, keys, body)
+			return res.Conns, err
+		}
+	})
+	if n > 1 {
+		t.Errorf("%v allocs per push, want at most 1 (the comet's encoding)", n)
+	}
+}
+
+// pushFunc sends one push by key with body and returns the connections
+// it reached.
+type pushFunc func(body []byte) (int, error)
+
+// keyPushAllocs starts a cluster (RPC or direct links) with one client
+// and returns the allocations of one push by key to it, sent with the
+// pushFunc newPush makes, each push waited for until the client got it.
+func keyPushAllocs(t *testing.T, direct bool, newPush func(c *Cluster, w Workload) pushFunc) float64 {
 	c := startTestCluster(t, ClusterConfig{Direct: direct})
 	w := Workload{Kind: KindKeys}.withDefaults()
 	f := connectFleet(t, c.TCPAddr, client.TransportTCP, ReaderConn, 1, w)
 	testwait.For(t, 10*time.Second, "connection registered", func() bool { return c.Comet.Stats().Conns == 1 })
 	r := f.BeginRound()
-	keys := []string{w.Key(0)}
+	send := newPush(c, w)
 	body := make([]byte, 0, 64)
-	// A deadline no later than the push timeout's: logic uses it as it is
-	// rather than deriving one per push (as the HTTP handler shares one).
-	ctx, cancel := context.WithTimeout(context.Background(), logic.DefaultPushTimeout)
-	defer cancel()
 	sent := uint64(0)
 	push := func() {
 		body = AppendStamp(body[:0], Stamp{Sent: time.Now().UnixNano(), Round: r.ID, Seq: uint32(sent)}, 32)
-		res, err := c.Logic.PushKeys(ctx, w.Op, keys, body)
-		if err != nil || res.Conns != 1 {
-			t.Fatalf("push: %+v, %v", res, err)
+		if conns, err := send(body); err != nil || conns != 1 {
+			t.Fatalf("push: %d connections, %v", conns, err)
 		}
 		sent++
 		for r.Received() < sent {
@@ -130,9 +150,7 @@ func testTierPushKeysAllocs(t *testing.T, direct bool) {
 	for range 100 {
 		push()
 	}
-	if n := testing.AllocsPerRun(500, push); n > 1 {
-		t.Errorf("%v allocs per push, want at most 1 (the comet's encoding)", n)
-	}
+	return testing.AllocsPerRun(500, push)
 }
 
 // TestHTTPPushKeysAllocs pins a push by key through the HTTP API (the
@@ -147,31 +165,16 @@ func TestHTTPPushKeysAllocs(t *testing.T) {
 }
 
 func testHTTPPushKeysAllocs(t *testing.T, direct bool) {
-	c := startTestCluster(t, ClusterConfig{Direct: direct})
-	w := Workload{Kind: KindKeys}.withDefaults()
-	f := connectFleet(t, c.TCPAddr, client.TransportTCP, ReaderConn, 1, w)
-	testwait.For(t, 10*time.Second, "connection registered", func() bool { return c.Comet.Stats().Conns == 1 })
-	r := f.BeginRound()
-	pc := NewPushConn(c.HTTPAddr, 0)
-	defer pc.Close()
-	path := newPathBuilder(w, 1).append(nil, 0)
-	body := make([]byte, 0, 64)
-	sent := uint64(0)
-	push := func() {
-		body = AppendStamp(body[:0], Stamp{Sent: time.Now().UnixNano(), Round: r.ID, Seq: uint32(sent)}, 32)
-		a, err := pc.Post(path, body)
-		if err != nil || a.Conns != 1 {
-			t.Fatalf("push: %+v, %v", a, err)
+	n := keyPushAllocs(t, direct, func(c *Cluster, w Workload) pushFunc {
+		pc := NewPushConn(c.HTTPAddr, 0)
+		t.Cleanup(func() { pc.Close() })
+		path := newPathBuilder(w, 1).append(nil, 0)
+		return func(body []byte) (int, error) {
+			a, err := pc.Post(path, body)
+			return a.Conns, err
 		}
-		sent++
-		for r.Received() < sent {
-			time.Sleep(20 * time.Microsecond)
-		}
-	}
-	for range 100 {
-		push()
-	}
-	if n := testing.AllocsPerRun(500, push); n > 2 {
+	})
+	if n > 2 {
 		t.Errorf("%v allocs per push, want at most 2 (the request target, the comet's encoding)", n)
 	}
 }

@@ -14,7 +14,7 @@ func TestServeAllocs(t *testing.T) {
 	req := []byte(pushRequest)
 	roundTrip := func() {
 		if status, err := c.roundTrip(req); err != nil || status != 200 {
-			t.Fatalf("status %s, err %v", statusText(status), err)
+			t.Fatalf("status %d, err %v", status, err)
 		}
 	}
 	for range 10 {

@@ -33,9 +33,6 @@ type body struct {
 // start resets b for a request.
 func (b *body) start() { *b = body{c: b.c} }
 
-// startChunked makes b read a chunked body.
-func (b *body) startChunked() { b.chunked = true }
-
 // Read reads the body. It sends the owed "100 Continue" first and counts
 // the wait against ReadTimeout.
 func (b *body) Read(p []byte) (int, error) {

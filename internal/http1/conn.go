@@ -147,10 +147,10 @@ func (c *conn) serveRequest() bool {
 		return false
 	}
 	c.setPhase(phaseHandler, c.reqStart)
-	if c.req.Method == http.MethodOptions && c.req.RequestURI == "*" {
-		// "OPTIONS *" asks about the server, not a resource: answered
-		// here, with an empty 200, as net/http does.
-	} else if !c.runHandler() {
+	// "OPTIONS *" asks about the server, not a resource: answered here,
+	// with an empty 200, as net/http does.
+	serverOptions := c.req.Method == http.MethodOptions && c.req.RequestURI == "*"
+	if !serverOptions && !c.runHandler() {
 		return false
 	}
 	bodyRead := c.finishBody()

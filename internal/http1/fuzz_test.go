@@ -108,7 +108,7 @@ func FuzzChunked(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c := parseConn(t, data)
 		c.body.start()
-		c.body.startChunked()
+		c.body.chunked = true
 		got, err := io.ReadAll(&c.body)
 		if err != nil {
 			if !errors.Is(err, ErrChunked) && !errors.Is(err, io.ErrUnexpectedEOF) {

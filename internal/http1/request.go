@@ -260,7 +260,7 @@ func (c *conn) finishHead(h *head) *headError {
 		delete(r.Header, "Content-Length")
 		r.ContentLength = -1
 		r.TransferEncoding = []string{"chunked"}
-		c.body.startChunked()
+		c.body.chunked = true
 		r.Body = &c.body
 	case h.length > 0:
 		r.ContentLength = h.length

@@ -62,7 +62,13 @@ func (w *response) WriteHeader(code int) {
 }
 
 // Write buffers p as body, after WriteHeader(200) if no status was set.
-func (w *response) Write(p []byte) (int, error) {
+func (w *response) Write(p []byte) (int, error) { return writeBody(w, p) }
+
+// WriteString is Write for a string, without converting it.
+func (w *response) WriteString(s string) (int, error) { return writeBody(w, s) }
+
+// writeBody buffers p as w's body (counts it only, for HEAD).
+func writeBody[T string | []byte](w *response, p T) (int, error) {
 	if !w.startBody() {
 		return 0, http.ErrBodyNotAllowed
 	}
@@ -71,18 +77,6 @@ func (w *response) Write(p []byte) (int, error) {
 		w.body = append(w.body, p...)
 	}
 	return len(p), nil
-}
-
-// WriteString is Write for a string, without converting it.
-func (w *response) WriteString(s string) (int, error) {
-	if !w.startBody() {
-		return 0, http.ErrBodyNotAllowed
-	}
-	w.written += len(s)
-	if w.c.req.Method != http.MethodHead {
-		w.body = append(w.body, s...)
-	}
-	return len(s), nil
 }
 
 // startBody sets status 200 if none was set and reports whether the

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"testing"
 )
@@ -155,6 +154,3 @@ func BenchmarkServeParallel(b *testing.B) {
 		})
 	}
 }
-
-// statusText is for failure messages.
-func statusText(status int) string { return strconv.Itoa(status) }

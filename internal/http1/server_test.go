@@ -3,6 +3,7 @@ package http1
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -92,14 +93,7 @@ func ask(t *testing.T, addr, raw string) string {
 	if res.StatusCode/100 != 2 {
 		body = ""
 	}
-	return strings.Join([]string{strconv.Itoa(res.StatusCode), body, "close=" + boolString(res.Close)}, " | ")
-}
-
-func boolString(b bool) string {
-	if b {
-		return "true"
-	}
-	return "false"
+	return strings.Join([]string{strconv.Itoa(res.StatusCode), body, "close=" + strconv.FormatBool(res.Close)}, " | ")
 }
 
 // TestKeepAlive serves several requests on one connection, one after the
@@ -146,7 +140,7 @@ func TestAnswers(t *testing.T) {
 		{"no content", func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusNoContent)
 			if _, err := w.Write([]byte("x")); !errors.Is(err, http.ErrBodyNotAllowed) {
-				panic("write after 204: " + errString(err))
+				panic(fmt.Sprint("write after 204: ", err))
 			}
 		}, "GET", 204, map[string]string{"Content-Length": ""}, "", false},
 		{"head", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("12345")) },
@@ -186,13 +180,6 @@ func TestAnswers(t *testing.T) {
 			}
 		})
 	}
-}
-
-func errString(err error) string {
-	if err == nil {
-		return "nil"
-	}
-	return err.Error()
 }
 
 // TestUnreadBody checks that a body the handler left is read away when
