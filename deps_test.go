@@ -39,7 +39,8 @@ var allowed = map[string][]string{
 	"client/js":      nil,
 	"internal/demo":  {"client/js"},
 
-	"internal/http1": nil,
+	"internal/http1":   {"internal/rawsock"},
+	"internal/rawsock": nil,
 
 	"internal/leaktest": nil,
 	"internal/testcert": nil,

@@ -8,7 +8,10 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"syscall"
 	"time"
+
+	"github.com/goimx/goim/internal/rawsock"
 )
 
 // Errors of PushConn.
@@ -39,9 +42,15 @@ type PushConn struct {
 	addr    string        // host:port of the HTTP API
 	timeout time.Duration // bound on one request
 	nc      net.Conn
+	src     *rawsock.Reader // what br reads
 	br      *bufio.Reader
-	wbuf    []byte // request being written
-	body    []byte // answer body; Answer.Body aliases it
+	rc      syscall.RawConn    // nc's; nil when it has none
+	waitFn  func(uintptr) bool // p.writeWait, made once
+	sent    bool               // writeWait wrote the request
+	wrote   int                // bytes of it writeWait wrote
+	werr    error              // writeWait's failure
+	wbuf    []byte             // request being written
+	body    []byte             // answer body; Answer.Body aliases it
 }
 
 // NewPushConn returns a PushConn for the HTTP API at addr (host:port). It
@@ -88,10 +97,14 @@ func (p *PushConn) roundTrip(pathQuery, body []byte) (Answer, error) {
 		}
 		p.nc = nc
 		if p.br == nil {
-			p.br = bufio.NewReaderSize(nc, 4096)
+			p.src = rawsock.NewReader(nc)
+			p.br = bufio.NewReaderSize(p.src, 4096)
+			p.waitFn = p.writeWait
 		} else {
-			p.br.Reset(nc)
+			p.src.Reset(nc)
+			p.br.Reset(p.src)
 		}
+		p.rc = rawsock.RawConn(nc)
 	}
 	b := append(p.wbuf[:0], "POST "...)
 	b = append(b, pathQuery...)
@@ -103,10 +116,62 @@ func (p *PushConn) roundTrip(pathQuery, body []byte) (Answer, error) {
 	b = append(b, body...)
 	p.wbuf = b
 	_ = p.nc.SetDeadline(time.Now().Add(p.timeout))
-	if _, err := p.nc.Write(b); err != nil {
+	if err := p.send(); err != nil {
 		return Answer{}, err
 	}
 	return p.readAnswer()
+}
+
+// send writes the request in p.wbuf. Where it can, it writes it inside a
+// RawConn.Read and waits there for the answer's first bytes, which saves
+// the read that would find the socket empty (see package rawsock): the
+// answer cannot come before the request, so no readiness is missed.
+func (p *PushConn) send() error {
+	if p.rc == nil || p.br.Buffered() > 0 {
+		_, err := p.nc.Write(p.wbuf)
+		return err
+	}
+	p.sent, p.wrote, p.werr = false, 0, nil
+	if err := p.rc.Read(p.waitFn); err != nil {
+		return err
+	}
+	if p.werr != nil {
+		return p.werr
+	}
+	if !p.sent { // the socket did not take all of it at once
+		_, err := p.nc.Write(p.wbuf[p.wrote:])
+		return err
+	}
+	return nil
+}
+
+// writeWait is send's RawConn.Read callback: the first call writes
+// p.wbuf, the next ones read the answer's first bytes into p.br. It
+// reports false to wait for the socket to become readable.
+func (p *PushConn) writeWait(fd uintptr) bool {
+	if !p.sent {
+		n, err := rawsock.Write(fd, p.wbuf)
+		switch {
+		case err == rawsock.ErrWouldBlock:
+			return true
+		case err != nil:
+			p.werr = err
+			return true
+		case n < len(p.wbuf):
+			p.wrote = n
+			return true
+		}
+		p.sent = true
+		return false
+	}
+	p.src.Enter(fd)
+	_, err := p.br.Peek(1)
+	p.src.Leave()
+	if err == rawsock.ErrWouldBlock {
+		return false
+	}
+	p.werr = err
+	return true
 }
 
 // readAnswer reads the status line, the headers and the body of an answer.

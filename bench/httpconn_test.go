@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +28,8 @@ func TestPushConnNetHTTP(t *testing.T) {
 		case r.Method != http.MethodPost || r.URL.Path != "/goim/push/keys":
 			w.WriteHeader(http.StatusNotFound)
 			io.WriteString(w, `{"code":-400,"message":"no such endpoint"}`)
+		case r.URL.Query().Get("keys") == "large": // the body's length as conns
+			io.WriteString(w, `{"code":0,"message":"","data":{"conns":`+strconv.Itoa(len(body))+`,"comets":1}}`)
 		case r.URL.Query().Get("keys") == "big": // chunked: larger than net/http's buffer
 			w.Write([]byte(`{"code":0,"message":"","data":{"conns":3,"comets":1},"pad":"`))
 			w.Write(bytes.Repeat([]byte("x"), 9000))
@@ -50,6 +53,13 @@ func TestPushConnNetHTTP(t *testing.T) {
 	a, err := pc.Post([]byte("/goim/push/keys?operation=1&keys=big"), nil)
 	if err != nil || a.Conns != 3 || len(a.Body) < 9000 {
 		t.Errorf("chunked answer: conns %d, %d bytes, %v", a.Conns, len(a.Body), err)
+	}
+	// A request larger than the socket takes at once: the rest is written
+	// after the first write, and nothing twice.
+	large := bytes.Repeat([]byte("y"), 16<<20)
+	a, err = pc.Post([]byte("/goim/push/keys?operation=1&keys=large"), large)
+	if err != nil || a.Conns != len(large) {
+		t.Errorf("large request: the server read %d bytes of %d, %v", a.Conns, len(large), err)
 	}
 	a, err = pc.Post([]byte("/nope"), nil)
 	if !errors.Is(err, ErrPushFailed) || a.Status != 404 || a.Code != -400 {

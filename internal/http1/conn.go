@@ -7,7 +7,10 @@ import (
 	"net/url"
 	"runtime"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"github.com/goimx/goim/internal/rawsock"
 )
 
 // Connection states, for Shutdown: only an idle connection is closed
@@ -48,8 +51,15 @@ const (
 type conn struct {
 	srv    *Server
 	nc     net.Conn
-	remote string // nc.RemoteAddr().String()
+	remote string          // nc.RemoteAddr().String()
+	src    *rawsock.Reader // what br reads
 	br     *bufio.Reader
+
+	rc      syscall.RawConn    // nc's, for waiting without a read; nil when nc has none
+	rawFn   func(uintptr) bool // c.rawStep, made once
+	rawRead bool               // the current rc.Read read the socket
+	step    rawStep            // where the last rc.Read left the connection
+	refusal *headError         // the head error rawRefuse answers
 
 	state atomic.Int32 // stateActive, stateIdle or stateClosed
 	phase atomic.Int64 // since<<phaseBits | phase; since on the server's clock
@@ -76,10 +86,13 @@ func newConn(s *Server, nc net.Conn) *conn {
 		srv:    s,
 		nc:     nc,
 		remote: nc.RemoteAddr().String(),
-		br:     bufio.NewReaderSize(nc, readBufSize),
+		src:    rawsock.NewReader(nc),
 		names:  make(map[string]string),
 		values: make(map[string]string),
 	}
+	c.br = bufio.NewReaderSize(c.src, readBufSize)
+	c.rc = rawsock.RawConn(nc)
+	c.rawFn = c.rawStep
 	c.req.Header = make(http.Header)
 	c.w.header = make(http.Header)
 	c.body.c = c
@@ -102,11 +115,51 @@ func (c *conn) overdue(now int64) bool {
 	return limit > 0 && now-v>>phaseBits > int64(limit)
 }
 
-// serve reads and answers requests until the connection ends.
+// serve reads and answers requests until the connection ends. Requests
+// that arrive whole are served inside the socket's RawConn.Read (see
+// serveBuffered); the others, and every request on a connection without
+// one, are read with blocking reads.
 func (c *conn) serve() {
 	defer c.close()
-	for c.awaitRequest() && c.serveRequest() {
+	if c.rc == nil {
+		for c.awaitRequest() && c.serveRequest() {
+		}
+		return
 	}
+	for {
+		switch c.serveRaw() {
+		case rawSlow:
+			if !c.awaitRequest() || !c.serveRequest() {
+				return
+			}
+		case rawBody:
+			if !c.serveParsed() {
+				return
+			}
+		case rawRefuse:
+			c.refuse(c.refusal)
+			return
+		case rawLinger:
+			c.linger()
+			return
+		default:
+			return
+		}
+	}
+}
+
+// abort ends the connection from another goroutine: what it waits for
+// or does next fails. A socket served inside RawConn.Read is shut down,
+// not closed, because a close waits until that RawConn.Read returns,
+// which may be after a slow handler; the connection's goroutine closes
+// it on its way out.
+func (c *conn) abort() {
+	if c.rc == nil {
+		c.nc.Close()
+		return
+	}
+	c.rc.Control(rawsock.Shutdown)
+	c.nc.SetDeadline(time.Unix(1, 0)) // passed: every wait ends
 }
 
 // close closes the socket and forgets the connection.
@@ -137,33 +190,65 @@ func (c *conn) awaitRequest() bool {
 // serveRequest reads one request, runs the handler and writes its answer.
 // It reports whether the connection stays open for another.
 func (c *conn) serveRequest() bool {
+	c.startRequest()
+	if herr := c.readHead(); herr != nil {
+		c.refuse(herr)
+		return false
+	}
+	return c.serveParsed()
+}
+
+// startRequest marks that a request's head begins now.
+func (c *conn) startRequest() {
 	c.reqStart = c.srv.now.Load()
 	c.setPhase(phaseHeader, c.reqStart)
-	if herr := c.readHead(); herr != nil {
-		if herr.status != 0 {
-			c.writeFailure(herr)
-			c.linger()
-		}
-		return false
+}
+
+// refuse answers a head the server could not take, when there is someone
+// to answer, and lingers so that the caller reads it.
+func (c *conn) refuse(herr *headError) {
+	if herr.status != 0 {
+		c.writeFailure(herr)
+		c.linger()
 	}
-	c.setPhase(phaseHandler, c.reqStart)
-	// "OPTIONS *" asks about the server, not a resource: answered here,
-	// with an empty 200, as net/http does.
-	serverOptions := c.req.Method == http.MethodOptions && c.req.RequestURI == "*"
-	if !serverOptions && !c.runHandler() {
-		return false
-	}
-	bodyRead := c.finishBody()
-	keep := bodyRead && c.keepAlive()
-	if !c.writeAnswer(keep) {
+}
+
+// serveParsed runs the handler on the parsed request and writes its
+// answer. It reports whether the connection stays open for another.
+func (c *conn) serveParsed() bool {
+	bodyRead, keep, ok := c.answer()
+	if !ok {
 		return false
 	}
 	if !bodyRead {
 		c.linger() // the caller may still be sending the body
 	}
-	if !keep {
-		return false
+	return keep && c.readyForNext()
+}
+
+// answer runs the handler on the parsed request, reads away what it left
+// of the body and writes the answer. ok is false when the connection
+// ended; bodyRead, whether the body was read to its end; keep, whether
+// the connection may serve another request.
+func (c *conn) answer() (bodyRead, keep, ok bool) {
+	c.setPhase(phaseHandler, c.reqStart)
+	// "OPTIONS *" asks about the server, not a resource: answered here,
+	// with an empty 200, as net/http does.
+	serverOptions := c.req.Method == http.MethodOptions && c.req.RequestURI == "*"
+	if !serverOptions && !c.runHandler() {
+		return false, false, false
 	}
+	bodyRead = c.finishBody()
+	keep = bodyRead && c.keepAlive()
+	if !c.writeAnswer(keep) {
+		return bodyRead, false, false
+	}
+	return bodyRead, keep, true
+}
+
+// readyForNext readies the connection for its next request after an
+// answer. It reports false when the server is closing.
+func (c *conn) readyForNext() bool {
 	c.reset()
 	c.state.Store(stateIdle)
 	return !c.srv.closing.Load()

@@ -122,3 +122,52 @@ func FuzzChunked(f *testing.F) {
 		}
 	})
 }
+
+// exhaustible reads data and then records that it was asked for more.
+type exhaustible struct {
+	data []byte
+	over bool // a read came after data ran out
+}
+
+// Read implements io.Reader.
+func (r *exhaustible) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		r.over = true
+		return 0, io.EOF
+	}
+	n := copy(p, r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+// FuzzHeadBuffered checks the promise the server's reads inside
+// RawConn.Read rely on: when headBuffered says the buffer holds a whole
+// head, readHead parses it (or refuses it) without reading further, and
+// when bodyBuffered says the body is there, it reads to its end without
+// reading further either.
+func FuzzHeadBuffered(f *testing.F) {
+	addSeeds(f)
+	f.Add([]byte("\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+	f.Add([]byte("GET / HTTP/1.1\nHost: a\n\n"))
+	f.Add([]byte("GET / HTTP/1.1\r\nHost: a\r\n\r"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := parseConn(t, nil)
+		src := &exhaustible{data: data}
+		c.br = bufio.NewReaderSize(src, readBufSize)
+		if _, err := c.br.Peek(min(len(data), readBufSize)); err != nil && len(data) > 0 {
+			t.Fatalf("fill: %v", err)
+		}
+		src.over = false
+		if !c.headBuffered() {
+			return
+		}
+		if c.readHead() == nil && c.bodyBuffered() {
+			if _, err := io.ReadAll(&c.body); err != nil {
+				t.Fatalf("buffered body: %v: %q", err, data)
+			}
+		}
+		if src.over {
+			t.Fatalf("headBuffered held, yet the parse read past the buffer: %q", data)
+		}
+	})
+}

@@ -28,6 +28,12 @@ func serve(t testing.TB, s server) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveOn(t, s, ln)
+}
+
+// serveOn serves s on ln until the test ends and returns its address.
+func serveOn(t testing.TB, s server, ln net.Listener) string {
+	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ln) }()
 	t.Cleanup(func() {
@@ -148,4 +154,17 @@ func (b *logBuffer) String() string {
 // newTestLogger logs text to b.
 func newTestLogger(b *logBuffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(b, nil))
+}
+
+// plainListener hands out connections that hide everything but net.Conn,
+// RawConn included, as a wrapping listener of a caller's may.
+type plainListener struct{ net.Listener }
+
+// Accept implements net.Listener.
+func (l plainListener) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return struct{ net.Conn }{nc}, nil
 }

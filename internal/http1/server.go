@@ -124,7 +124,7 @@ func (s *Server) Close() error {
 	defer s.mu.Unlock()
 	for c := range s.conns {
 		c.state.Store(stateClosed)
-		c.nc.Close()
+		c.abort()
 	}
 	return err
 }
@@ -155,7 +155,7 @@ func (s *Server) closeIdle() bool {
 	defer s.mu.Unlock()
 	for c := range s.conns {
 		if c.state.CompareAndSwap(stateIdle, stateClosed) {
-			c.nc.Close()
+			c.abort()
 		}
 	}
 	return len(s.conns) == 0
@@ -257,7 +257,7 @@ func (s *Server) sweep(tick time.Duration) {
 		for c := range s.conns {
 			if c.overdue(now) {
 				c.state.Store(stateClosed)
-				c.nc.Close()
+				c.abort()
 			}
 		}
 		s.mu.Unlock()

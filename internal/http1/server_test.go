@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -119,6 +120,56 @@ func TestKeepAlive(t *testing.T) {
 	}
 	if !c.ended() {
 		t.Error("connection open after Connection: close")
+	}
+}
+
+// TestSplitRequests sends requests in pieces, with pauses between them,
+// on one connection, then a whole request: a server that serves whole
+// requests without blocking reads must finish the split ones with them
+// and go back. It runs on plain sockets and on connections without a
+// RawConn.
+func TestSplitRequests(t *testing.T) {
+	long := strings.Repeat("v", 6000) // a head longer than the read buffer
+	cases := []struct {
+		name   string
+		pieces []string
+		want   []string // per answer, in order: what its echo must contain
+	}{
+		{"head split", []string{"POST /s HTTP/1.1\r\nHo", "st: a\r\nContent-Length: 2\r\n\r\nhi"}, []string{`body="hi"`}},
+		{"empty line later", []string{"GET /s HTTP/1.1\r\nHost: a\r\n", "\r\n"}, []string{`path="/s"`}},
+		{"body later", []string{"POST /s HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n", "he", "llo"}, []string{`body="hello"`}},
+		{"chunked", []string{"POST /s HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n", "0\r\n\r\n"}, []string{`body="abc"`}},
+		{"long head", []string{"GET /s HTTP/1.1\r\nHost: a\r\nX-Test: " + long + "\r\n\r\n"}, []string{`path="/s"`}},
+		{"second split", []string{"GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HT", "TP/1.1\r\nHost: a\r\n\r\n"}, []string{`path="/a"`, `path="/b"`}},
+	}
+	for _, plain := range []bool{false, true} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plain {
+			ln = plainListener{ln}
+		}
+		addr := serveOn(t, &Server{Handler: http.HandlerFunc(echo)}, ln)
+		for _, tc := range cases {
+			t.Run(fmt.Sprintf("%s/plain=%v", tc.name, plain), func(t *testing.T) {
+				c := dial(t, addr)
+				for _, p := range tc.pieces {
+					c.send(p)
+					time.Sleep(20 * time.Millisecond)
+				}
+				for i, want := range tc.want {
+					res, body := c.answer(methodOf(tc.pieces[0]))
+					if res.StatusCode != 200 || !strings.Contains(body, want) {
+						t.Fatalf("answer %d: %s %s, want 200 and %s", i, res.Status, body, want)
+					}
+				}
+				c.send("GET /after HTTP/1.1\r\nHost: a\r\n\r\n")
+				if res, body := c.answer("GET"); res.StatusCode != 200 || !strings.Contains(body, `path="/after"`) {
+					t.Fatalf("whole request after: %s %s", res.Status, body)
+				}
+			})
+		}
 	}
 }
 
