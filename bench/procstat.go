@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -166,20 +165,4 @@ func CPUPercent(before, after ProcSample) float64 {
 		return 0
 	}
 	return 100 * float64(after.CPU-before.CPU) / float64(wall)
-}
-
-// RaiseFileLimit raises this process's soft limit of open files to its
-// hard limit and returns the new soft limit.
-func RaiseFileLimit() (uint64, error) {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return 0, err
-	}
-	if lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-			return 0, err
-		}
-	}
-	return lim.Cur, nil
 }
