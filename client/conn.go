@@ -49,6 +49,8 @@ type Conn struct {
 
 	closed  atomic.Bool                // set by Close
 	hbTimer atomic.Pointer[time.Timer] // Config.Heartbeat timer; nil when off
+	// hbMu serializes the heartbeat timer's re-arm with Close's stop of it.
+	hbMu sync.Mutex
 }
 
 // newConn returns a Conn over nc for the resolved settings s; for
@@ -132,7 +134,9 @@ func (c *Conn) Close() error {
 		return nil
 	}
 	if t := c.hbTimer.Load(); t != nil {
+		c.hbMu.Lock()
 		t.Stop()
+		c.hbMu.Unlock()
 	}
 	if err := c.nc.Close(); err != nil {
 		return fmt.Errorf("client: close: %w", err)

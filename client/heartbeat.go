@@ -7,18 +7,18 @@ import (
 )
 
 // startHeartbeat arms the Config.Heartbeat timer: every d it sends a
-// heartbeat and re-arms, until Close stops it or a heartbeat fails. Close
-// sets c.closed before it stops the timer, so a callback that re-arms
-// concurrently with Close sees closed and stops the timer again.
+// heartbeat and re-arms, until Close stops it or a heartbeat fails. The
+// re-arm and Close's stop hold c.hbMu, and the re-arm happens only while
+// c.closed is unset, so once Close returns the timer is stopped for good.
 func (c *Conn) startHeartbeat(d time.Duration) {
 	t := time.AfterFunc(math.MaxInt64, func() {
 		if c.Heartbeat() != nil {
 			return
 		}
-		t := c.hbTimer.Load()
-		t.Reset(d)
-		if c.closed.Load() {
-			t.Stop()
+		c.hbMu.Lock()
+		defer c.hbMu.Unlock()
+		if !c.closed.Load() {
+			c.hbTimer.Load().Reset(d)
 		}
 	})
 	c.hbTimer.Store(t)

@@ -159,9 +159,10 @@ func (c *tclient) waitClosed(t testing.TB) {
 			break
 		}
 	}
+	// The reader closes msgs just before done: wait for done too.
 	select {
 	case <-c.done:
-	default:
+	case <-time.After(time.Until(deadline)):
 		t.Fatalf("%s: connection still open after %v", c.name, recvTimeout)
 	}
 }
