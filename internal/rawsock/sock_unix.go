@@ -24,35 +24,32 @@ func RawConn(nc net.Conn) syscall.RawConn {
 
 // readFD makes one read of the non-blocking socket fd.
 func readFD(fd int, p []byte) (int, error) {
-	for {
-		n, err := syscall.Read(fd, p)
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-			return 0, ErrWouldBlock
-		case err != nil:
-			return 0, os.NewSyscallError("read", err)
-		case n == 0:
-			return 0, io.EOF
-		}
-		return n, nil
+	n, err := once("read", syscall.Read, fd, p)
+	if err == nil && n == 0 {
+		return 0, io.EOF
 	}
+	return n, err
 }
 
 // Write makes one write of p to the non-blocking socket fd, inside a
 // RawConn.Write or RawConn.Read callback. It returns ErrWouldBlock when
 // the socket takes nothing, and may write part of p.
 func Write(fd uintptr, p []byte) (int, error) {
+	return once("write", syscall.Write, int(fd), p)
+}
+
+// once makes the system call op on fd and p, again after EINTR; EAGAIN
+// is ErrWouldBlock.
+func once(op string, call func(int, []byte) (int, error), fd int, p []byte) (int, error) {
 	for {
-		n, err := syscall.Write(int(fd), p)
+		n, err := call(fd, p)
 		switch {
 		case err == syscall.EINTR:
 			continue
 		case err == syscall.EAGAIN:
 			return 0, ErrWouldBlock
 		case err != nil:
-			return 0, os.NewSyscallError("write", err)
+			return 0, os.NewSyscallError(op, err)
 		}
 		return n, nil
 	}
