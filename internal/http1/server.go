@@ -116,8 +116,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// Close stops accepting and closes every connection at once, requests in
-// progress included.
+// Close stops accepting and ends every connection at once, requests in
+// progress included: their callers read the end at once, and each socket
+// is closed when its connection's goroutine returns (see conn.abort).
 func (s *Server) Close() error {
 	err := s.beginClose()
 	s.mu.Lock()
@@ -148,7 +149,7 @@ func (s *Server) beginClose() error {
 	return err
 }
 
-// closeIdle closes the connections waiting for a request and reports
+// closeIdle ends the connections waiting for a request and reports
 // whether none is left.
 func (s *Server) closeIdle() bool {
 	s.mu.Lock()
