@@ -94,9 +94,10 @@ func (c *conn) serveBuffered() rawStep {
 }
 
 // markIdle starts the idle phase of a connection that served a request
-// and now waits for the next.
+// and now waits for the next. A wake-up that finds nothing to read
+// leaves the phase running since the last answer.
 func (c *conn) markIdle() {
-	if c.served {
+	if c.served && phase(c.phase.Load()&(1<<phaseBits-1)) != phaseIdle {
 		c.setPhase(phaseIdle, c.srv.now.Load())
 	}
 }
