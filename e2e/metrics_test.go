@@ -118,8 +118,11 @@ func TestMetricsProcesses(t *testing.T) {
 	if got, _ := cs.Value("goim_comet_deliveries_total"); got < 2*pushes {
 		t.Errorf("comet deliveries %v, want at least %d", got, 2*pushes)
 	}
-	if got, _ := cs.Value("goim_comet_push_latency_seconds_count"); got < 2*pushes {
-		t.Errorf("comet latency observations %v, want at least %d", got, 2*pushes)
+	// One observation per completed queue write: pushes that met in a
+	// connection's queue are one write, so each connection counts at
+	// least once, not once a push.
+	if got, _ := cs.Value("goim_comet_push_latency_seconds_count"); got < 2 {
+		t.Errorf("comet latency observations %v, want at least 2 (a write to each connection)", got)
 	}
 
 	// The job stops: it reports itself offline, and logic is no longer
