@@ -105,9 +105,10 @@ func TestSockConnDeadlines(t *testing.T) {
 	}
 
 	// The peer reads nothing: the socket's buffers fill and the write
-	// waits until its deadline.
-	s.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	// waits until its deadline. (The buffer is made first: making 64 MB
+	// can take longer than the deadline on a loaded machine.)
 	big := make([]byte, 64<<20)
+	s.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
 	n, err := s.Write(big)
 	if !errors.Is(err, os.ErrDeadlineExceeded) || n == 0 || n == len(big) {
 		t.Fatalf("write to a full socket: %d of %d, %v; want part of it and a timeout", n, len(big), err)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -172,6 +173,12 @@ func TestLogicRestartReportsAtOnce(t *testing.T) {
 	restarted := time.Now()
 	waitReady(t, &Node{logic: l2, comet: c, job: j})
 	t.Logf("comet and job back in the registry %v after the restart", time.Since(restarted))
-	push(t, httpAddr, "k", "after")
+	// The registry is back; the comet's sessions follow in its report,
+	// which a loaded machine may delay: until then a push reaches no one
+	// (answered "conns":0, so it is not delivered later either).
+	testwait.ForReason(t, 10*time.Second, "the comet's sessions back", func() (bool, string) {
+		got := pushKeys(t, httpAddr, "k", "after")
+		return strings.Contains(got, `"conns":1`), got
+	})
 	expect(t, conn, "after")
 }
