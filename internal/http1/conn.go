@@ -56,7 +56,7 @@ type conn struct {
 	br     *bufio.Reader
 
 	rc      syscall.RawConn    // nc's, for waiting without a read; nil when nc has none
-	rawFn   func(uintptr) bool // c.rawStep, made once
+	rawFn   func(uintptr) bool // c.readable, made once
 	rawRead bool               // the current rc.Read read the socket
 	step    rawStep            // where the last rc.Read left the connection
 	refusal *headError         // the head error rawRefuse answers
@@ -92,7 +92,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	}
 	c.br = bufio.NewReaderSize(c.src, readBufSize)
 	c.rc = rawsock.RawConn(nc)
-	c.rawFn = c.rawStep
+	c.rawFn = c.readable
 	c.req.Header = make(http.Header)
 	c.w.header = make(http.Header)
 	c.body.c = c

@@ -35,10 +35,10 @@ func (c *conn) serveRaw() rawStep {
 	return c.step
 }
 
-// rawStep is the function serveRaw passes to RawConn.Read: it reports
+// readable is the function serveRaw passes to RawConn.Read: it reports
 // true to end the RawConn.Read, false to wait until the socket is
 // readable.
-func (c *conn) rawStep(fd uintptr) bool {
+func (c *conn) readable(fd uintptr) bool {
 	c.src.Enter(fd)
 	c.step = c.serveBuffered()
 	c.src.Leave()
